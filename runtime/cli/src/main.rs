@@ -1,1 +1,69 @@
-fn main() {}
+//! The `linevisor` binary. Thin: parses arguments and hands off to the library crates; anyhow is
+//! used only here, at the edge.
+
+mod check;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// linevisor: a supervision tree for a production line's motor drives.
+#[derive(Debug, Parser)]
+#[command(name = "linevisor", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate a line config and its profiles; print every problem, or the supervision tree and
+    /// each bus's load. Without a file, checks the embedded demo line.
+    /// Exit status: 0 valid, 1 invalid, 2 usage error.
+    Check {
+        /// The line config (TOML). Default: the embedded demo line.
+        config: Option<PathBuf>,
+        /// Treat warnings as errors.
+        #[arg(long)]
+        deny_warnings: bool,
+        /// Plain one-line diagnostics even on a terminal.
+        #[arg(long)]
+        plain: bool,
+    },
+    /// Print the JSON Schema of the config language (or of drive profiles with --profile).
+    Schema {
+        /// Print the profile file schema instead.
+        #[arg(long)]
+        profile: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    // clap exits with status 2 on usage errors, as `check` promises.
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check {
+            config,
+            deny_warnings,
+            plain,
+        } => check::run(config.as_deref(), deny_warnings, plain),
+        Command::Schema { profile } => {
+            let schema = if profile {
+                linevisor_config::profile_schema()
+            } else {
+                linevisor_config::line_schema()
+            };
+            match serde_json::to_string_pretty(&schema) {
+                Ok(s) => {
+                    println!("{s}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: cannot render the schema: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+    }
+}

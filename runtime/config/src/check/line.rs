@@ -1,0 +1,260 @@
+//! Line-level checks: ids, references between drives, buses and profiles, addresses, limits and
+//! parameters.
+
+use std::collections::BTreeMap;
+
+use super::{bus, id_ok, range};
+use crate::diag::{Finding, Path};
+use crate::load::{Decoded, ProfileSet};
+use crate::model::{BusConfig, BusKind, DriveConfig, LineSection, Profile, Protocol};
+
+/// Runs every line-level check on what decoded.
+pub(crate) fn check(d: &Decoded, profiles: &ProfileSet, f: &mut Vec<Finding>) {
+    if let Some(line) = &d.line {
+        check_section(line, f);
+    }
+    let mut bus_ids: BTreeMap<&str, (usize, &BusConfig)> = BTreeMap::new();
+    for (i, b) in &d.buses {
+        let p = Path::root().key("bus").index(*i);
+        id_ok(f, 0, p.key("id"), b.id());
+        if let Some((j, _)) = bus_ids.get(b.id()) {
+            f.push(Finding::error(0, p.key("id"), format!("duplicate bus id \"{}\" (also bus[{j}])", b.id())));
+        } else {
+            bus_ids.insert(b.id(), (*i, b));
+        }
+        bus::check(b, &p, f);
+    }
+    bus::check_resources(&d.buses, f);
+
+    let mut drive_ids: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut addresses: BTreeMap<(&str, u32), (usize, &str)> = BTreeMap::new();
+    for (i, drive) in &d.drives {
+        let p = Path::root().key("drive").index(*i);
+        id_ok(f, 0, p.key("id"), &drive.id);
+        match drive_ids.get(drive.id.as_str()) {
+            Some(j) => f.push(Finding::error(
+                0,
+                p.key("id"),
+                format!("duplicate drive id \"{}\" (also drive[{j}])", drive.id),
+            )),
+            None => {
+                drive_ids.insert(&drive.id, *i);
+            }
+        }
+        let cycle = drive.cycle_ms.or(d.line.as_ref().map(|l| l.cycle_ms));
+        if let Some(c) = drive.cycle_ms {
+            range(f, 0, p.key("cycle_ms"), c, 1, 60_000, "ms");
+        }
+        let bus = match bus_ids.get(drive.bus.as_str()) {
+            Some((_, b)) => Some(*b),
+            None if d.broken_buses.contains(&drive.bus) => None,
+            None => {
+                f.push(
+                    Finding::error(0, p.key("bus"), format!("unknown bus \"{}\"", drive.bus))
+                        .suggest(&drive.bus, bus_ids.keys().copied()),
+                );
+                None
+            }
+        };
+        let profile = find_profile(drive, &p, profiles, d, f);
+        if let Some(bus) = bus {
+            check_address(drive, bus, &p, f);
+            if let Some((j, other)) = addresses.get(&(bus.id(), drive.address)) {
+                f.push(Finding::error(
+                    0,
+                    p.key("address"),
+                    format!(
+                        "address {} on bus \"{}\" is already used by drive \"{other}\" (drive[{j}])",
+                        drive.address,
+                        bus.id()
+                    ),
+                ));
+            } else {
+                addresses.insert((bus.id(), drive.address), (*i, &drive.id));
+            }
+            if let (BusConfig::Canopen(c), Some(cycle)) = (bus, cycle) {
+                if cycle % c.sync_period_ms.max(1) != 0 {
+                    f.push(Finding::error(
+                        0,
+                        p.key("cycle_ms"),
+                        format!(
+                            "cycle {cycle} ms is not a multiple of bus \"{}\" sync_period_ms ({} ms)",
+                            c.id, c.sync_period_ms
+                        ),
+                    ));
+                }
+            }
+            if let Some(profile) = profile {
+                check_fit(profile, bus, &p, f);
+            }
+        }
+        check_limits(drive, &p, f);
+        if let Some(profile) = profile {
+            check_parameters(drive, profile, &p, f);
+        }
+    }
+}
+
+fn check_section(line: &LineSection, f: &mut Vec<Finding>) {
+    let p = Path::root().key("line");
+    if line.name.trim().is_empty() || line.name.len() > 64 {
+        f.push(Finding::error(0, p.key("name"), "line name must be 1–64 characters"));
+    }
+    range(f, 0, p.key("cycle_ms"), line.cycle_ms, 1, 60_000, "ms");
+    range(f, 0, p.key("load_warn_percent"), line.load_warn_percent, 1, 100, "%");
+    if line.api_listen.parse::<std::net::SocketAddr>().is_err() {
+        f.push(
+            Finding::error(0, p.key("api_listen"), format!("\"{}\" is not ip:port", line.api_listen))
+                .hint("e.g. \"127.0.0.1:7010\""),
+        );
+    }
+}
+
+fn find_profile<'p>(
+    drive: &DriveConfig,
+    p: &Path,
+    profiles: &'p ProfileSet,
+    d: &Decoded,
+    f: &mut Vec<Finding>,
+) -> Option<&'p Profile> {
+    let (name, version) = (&drive.profile.name, &drive.profile.version);
+    if let Some(lp) = profiles.get(&(name.clone(), version.clone())) {
+        return Some(&lp.profile);
+    }
+    if d.broken_profiles.contains(name) {
+        return None;
+    }
+    let versions: Vec<&str> = profiles
+        .keys()
+        .filter(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+        .collect();
+    if versions.is_empty() {
+        let mut names: Vec<&str> = profiles.keys().map(|(n, _)| n.as_str()).collect();
+        names.dedup();
+        f.push(
+            Finding::error(0, p.key("profile").key("name"), format!("unknown profile \"{name}\""))
+                .suggest(name, names),
+        );
+    } else {
+        f.push(
+            Finding::error(
+                0,
+                p.key("profile").key("version"),
+                format!("profile \"{name}\" has no version \"{version}\""),
+            )
+            .hint(format!("available: {}", versions.join(", "))),
+        );
+    }
+    None
+}
+
+fn check_address(drive: &DriveConfig, bus: &BusConfig, p: &Path, f: &mut Vec<Finding>) {
+    let (lo, hi, what) = match bus {
+        BusConfig::ModbusRtu(_) => (1, 247, "Modbus unit id"),
+        // Direct Modbus TCP devices often answer on unit 255.
+        BusConfig::ModbusTcp(_) => (1, 255, "Modbus unit id"),
+        BusConfig::Canopen(_) => (1, 127, "CANopen node id"),
+        BusConfig::Serial(_) => (1, 255, "serial address"),
+        BusConfig::Simulated(s) if s.protocol == Protocol::Canopen => (1, 127, "CANopen node id"),
+        BusConfig::Simulated(_) => (1, 247, "Modbus unit id"),
+    };
+    if drive.address < lo || drive.address > hi {
+        f.push(Finding::error(
+            0,
+            p.key("address"),
+            format!("{what} {} is out of range; allowed {lo}–{hi}", drive.address),
+        ));
+    }
+}
+
+/// A profile must speak what its bus carries.
+fn check_fit(profile: &Profile, bus: &BusConfig, p: &Path, f: &mut Vec<Finding>) {
+    let want = profile.profile.protocol;
+    let fits = match bus {
+        BusConfig::ModbusRtu(_) | BusConfig::ModbusTcp(_) => want == Protocol::Modbus,
+        BusConfig::Canopen(_) => want == Protocol::Canopen,
+        BusConfig::Serial(_) => want == Protocol::Serial,
+        BusConfig::Simulated(s) => want == s.protocol,
+    };
+    if !fits {
+        let kind = match bus {
+            BusConfig::Simulated(s) => format!("simulated {}", s.protocol.name()),
+            other => other.kind().name().to_owned(),
+        };
+        f.push(
+            Finding::error(
+                0,
+                p.key("profile").key("name"),
+                format!(
+                    "profile \"{}\" speaks {}, but bus \"{}\" is {kind}",
+                    profile.profile.name,
+                    want.name(),
+                    bus.id()
+                ),
+            )
+            .hint(match bus.kind() {
+                BusKind::Canopen => "choose a canopen profile",
+                BusKind::Serial => "choose a serial profile",
+                _ => "choose a profile of the bus's protocol",
+            }),
+        );
+    }
+}
+
+fn check_limits(drive: &DriveConfig, p: &Path, f: &mut Vec<Finding>) {
+    let l = &drive.limits;
+    let p = p.key("limits");
+    for (key, v) in [("velocity_max", l.velocity_max), ("acceleration_max", l.acceleration_max)] {
+        if let Some(v) = v {
+            if !(v.is_finite() && v > 0.0) {
+                f.push(Finding::error(0, p.key(key), format!("{v} must be a positive number")));
+            }
+        }
+    }
+    if let (Some(lo), Some(hi)) = (l.position_min, l.position_max) {
+        if lo >= hi {
+            f.push(Finding::error(
+                0,
+                p.key("position_max"),
+                format!("position_max ({hi}) must be greater than position_min ({lo})"),
+            ));
+        }
+    }
+}
+
+fn check_parameters(drive: &DriveConfig, profile: &Profile, p: &Path, f: &mut Vec<Finding>) {
+    for (name, value) in &drive.parameters {
+        let path = p.key("parameters").key(name.clone());
+        let Some(def) = profile.parameters.get(name) else {
+            let known = profile.parameters.keys().map(String::as_str);
+            f.push(
+                Finding::error(
+                    0,
+                    path,
+                    format!("profile \"{}\" has no parameter \"{name}\"", profile.profile.name),
+                )
+                .suggest(name, known),
+            );
+            continue;
+        };
+        let lo = def.min.unwrap_or(f64::NEG_INFINITY);
+        let hi = def.max.unwrap_or(f64::INFINITY);
+        if !value.is_finite() || *value < lo || *value > hi {
+            let unit = if def.unit.is_empty() { String::new() } else { format!(" {}", def.unit) };
+            f.push(Finding::error(
+                0,
+                path,
+                format!(
+                    "{value}{unit} is out of the profile's range {}–{}{unit}",
+                    fmt_bound(def.min),
+                    fmt_bound(def.max)
+                ),
+            ));
+        }
+    }
+}
+
+fn fmt_bound(b: Option<f64>) -> String {
+    b.map_or("∞".to_owned(), |v| v.to_string())
+}

@@ -1,0 +1,21 @@
+//! The typed config language. Every struct denies unknown keys; every option with a unit says it
+//! in its name (`cycle_ms`, `baud`). Doc comments here become the JSON Schema descriptions.
+
+mod bus;
+mod drive;
+mod line;
+mod profile;
+
+pub use bus::{
+    BusConfig, BusKind, CanAdapter, CanopenBus, ModbusRtuBus, ModbusTcpBus, Parity, SerialBus,
+    SimulatedBus,
+};
+pub use drive::{DriveConfig, Limits, ProfileRef, RestartPolicy, SafeState, SafeStatePolicy};
+pub use line::{LineConfig, LineSection};
+pub use profile::{
+    Access, CanopenSection, CommandEncoding, CommandSection, DataType, FaultReset, FaultResetMethod,
+    FaultSection, Setpoints, Telemetry, WriteFunction,
+    HomingSection, ModbusSection, ParameterDef, Point, PointTable, PollSection, Profile,
+    ProfileHeader, Protocol, SerialSection, StateRule, StatusSection, UniformState,
+    Units, WordOrder,
+};

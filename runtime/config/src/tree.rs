@@ -1,0 +1,59 @@
+//! The supervision tree a valid line would build, as text for `linevisor check`.
+
+use std::fmt::Write as _;
+
+use crate::load::ValidLine;
+use crate::model::BusConfig;
+
+/// Renders line → buses → drives with each bus's load.
+pub fn render(v: &ValidLine) -> String {
+    let c = &v.config;
+    let mut s = String::new();
+    let _ = writeln!(s, "line \"{}\" (cycle {} ms)", c.line.name, c.line.cycle_ms);
+    let _ = writeln!(s, "├─ buses supervisor");
+    for (i, bus) in c.bus.iter().enumerate() {
+        let last = i + 1 == c.bus.len();
+        let branch = if last { "└─" } else { "├─" };
+        let load = v.loads.iter().find(|l| l.bus == bus.id());
+        let pct = match load.and_then(|l| l.percent) {
+            Some(p) => format!("load {p:.1}%"),
+            None => "load n/a".to_owned(),
+        };
+        let serial = load
+            .and_then(|l| l.serial_percent)
+            .map(|p| format!(", serial line {p:.1}%"))
+            .unwrap_or_default();
+        let detail = load.map(|l| l.detail.as_str()).unwrap_or_default();
+        let _ = writeln!(s, "│  {branch} bus {} [{}] {pct}{serial} ({detail})", bus.id(), describe(bus));
+    }
+    let _ = writeln!(s, "├─ drives supervisor");
+    for (i, d) in c.drive.iter().enumerate() {
+        let last = i + 1 == c.drive.len();
+        let branch = if last { "└─" } else { "├─" };
+        let cycle = d.cycle_ms.unwrap_or(c.line.cycle_ms);
+        let _ = writeln!(
+            s,
+            "│  {branch} drive {} on {} @{} [{} {}] cycle {cycle} ms, restart {}",
+            d.id, d.bus, d.address, d.profile.name, d.profile.version,
+            match d.restart {
+                crate::model::RestartPolicy::Adopt => "adopt",
+                crate::model::RestartPolicy::Reinit => "reinit",
+            }
+        );
+    }
+    let _ = writeln!(s, "└─ control plane (API on {})", c.line.api_listen);
+    s
+}
+
+fn describe(bus: &BusConfig) -> String {
+    match bus {
+        BusConfig::ModbusRtu(b) => format!("modbus_rtu {} {} baud", b.port, b.baud),
+        BusConfig::ModbusTcp(b) => format!("modbus_tcp {}", b.address),
+        BusConfig::Canopen(b) => {
+            let at = b.interface.as_deref().or(b.port.as_deref()).unwrap_or("?");
+            format!("canopen {at} {} bit/s, SYNC {} ms", b.bitrate, b.sync_period_ms)
+        }
+        BusConfig::Serial(b) => format!("serial {} {} baud", b.port, b.baud),
+        BusConfig::Simulated(b) => format!("simulated {}", b.protocol.name()),
+    }
+}
