@@ -204,10 +204,16 @@ fn bus_load(line: &LineConfig, bus: &BusConfig, profiles: &ProfileSet) -> BusLoa
 }
 
 /// Over 100 % is an error that prints the numbers; over the line's threshold, a warning.
+/// A bus whose own options are already in error (say, a non-standard baud rate) is skipped: its
+/// load would be computed from a value the integrator must change anyway.
 pub(crate) fn judge(line: &LineConfig, loads: &[BusLoad], f: &mut Vec<Finding>) {
     let warn = f64::from(line.line.load_warn_percent);
     for (i, (load, bus)) in loads.iter().zip(&line.bus).enumerate() {
         let p = Path::root().key("bus").index(i);
+        let in_error = |f: &Finding| f.file == 0 && f.path.0.starts_with(&p.0) && f.severity == crate::diag::Severity::Error;
+        if f.iter().any(in_error) {
+            continue;
+        }
         let key = match bus {
             BusConfig::Canopen(_) => "bitrate",
             _ => "baud",

@@ -252,12 +252,18 @@ fn decode_line(doc: &Doc<'_>, findings: &mut Vec<Finding>) -> Decoded {
         let path = Path::root().key(key.get_ref().to_string());
         match key.get_ref().as_ref() {
             "line" => {
+                let before = findings.len();
                 out.line = decode::<LineSection>(value, 0, &path, findings);
-                out.complete &= out.line.is_some();
+                out.complete &= findings.len() == before;
             }
             "bus" => {
                 for (i, v) in array_of_tables(value, &path, "bus", findings) {
-                    match decode_bus(v, &path.index(i), findings) {
+                    let before = findings.len();
+                    let bus = decode_bus(v, &path.index(i), findings);
+                    // A bus decoded after dropping a bad key still gets its checks, but a line
+                    // built from it must not be run or load-checked with defaults in its place.
+                    out.complete &= findings.len() == before;
+                    match bus {
                         Some(b) => out.buses.push((i, b)),
                         None => {
                             out.complete = false;
@@ -268,7 +274,10 @@ fn decode_line(doc: &Doc<'_>, findings: &mut Vec<Finding>) -> Decoded {
             }
             "drive" => {
                 for (i, v) in array_of_tables(value, &path, "drive", findings) {
-                    match decode::<DriveConfig>(v, 0, &path.index(i), findings) {
+                    let before = findings.len();
+                    let drive = decode::<DriveConfig>(v, 0, &path.index(i), findings);
+                    out.complete &= findings.len() == before;
+                    match drive {
                         Some(d) => out.drives.push((i, d)),
                         None => out.complete = false,
                     }

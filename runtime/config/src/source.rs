@@ -169,6 +169,24 @@ fn remove_key(value: &mut Spanned<DeValue<'_>>, path: &Path) -> bool {
     }
 }
 
+/// serde names Rust types ("expected u32"); integrators think in numbers and strings.
+fn plain_types(msg: &str) -> String {
+    let mut out = msg.to_owned();
+    for (rust, plain) in [
+        ("expected u8", "expected a whole number (0–255)"),
+        ("expected u16", "expected a whole number (0–65535)"),
+        ("expected u32", "expected a whole number (0–4294967295)"),
+        ("expected i32", "expected a whole number"),
+        ("expected f64", "expected a number"),
+        ("expected a string", "expected a string in quotes"),
+    ] {
+        if let Some(rest) = out.strip_suffix(rust) {
+            out = format!("{rest}{plain}");
+        }
+    }
+    out
+}
+
 fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or_default().trim().to_owned()
 }
@@ -201,7 +219,7 @@ pub(crate) fn humanise(msg: &str) -> (String, Option<String>) {
     } else if let Some(k) = missing_field(msg) {
         return (format!("missing required key \"{k}\""), None);
     } else {
-        return (msg.to_owned(), None);
+        return (plain_types(msg), None);
     };
     let got = got.unwrap_or_default();
     let message = format!("{what} \"{got}\"");
@@ -231,9 +249,11 @@ mod tests {
 
     #[test]
     fn line_col_counts_characters() {
-        let (doc, errs) = Doc::parse("t".into(), "a = 1\nbé = \"x\"\n");
+        let (doc, errs) = Doc::parse("t".into(), "a = \"é\"\nbx = 1\n");
         assert!(errs.is_empty());
         assert_eq!(doc.line_col(0), (1, 1));
-        assert_eq!(doc.line_col(9), (2, 4));
+        // The closing quote follows a two-byte character: byte 7, column 7.
+        assert_eq!(doc.line_col(7), (1, 7));
+        assert_eq!(doc.line_col(12), (2, 4));
     }
 }
