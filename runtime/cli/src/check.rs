@@ -1,7 +1,7 @@
 //! `linevisor check`: every diagnostic at once, pretty with source snippets on a terminal and
 //! one plain line each otherwise.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -25,8 +25,11 @@ pub(crate) fn run(config: Option<&Path>, deny_warnings: bool, plain: bool) -> Ex
     let warnings = count(&checked, Severity::Warning);
     match &checked.line {
         Some(line) if !(deny_warnings && warnings > 0) => {
-            print!("{}", linevisor_config::render_tree(line));
-            println!(
+            let mut out = std::io::stdout().lock();
+            // Ignore a closed pipe (`linevisor check | head`): the exit status still tells.
+            let _ = write!(out, "{}", linevisor_config::render_tree(line));
+            let _ = writeln!(
+                out,
                 "ok: {} buses, {} drives, {} profiles, {warnings} warnings",
                 line.config.bus.len(),
                 line.config.drive.len(),

@@ -3,6 +3,7 @@
 
 mod check;
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -56,7 +57,8 @@ fn main() -> ExitCode {
             };
             match serde_json::to_string_pretty(&schema) {
                 Ok(s) => {
-                    println!("{s}");
+                    // A closed pipe (`linevisor schema | head`) is not an error worth a panic.
+                    let _ = writeln!(std::io::stdout().lock(), "{s}");
                     ExitCode::SUCCESS
                 }
                 Err(e) => {

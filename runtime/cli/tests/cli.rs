@@ -14,7 +14,12 @@ fn configs(rel: &str) -> String {
 #[test]
 fn check_without_a_file_checks_the_embedded_demo_line() {
     let out = linevisor().arg("check").output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.contains("line \"demo\""), "{stdout}");
     assert!(stdout.contains("├─ buses supervisor"));
@@ -63,7 +68,10 @@ fn warnings_fail_only_with_deny_warnings() {
         ));
     }
     std::fs::write(&cfg, text).unwrap();
-    let ok = linevisor().args(["check", cfg.to_str().unwrap()]).output().unwrap();
+    let ok = linevisor()
+        .args(["check", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
     let strict = linevisor()
         .args(["check", "--deny-warnings", cfg.to_str().unwrap()])
         .output()
@@ -77,7 +85,10 @@ fn warnings_fail_only_with_deny_warnings() {
 
 #[test]
 fn usage_errors_exit_2() {
-    let out = linevisor().args(["check", "--no-such-flag"]).output().unwrap();
+    let out = linevisor()
+        .args(["check", "--no-such-flag"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let out = linevisor().arg("frobnicate").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -89,7 +100,10 @@ fn garbage_file_is_an_error_not_a_crash() {
     std::fs::create_dir_all(&dir).unwrap();
     let cfg = dir.join("garbage.toml");
     std::fs::write(&cfg, [0xff, 0xfe, 0x00, 0x5b, 0x5b, 0x0a]).unwrap();
-    let out = linevisor().args(["check", cfg.to_str().unwrap()]).output().unwrap();
+    let out = linevisor()
+        .args(["check", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
     std::fs::remove_dir_all(&dir).ok();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("error"));

@@ -164,7 +164,11 @@ mod tests {
     fn path_prints_like_the_docs() {
         let p = Path::root().key("drive").index(3).key("bus");
         assert_eq!(p.to_string(), "drive[3].bus");
-        let p = Path::root().key("drive").index(0).key("parameters").key("max current");
+        let p = Path::root()
+            .key("drive")
+            .index(0)
+            .key("parameters")
+            .key("max current");
         assert_eq!(p.to_string(), "drive[0].parameters.\"max current\"");
     }
 

@@ -42,7 +42,10 @@ pub fn rtu_t35_s(baud: u32, override_us: Option<u32>) -> f64 {
 /// Register reads per cycle for a Modbus poll set: contiguous registers of one table merged,
 /// split at the profile's per-read maximum. Returns the register count of each read.
 pub fn modbus_reads(profile: &Profile) -> Vec<u32> {
-    let max = profile.modbus.as_ref().map_or(125, |m| m.max_registers_per_read.max(1));
+    let max = profile
+        .modbus
+        .as_ref()
+        .map_or(125, |m| m.max_registers_per_read.max(1));
     let mut regs: Vec<(bool, u32, u32)> = profile
         .poll
         .iter()
@@ -59,7 +62,9 @@ pub fn modbus_reads(profile: &Profile) -> Vec<u32> {
     for (input, start, len) in regs {
         let end = start + len;
         cur = match cur {
-            Some((t, s, e)) if t == input && start <= e && end - s <= max => Some((t, s, e.max(end))),
+            Some((t, s, e)) if t == input && start <= e && end - s <= max => {
+                Some((t, s, e.max(end)))
+            }
             Some((_, s, e)) => {
                 reads.push(e - s);
                 Some((input, start, end))
@@ -90,7 +95,10 @@ fn serial_char_bits(data_bits: u8, parity: Parity, stop_bits: u8) -> f64 {
 
 /// Computes the load of every bus.
 pub(crate) fn compute(line: &LineConfig, profiles: &ProfileSet) -> Vec<BusLoad> {
-    line.bus.iter().map(|b| bus_load(line, b, profiles)).collect()
+    line.bus
+        .iter()
+        .map(|b| bus_load(line, b, profiles))
+        .collect()
 }
 
 fn bus_load(line: &LineConfig, bus: &BusConfig, profiles: &ProfileSet) -> BusLoad {
@@ -132,10 +140,21 @@ fn bus_load(line: &LineConfig, bus: &BusConfig, profiles: &ProfileSet) -> BusLoa
         }
         BusConfig::ModbusTcp(_) | BusConfig::Simulated(_) => {
             for (d, p) in &drives {
-                let reads = if p.poll.is_some() { modbus_reads(p).len() } else { p.canopen.as_ref().map_or(0, |c| c.tpdo.len() + c.rpdo.len()) };
+                let reads = if p.poll.is_some() {
+                    modbus_reads(p).len()
+                } else {
+                    p.canopen
+                        .as_ref()
+                        .map_or(0, |c| c.tpdo.len() + c.rpdo.len())
+                };
                 out.per_second += reads as f64 * 1000.0 / cycle_ms(line, d);
             }
-            let _ = write!(out.detail, "{} drives, {:.1} transactions/s; the wire is not the limit", drives.len(), out.per_second);
+            let _ = write!(
+                out.detail,
+                "{} drives, {:.1} transactions/s; the wire is not the limit",
+                drives.len(),
+                out.per_second
+            );
         }
         BusConfig::Canopen(b) => {
             let sync_per_s = 1000.0 / f64::from(b.sync_period_ms.max(1));
@@ -150,7 +169,11 @@ fn bus_load(line: &LineConfig, bus: &BusConfig, profiles: &ProfileSet) -> BusLoa
                 let Some(co) = &p.canopen else { continue };
                 for (pdos, outbound) in [(&co.rpdo, true), (&co.tpdo, false)] {
                     for pdo in pdos {
-                        let bytes: u32 = pdo.iter().filter_map(|n| p.points.get(n)).map(|pt| pt.data_type.bits() / 8).sum();
+                        let bytes: u32 = pdo
+                            .iter()
+                            .filter_map(|n| p.points.get(n))
+                            .map(|pt| pt.data_type.bits() / 8)
+                            .sum();
                         bits += f64::from(can_frame_bits(bytes)) * per_s;
                         frames += per_s;
                         let chars = f64::from(6 + 2 * bytes) * per_s;
@@ -179,7 +202,13 @@ fn bus_load(line: &LineConfig, bus: &BusConfig, profiles: &ProfileSet) -> BusLoa
                 let busiest = to_adapter.max(from_adapter) * 10.0;
                 out.serial_percent = Some(busiest / f64::from(sb) * 100.0);
             }
-            let _ = write!(out.detail, "{} drives, {:.0} frames/s (worst-case stuffing) at {} bit/s", drives.len(), frames, b.bitrate);
+            let _ = write!(
+                out.detail,
+                "{} drives, {:.0} frames/s (worst-case stuffing) at {} bit/s",
+                drives.len(),
+                frames,
+                b.bitrate
+            );
         }
         BusConfig::Serial(b) => {
             let char_bits = serial_char_bits(b.data_bits, b.parity, b.stop_bits);
@@ -187,7 +216,11 @@ fn bus_load(line: &LineConfig, bus: &BusConfig, profiles: &ProfileSet) -> BusLoa
             for (d, p) in &drives {
                 let per_s = 1000.0 / cycle_ms(line, d);
                 let term = p.serial.as_ref().map_or(1, |s| s.terminator.len());
-                let polled = p.poll.iter().flat_map(|p| &p.points).filter_map(|n| p.points.get(n));
+                let polled = p
+                    .poll
+                    .iter()
+                    .flat_map(|p| &p.points)
+                    .filter_map(|n| p.points.get(n));
                 for pt in polled {
                     let Some(read) = &pt.read else { continue };
                     let req = read.replace("{address}", &d.address.to_string()).len() + term;
@@ -197,7 +230,13 @@ fn bus_load(line: &LineConfig, bus: &BusConfig, profiles: &ProfileSet) -> BusLoa
                 }
             }
             out.percent = Some(busy * 100.0);
-            let _ = write!(out.detail, "{} drives, {:.1} requests/s at {} baud", drives.len(), out.per_second, b.baud);
+            let _ = write!(
+                out.detail,
+                "{} drives, {:.1} requests/s at {} baud",
+                drives.len(),
+                out.per_second,
+                b.baud
+            );
         }
     }
     out
@@ -210,7 +249,9 @@ pub(crate) fn judge(line: &LineConfig, loads: &[BusLoad], f: &mut Vec<Finding>) 
     let warn = f64::from(line.line.load_warn_percent);
     for (i, (load, bus)) in loads.iter().zip(&line.bus).enumerate() {
         let p = Path::root().key("bus").index(i);
-        let in_error = |f: &Finding| f.file == 0 && f.path.0.starts_with(&p.0) && f.severity == crate::diag::Severity::Error;
+        let in_error = |f: &Finding| {
+            f.file == 0 && f.path.0.starts_with(&p.0) && f.severity == crate::diag::Severity::Error
+        };
         if f.iter().any(in_error) {
             continue;
         }
@@ -218,14 +259,24 @@ pub(crate) fn judge(line: &LineConfig, loads: &[BusLoad], f: &mut Vec<Finding>) 
             BusConfig::Canopen(_) => "bitrate",
             _ => "baud",
         };
-        let checks = [(load.percent, key, "wire"), (load.serial_percent, "serial_baud", "adapter's serial line")];
+        let checks = [
+            (load.percent, key, "wire"),
+            (load.serial_percent, "serial_baud", "adapter's serial line"),
+        ];
         for (pct, key, what) in checks {
             let Some(pct) = pct else { continue };
-            let msg = format!("bus \"{}\" needs {pct:.1}% of the {what}: {}", load.bus, load.detail);
+            let msg = format!(
+                "bus \"{}\" needs {pct:.1}% of the {what}: {}",
+                load.bus, load.detail
+            );
             if pct > 100.0 {
                 f.push(Finding::error(0, p.key(key), msg).hint("lengthen cycle_ms, raise the speed, trim the poll set or split the drives over more buses"));
             } else if pct > warn {
-                f.push(Finding::warning(0, p.key(key), format!("{msg} (over the {warn}% threshold)")));
+                f.push(Finding::warning(
+                    0,
+                    p.key(key),
+                    format!("{msg} (over the {warn}% threshold)"),
+                ));
             }
         }
     }
@@ -248,7 +299,8 @@ mod tests {
     fn rtu_transaction_time_matches_the_reference_table() {
         // §2.3: FC3 × 10 registers at 19200 baud is a 22.92 ms cycle → 43.6 tx/s; at 115200, 150.4.
         for (baud, tx_per_s) in [(19_200u32, 43.6), (115_200, 150.4), (9_600, 21.8)] {
-            let t = f64::from(8 + 5 + 2 * 10) * 11.0 / f64::from(baud) + 2.0 * rtu_t35_s(baud, None);
+            let t =
+                f64::from(8 + 5 + 2 * 10) * 11.0 / f64::from(baud) + 2.0 * rtu_t35_s(baud, None);
             assert!((1.0 / t - tx_per_s).abs() < 0.1, "{baud}: {}", 1.0 / t);
         }
     }

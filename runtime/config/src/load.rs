@@ -180,7 +180,11 @@ fn read_profile_dirs(
     findings: &mut Vec<Finding>,
 ) {
     let (doc, _) = Doc::parse(String::new(), text);
-    let explicit = doc.root.get_ref().get("line").and_then(|l| l.get_ref().get("profile_dirs"));
+    let explicit = doc
+        .root
+        .get_ref()
+        .get("line")
+        .and_then(|l| l.get_ref().get("profile_dirs"));
     let dirs: Vec<String> = match explicit.map(|v| v.get_ref()) {
         Some(DeValue::Array(a)) => a
             .iter()
@@ -304,7 +308,12 @@ fn decode_line(doc: &Doc<'_>, findings: &mut Vec<Finding>) -> Decoded {
 
 /// A string value of a key in a raw table, if it is one.
 fn raw_str(value: &Spanned<DeValue<'_>>, key: &str) -> Option<String> {
-    value.get_ref().get(key)?.get_ref().as_str().map(str::to_owned)
+    value
+        .get_ref()
+        .get(key)?
+        .get_ref()
+        .as_str()
+        .map(str::to_owned)
 }
 
 fn array_of_tables<'v, 'a>(
@@ -317,8 +326,12 @@ fn array_of_tables<'v, 'a>(
         DeValue::Array(a) => a.iter().enumerate().collect(),
         _ => {
             findings.push(
-                Finding::error(0, path.clone(), format!("\"{name}\" must be an array of tables"))
-                    .hint(format!("write each one as [[{name}]]")),
+                Finding::error(
+                    0,
+                    path.clone(),
+                    format!("\"{name}\" must be an array of tables"),
+                )
+                .hint(format!("write each one as [[{name}]]")),
             );
             Vec::new()
         }
@@ -338,22 +351,33 @@ fn decode_bus(
     let names = BusKind::ALL.iter().map(|(n, _)| *n);
     let kind = match t.get("type").map(|v| v.get_ref()) {
         None => {
-            let hint = format!("add type = one of: {}", names.collect::<Vec<_>>().join(", "));
-            findings.push(Finding::error(0, path.clone(), "missing required key \"type\"").hint(hint));
+            let hint = format!(
+                "add type = one of: {}",
+                names.collect::<Vec<_>>().join(", ")
+            );
+            findings
+                .push(Finding::error(0, path.clone(), "missing required key \"type\"").hint(hint));
             return None;
         }
         Some(DeValue::String(s)) => match BusKind::ALL.iter().find(|(n, _)| n == s) {
             Some((_, k)) => *k,
             None => {
                 let f = Finding::error(0, path.key("type"), format!("unknown bus type \"{s}\""));
-                let hint = format!("expected one of: {}", names.clone().collect::<Vec<_>>().join(", "));
+                let hint = format!(
+                    "expected one of: {}",
+                    names.clone().collect::<Vec<_>>().join(", ")
+                );
                 let f = f.suggest(s, names);
                 findings.push(if f.hint.is_none() { f.hint(hint) } else { f });
                 return None;
             }
         },
         Some(_) => {
-            findings.push(Finding::error(0, path.key("type"), "\"type\" must be a string"));
+            findings.push(Finding::error(
+                0,
+                path.key("type"),
+                "\"type\" must be a string",
+            ));
             return None;
         }
     };
@@ -386,7 +410,10 @@ fn decode_profiles(
             continue;
         };
         check::profile::check(&profile, file, findings);
-        let key = (profile.profile.name.clone(), profile.profile.version.clone());
+        let key = (
+            profile.profile.name.clone(),
+            profile.profile.version.clone(),
+        );
         match set.get(&key) {
             Some(prev) if prev.profile == profile => {}
             Some(prev) => findings.push(

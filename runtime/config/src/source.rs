@@ -116,10 +116,10 @@ pub(crate) fn decode<T: DeserializeOwned>(
         let msg = first_line(err.message());
         let rel = err.span().map(|s| path_at(&work, &Path::root(), s.start));
         let (message, hint) = humanise(&msg);
-        if let Some(missing) = missing_field(&msg) {
-            if removed.iter().any(|r| r == &missing) {
-                return None;
-            }
+        if let Some(missing) = missing_field(&msg)
+            && removed.iter().any(|r| r == &missing)
+        {
+            return None;
         }
         let mut path = base.clone();
         if let Some(rel) = &rel {
@@ -204,8 +204,12 @@ fn ticked(msg: &str) -> Vec<&str> {
 }
 
 fn missing_field(msg: &str) -> Option<String> {
-    msg.strip_prefix("missing field ")
-        .map(|_| ticked(msg).first().map(|s| s.to_string()).unwrap_or_default())
+    msg.strip_prefix("missing field ").map(|_| {
+        ticked(msg)
+            .first()
+            .map(|s| s.to_string())
+            .unwrap_or_default()
+    })
 }
 
 /// Turns serde's wording into the integrator's: keys and values in quotes, the allowed set as a
@@ -213,9 +217,17 @@ fn missing_field(msg: &str) -> Option<String> {
 pub(crate) fn humanise(msg: &str) -> (String, Option<String>) {
     let words = ticked(msg);
     let (what, got, allowed) = if msg.starts_with("unknown field") {
-        ("unknown key", words.first().copied(), &words[1.min(words.len())..])
+        (
+            "unknown key",
+            words.first().copied(),
+            &words[1.min(words.len())..],
+        )
     } else if msg.starts_with("unknown variant") {
-        ("unknown value", words.first().copied(), &words[1.min(words.len())..])
+        (
+            "unknown value",
+            words.first().copied(),
+            &words[1.min(words.len())..],
+        )
     } else if let Some(k) = missing_field(msg) {
         return (format!("missing required key \"{k}\""), None);
     } else {

@@ -24,7 +24,12 @@ pub fn render(v: &ValidLine) -> String {
             .map(|p| format!(", serial line {p:.1}%"))
             .unwrap_or_default();
         let detail = load.map(|l| l.detail.as_str()).unwrap_or_default();
-        let _ = writeln!(s, "│  {branch} bus {} [{}] {pct}{serial} ({detail})", bus.id(), describe(bus));
+        let _ = writeln!(
+            s,
+            "│  {branch} bus {} [{}] {pct}{serial} ({detail})",
+            bus.id(),
+            describe(bus)
+        );
     }
     let _ = writeln!(s, "├─ drives supervisor");
     for (i, d) in c.drive.iter().enumerate() {
@@ -34,7 +39,11 @@ pub fn render(v: &ValidLine) -> String {
         let _ = writeln!(
             s,
             "│  {branch} drive {} on {} @{} [{} {}] cycle {cycle} ms, restart {}",
-            d.id, d.bus, d.address, d.profile.name, d.profile.version,
+            d.id,
+            d.bus,
+            d.address,
+            d.profile.name,
+            d.profile.version,
             match d.restart {
                 crate::model::RestartPolicy::Adopt => "adopt",
                 crate::model::RestartPolicy::Reinit => "reinit",
@@ -51,7 +60,10 @@ fn describe(bus: &BusConfig) -> String {
         BusConfig::ModbusTcp(b) => format!("modbus_tcp {}", b.address),
         BusConfig::Canopen(b) => {
             let at = b.interface.as_deref().or(b.port.as_deref()).unwrap_or("?");
-            format!("canopen {at} {} bit/s, SYNC {} ms", b.bitrate, b.sync_period_ms)
+            format!(
+                "canopen {at} {} bit/s, SYNC {} ms",
+                b.bitrate, b.sync_period_ms
+            )
         }
         BusConfig::Serial(b) => format!("serial {} {} baud", b.port, b.baud),
         BusConfig::Simulated(b) => format!("simulated {}", b.protocol.name()),

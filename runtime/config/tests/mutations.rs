@@ -34,7 +34,10 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         (0..n).prop_map(Mutation::DeleteLine),
         (0..n).prop_map(Mutation::WrongType),
         (0..n).prop_map(Mutation::BigNumber),
-        (0..DEMO_LINE.len(), proptest::collection::vec(any::<u8>(), 1..16))
+        (
+            0..DEMO_LINE.len(),
+            proptest::collection::vec(any::<u8>(), 1..16)
+        )
             .prop_map(|(at, g)| Mutation::Garbage(at, g)),
         (0..DEMO_LINE.len()).prop_map(Mutation::Truncate),
     ]
@@ -103,7 +106,8 @@ fn deleting_a_required_key_is_an_error_naming_it() {
     let c = check_text("t.toml", &text, None);
     let msgs: Vec<String> = c.diagnostics.iter().map(ToString::to_string).collect();
     assert!(
-        msgs.iter().any(|m| m.contains("drive[0]: missing required key \"bus\"")),
+        msgs.iter()
+            .any(|m| m.contains("drive[0]: missing required key \"bus\"")),
         "{msgs:#?}"
     );
 }

@@ -26,7 +26,12 @@ fn demo_and_examples_validate_without_warnings() {
     assert!(files.len() >= 6, "expected the demo and five examples");
     for f in files {
         let c = check_file(&f);
-        assert!(c.diagnostics.is_empty(), "{}: {:#?}", f.display(), c.diagnostics);
+        assert!(
+            c.diagnostics.is_empty(),
+            "{}: {:#?}",
+            f.display(),
+            c.diagnostics
+        );
         let line = c.line.expect("valid line");
         assert!(!line.config.drive.is_empty(), "{}", f.display());
     }
@@ -103,5 +108,9 @@ fn a_changed_profile_with_the_same_version_is_rejected() {
 fn a_missing_file_is_an_error_not_a_panic() {
     let c = check_file(Path::new("/nonexistent/line.toml"));
     assert!(c.has_errors());
-    assert!(c.diagnostics[0].message.contains("cannot read the config file"));
+    assert!(
+        c.diagnostics[0]
+            .message
+            .contains("cannot read the config file")
+    );
 }

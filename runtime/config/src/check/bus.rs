@@ -52,7 +52,10 @@ pub(crate) fn check_resources(buses: &[(usize, BusConfig)], f: &mut Vec<Finding>
                     Finding::error(
                         0,
                         at,
-                        format!("{} is already claimed by bus \"{other}\" (bus[{j}])", res.describe()),
+                        format!(
+                            "{} is already claimed by bus \"{other}\" (bus[{j}])",
+                            res.describe()
+                        ),
                     )
                     .hint("one bus owns a port; put every drive on that line under one [[bus]]"),
                 ),
@@ -66,17 +69,33 @@ pub(crate) fn check_resources(buses: &[(usize, BusConfig)], f: &mut Vec<Finding>
 
 fn serial_line(f: &mut Vec<Finding>, p: &Path, baud: u32, data_bits: u8, stop_bits: u8) {
     if !STANDARD_BAUDS.contains(&baud) {
-        let near = STANDARD_BAUDS.iter().min_by_key(|b| b.abs_diff(baud)).copied().unwrap_or(9600);
+        let near = STANDARD_BAUDS
+            .iter()
+            .min_by_key(|b| b.abs_diff(baud))
+            .copied()
+            .unwrap_or(9600);
         f.push(
-            Finding::error(0, p.key("baud"), format!("{baud} is not a standard baud rate"))
-                .hint(format!("did you mean {near}?")),
+            Finding::error(
+                0,
+                p.key("baud"),
+                format!("{baud} is not a standard baud rate"),
+            )
+            .hint(format!("did you mean {near}?")),
         );
     }
     if !(7..=8).contains(&data_bits) {
-        f.push(Finding::error(0, p.key("data_bits"), format!("{data_bits} data bits; use 7 or 8")));
+        f.push(Finding::error(
+            0,
+            p.key("data_bits"),
+            format!("{data_bits} data bits; use 7 or 8"),
+        ));
     }
     if !(1..=2).contains(&stop_bits) {
-        f.push(Finding::error(0, p.key("stop_bits"), format!("{stop_bits} stop bits; use 1 or 2")));
+        f.push(Finding::error(
+            0,
+            p.key("stop_bits"),
+            format!("{stop_bits} stop bits; use 1 or 2"),
+        ));
     }
 }
 
@@ -86,7 +105,11 @@ pub(crate) fn check(bus: &BusConfig, p: &Path, f: &mut Vec<Finding>) {
         BusConfig::ModbusRtu(b) => {
             serial_line(f, p, b.baud, b.data_bits, b.stop_bits);
             if b.data_bits == 7 {
-                f.push(Finding::error(0, p.key("data_bits"), "Modbus RTU needs 8 data bits"));
+                f.push(Finding::error(
+                    0,
+                    p.key("data_bits"),
+                    "Modbus RTU needs 8 data bits",
+                ));
             }
             if b.parity == Parity::None && b.stop_bits == 1 {
                 f.push(
@@ -94,36 +117,108 @@ pub(crate) fn check(bus: &BusConfig, p: &Path, f: &mut Vec<Finding>) {
                         .hint("the Modbus serial-line spec asks for 2 stop bits without parity"),
                 );
             }
-            range(f, 0, p.key("response_timeout_ms"), b.response_timeout_ms, 1, 10_000, "ms");
+            range(
+                f,
+                0,
+                p.key("response_timeout_ms"),
+                b.response_timeout_ms,
+                1,
+                10_000,
+                "ms",
+            );
             range(f, 0, p.key("retries"), b.retries, 0, 10, "");
             if let Some(g) = b.inter_frame_gap_us {
                 range(f, 0, p.key("inter_frame_gap_us"), g, 100, 100_000, "µs");
             }
-            range(f, 0, p.key("broadcast_turnaround_ms"), b.broadcast_turnaround_ms, 0, 1000, "ms");
-            range(f, 0, p.key("demote_after_timeouts"), b.demote_after_timeouts, 1, 100, "");
-            range(f, 0, p.key("probe_interval_ms"), b.probe_interval_ms, 10, 600_000, "ms");
+            range(
+                f,
+                0,
+                p.key("broadcast_turnaround_ms"),
+                b.broadcast_turnaround_ms,
+                0,
+                1000,
+                "ms",
+            );
+            range(
+                f,
+                0,
+                p.key("demote_after_timeouts"),
+                b.demote_after_timeouts,
+                1,
+                100,
+                "",
+            );
+            range(
+                f,
+                0,
+                p.key("probe_interval_ms"),
+                b.probe_interval_ms,
+                10,
+                600_000,
+                "ms",
+            );
             non_empty(f, p.key("port"), &b.port);
         }
         BusConfig::ModbusTcp(b) => {
             if !host_port_ok(&b.address) {
                 f.push(
-                    Finding::error(0, p.key("address"), format!("\"{}\" is not host:port", b.address))
-                        .hint("e.g. \"192.168.10.20:502\""),
+                    Finding::error(
+                        0,
+                        p.key("address"),
+                        format!("\"{}\" is not host:port", b.address),
+                    )
+                    .hint("e.g. \"192.168.10.20:502\""),
                 );
             }
-            range(f, 0, p.key("connect_timeout_ms"), b.connect_timeout_ms, 1, 60_000, "ms");
-            range(f, 0, p.key("response_timeout_ms"), b.response_timeout_ms, 1, 10_000, "ms");
+            range(
+                f,
+                0,
+                p.key("connect_timeout_ms"),
+                b.connect_timeout_ms,
+                1,
+                60_000,
+                "ms",
+            );
+            range(
+                f,
+                0,
+                p.key("response_timeout_ms"),
+                b.response_timeout_ms,
+                1,
+                10_000,
+                "ms",
+            );
             range(f, 0, p.key("retries"), b.retries, 0, 10, "");
             range(f, 0, p.key("max_in_flight"), b.max_in_flight, 1, 16, "");
-            range(f, 0, p.key("demote_after_timeouts"), b.demote_after_timeouts, 1, 100, "");
-            range(f, 0, p.key("probe_interval_ms"), b.probe_interval_ms, 10, 600_000, "ms");
+            range(
+                f,
+                0,
+                p.key("demote_after_timeouts"),
+                b.demote_after_timeouts,
+                1,
+                100,
+                "",
+            );
+            range(
+                f,
+                0,
+                p.key("probe_interval_ms"),
+                b.probe_interval_ms,
+                10,
+                600_000,
+                "ms",
+            );
         }
         BusConfig::Canopen(b) => {
             if !CAN_BITRATES.contains(&b.bitrate) {
                 let list: Vec<String> = CAN_BITRATES.iter().map(u32::to_string).collect();
                 f.push(
-                    Finding::error(0, p.key("bitrate"), format!("{} is not a CAN bitrate", b.bitrate))
-                        .hint(format!("use one of: {}", list.join(", "))),
+                    Finding::error(
+                        0,
+                        p.key("bitrate"),
+                        format!("{} is not a CAN bitrate", b.bitrate),
+                    )
+                    .hint(format!("use one of: {}", list.join(", "))),
                 );
             }
             match (b.adapter, &b.interface, &b.port) {
@@ -147,41 +242,93 @@ pub(crate) fn check(bus: &BusConfig, p: &Path, f: &mut Vec<Finding>) {
                 )),
                 _ => {}
             }
-            if let Some(sb) = b.serial_baud {
-                if !STANDARD_BAUDS.contains(&sb) && sb < 1_000_000 {
-                    f.push(Finding::error(0, p.key("serial_baud"), format!("{sb} is not a standard baud rate")));
-                }
+            if let Some(sb) = b.serial_baud
+                && !STANDARD_BAUDS.contains(&sb)
+                && sb < 1_000_000
+            {
+                f.push(Finding::error(
+                    0,
+                    p.key("serial_baud"),
+                    format!("{sb} is not a standard baud rate"),
+                ));
             }
-            range(f, 0, p.key("sync_period_ms"), b.sync_period_ms, 1, 1000, "ms");
-            range(f, 0, p.key("node_heartbeat_ms"), b.node_heartbeat_ms, 10, 10_000, "ms");
-            if let Some(t) = b.heartbeat_timeout_ms {
-                if t <= b.node_heartbeat_ms {
-                    f.push(
-                        Finding::error(
-                            0,
-                            p.key("heartbeat_timeout_ms"),
-                            format!("{t} ms is not longer than node_heartbeat_ms ({} ms)", b.node_heartbeat_ms),
-                        )
-                        .hint("use about 1.5 × node_heartbeat_ms"),
-                    );
-                }
+            range(
+                f,
+                0,
+                p.key("sync_period_ms"),
+                b.sync_period_ms,
+                1,
+                1000,
+                "ms",
+            );
+            range(
+                f,
+                0,
+                p.key("node_heartbeat_ms"),
+                b.node_heartbeat_ms,
+                10,
+                10_000,
+                "ms",
+            );
+            if let Some(t) = b.heartbeat_timeout_ms
+                && t <= b.node_heartbeat_ms
+            {
+                f.push(
+                    Finding::error(
+                        0,
+                        p.key("heartbeat_timeout_ms"),
+                        format!(
+                            "{t} ms is not longer than node_heartbeat_ms ({} ms)",
+                            b.node_heartbeat_ms
+                        ),
+                    )
+                    .hint("use about 1.5 × node_heartbeat_ms"),
+                );
             }
             if b.master_heartbeat_ms != 0 {
-                range(f, 0, p.key("master_heartbeat_ms"), b.master_heartbeat_ms, 10, 10_000, "ms");
+                range(
+                    f,
+                    0,
+                    p.key("master_heartbeat_ms"),
+                    b.master_heartbeat_ms,
+                    10,
+                    10_000,
+                    "ms",
+                );
             }
-            range(f, 0, p.key("sdo_timeout_ms"), b.sdo_timeout_ms, 10, 10_000, "ms");
+            range(
+                f,
+                0,
+                p.key("sdo_timeout_ms"),
+                b.sdo_timeout_ms,
+                10,
+                10_000,
+                "ms",
+            );
         }
         BusConfig::Serial(b) => {
             serial_line(f, p, b.baud, b.data_bits, b.stop_bits);
-            range(f, 0, p.key("response_timeout_ms"), b.response_timeout_ms, 1, 10_000, "ms");
+            range(
+                f,
+                0,
+                p.key("response_timeout_ms"),
+                b.response_timeout_ms,
+                1,
+                10_000,
+                "ms",
+            );
             non_empty(f, p.key("port"), &b.port);
         }
         BusConfig::Simulated(b) => {
             range(f, 0, p.key("latency_us"), b.latency_us, 0, 100_000, "µs");
             if b.protocol == Protocol::Serial {
                 f.push(
-                    Finding::error(0, p.key("protocol"), "simulated buses speak modbus or canopen")
-                        .hint("use protocol = \"modbus\" or \"canopen\""),
+                    Finding::error(
+                        0,
+                        p.key("protocol"),
+                        "simulated buses speak modbus or canopen",
+                    )
+                    .hint("use protocol = \"modbus\" or \"canopen\""),
                 );
             }
         }

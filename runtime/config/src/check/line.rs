@@ -18,7 +18,11 @@ pub(crate) fn check(d: &Decoded, profiles: &ProfileSet, f: &mut Vec<Finding>) {
         let p = Path::root().key("bus").index(*i);
         id_ok(f, 0, p.key("id"), b.id());
         if let Some((j, _)) = bus_ids.get(b.id()) {
-            f.push(Finding::error(0, p.key("id"), format!("duplicate bus id \"{}\" (also bus[{j}])", b.id())));
+            f.push(Finding::error(
+                0,
+                p.key("id"),
+                format!("duplicate bus id \"{}\" (also bus[{j}])", b.id()),
+            ));
         } else {
             bus_ids.insert(b.id(), (*i, b));
         }
@@ -72,17 +76,17 @@ pub(crate) fn check(d: &Decoded, profiles: &ProfileSet, f: &mut Vec<Finding>) {
             } else {
                 addresses.insert((bus.id(), drive.address), (*i, &drive.id));
             }
-            if let (BusConfig::Canopen(c), Some(cycle)) = (bus, cycle) {
-                if cycle % c.sync_period_ms.max(1) != 0 {
-                    f.push(Finding::error(
-                        0,
-                        p.key("cycle_ms"),
-                        format!(
-                            "cycle {cycle} ms is not a multiple of bus \"{}\" sync_period_ms ({} ms)",
-                            c.id, c.sync_period_ms
-                        ),
-                    ));
-                }
+            if let (BusConfig::Canopen(c), Some(cycle)) = (bus, cycle)
+                && cycle % c.sync_period_ms.max(1) != 0
+            {
+                f.push(Finding::error(
+                    0,
+                    p.key("cycle_ms"),
+                    format!(
+                        "cycle {cycle} ms is not a multiple of bus \"{}\" sync_period_ms ({} ms)",
+                        c.id, c.sync_period_ms
+                    ),
+                ));
             }
             if let Some(profile) = profile {
                 check_fit(profile, bus, &p, f);
@@ -98,14 +102,30 @@ pub(crate) fn check(d: &Decoded, profiles: &ProfileSet, f: &mut Vec<Finding>) {
 fn check_section(line: &LineSection, f: &mut Vec<Finding>) {
     let p = Path::root().key("line");
     if line.name.trim().is_empty() || line.name.len() > 64 {
-        f.push(Finding::error(0, p.key("name"), "line name must be 1–64 characters"));
+        f.push(Finding::error(
+            0,
+            p.key("name"),
+            "line name must be 1–64 characters",
+        ));
     }
     range(f, 0, p.key("cycle_ms"), line.cycle_ms, 1, 60_000, "ms");
-    range(f, 0, p.key("load_warn_percent"), line.load_warn_percent, 1, 100, "%");
+    range(
+        f,
+        0,
+        p.key("load_warn_percent"),
+        line.load_warn_percent,
+        1,
+        100,
+        "%",
+    );
     if line.api_listen.parse::<std::net::SocketAddr>().is_err() {
         f.push(
-            Finding::error(0, p.key("api_listen"), format!("\"{}\" is not ip:port", line.api_listen))
-                .hint("e.g. \"127.0.0.1:7010\""),
+            Finding::error(
+                0,
+                p.key("api_listen"),
+                format!("\"{}\" is not ip:port", line.api_listen),
+            )
+            .hint("e.g. \"127.0.0.1:7010\""),
         );
     }
 }
@@ -133,8 +153,12 @@ fn find_profile<'p>(
         let mut names: Vec<&str> = profiles.keys().map(|(n, _)| n.as_str()).collect();
         names.dedup();
         f.push(
-            Finding::error(0, p.key("profile").key("name"), format!("unknown profile \"{name}\""))
-                .suggest(name, names),
+            Finding::error(
+                0,
+                p.key("profile").key("name"),
+                format!("unknown profile \"{name}\""),
+            )
+            .suggest(name, names),
         );
     } else {
         f.push(
@@ -163,7 +187,10 @@ fn check_address(drive: &DriveConfig, bus: &BusConfig, p: &Path, f: &mut Vec<Fin
         f.push(Finding::error(
             0,
             p.key("address"),
-            format!("{what} {} is out of range; allowed {lo}–{hi}", drive.address),
+            format!(
+                "{what} {} is out of range; allowed {lo}–{hi}",
+                drive.address
+            ),
         ));
     }
 }
@@ -205,21 +232,28 @@ fn check_fit(profile: &Profile, bus: &BusConfig, p: &Path, f: &mut Vec<Finding>)
 fn check_limits(drive: &DriveConfig, p: &Path, f: &mut Vec<Finding>) {
     let l = &drive.limits;
     let p = p.key("limits");
-    for (key, v) in [("velocity_max", l.velocity_max), ("acceleration_max", l.acceleration_max)] {
-        if let Some(v) = v {
-            if !(v.is_finite() && v > 0.0) {
-                f.push(Finding::error(0, p.key(key), format!("{v} must be a positive number")));
-            }
-        }
-    }
-    if let (Some(lo), Some(hi)) = (l.position_min, l.position_max) {
-        if lo >= hi {
+    for (key, v) in [
+        ("velocity_max", l.velocity_max),
+        ("acceleration_max", l.acceleration_max),
+    ] {
+        if let Some(v) = v
+            && !(v.is_finite() && v > 0.0)
+        {
             f.push(Finding::error(
                 0,
-                p.key("position_max"),
-                format!("position_max ({hi}) must be greater than position_min ({lo})"),
+                p.key(key),
+                format!("{v} must be a positive number"),
             ));
         }
+    }
+    if let (Some(lo), Some(hi)) = (l.position_min, l.position_max)
+        && lo >= hi
+    {
+        f.push(Finding::error(
+            0,
+            p.key("position_max"),
+            format!("position_max ({hi}) must be greater than position_min ({lo})"),
+        ));
     }
 }
 
@@ -232,7 +266,10 @@ fn check_parameters(drive: &DriveConfig, profile: &Profile, p: &Path, f: &mut Ve
                 Finding::error(
                     0,
                     path,
-                    format!("profile \"{}\" has no parameter \"{name}\"", profile.profile.name),
+                    format!(
+                        "profile \"{}\" has no parameter \"{name}\"",
+                        profile.profile.name
+                    ),
                 )
                 .suggest(name, known),
             );
@@ -241,7 +278,11 @@ fn check_parameters(drive: &DriveConfig, profile: &Profile, p: &Path, f: &mut Ve
         let lo = def.min.unwrap_or(f64::NEG_INFINITY);
         let hi = def.max.unwrap_or(f64::INFINITY);
         if !value.is_finite() || *value < lo || *value > hi {
-            let unit = if def.unit.is_empty() { String::new() } else { format!(" {}", def.unit) };
+            let unit = if def.unit.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", def.unit)
+            };
             f.push(Finding::error(
                 0,
                 path,

@@ -28,7 +28,11 @@ pub(crate) fn range<T: PartialOrd + std::fmt::Display + Copy>(
     unit: &str,
 ) {
     if value < lo || value > hi {
-        let unit = if unit.is_empty() { String::new() } else { format!(" {unit}") };
+        let unit = if unit.is_empty() {
+            String::new()
+        } else {
+            format!(" {unit}")
+        };
         f.push(Finding::error(
             file,
             path,

@@ -9,19 +9,34 @@ pub(crate) fn check(pr: &Profile, file: usize, f: &mut Vec<Finding>) {
     let root = Path::root();
     let h = &pr.profile;
     let name_ok = !h.name.is_empty()
-        && h.name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        && h.name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
     if !name_ok {
-        f.push(Finding::error(file, root.key("profile").key("name"), format!("invalid profile name \"{}\"", h.name)));
+        f.push(Finding::error(
+            file,
+            root.key("profile").key("name"),
+            format!("invalid profile name \"{}\"", h.name),
+        ));
     }
     let parts: Vec<&str> = h.version.split('.').collect();
-    if parts.len() > 3 || parts.iter().any(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_digit())) {
+    if parts.len() > 3
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_digit()))
+    {
         f.push(
-            Finding::error(file, root.key("profile").key("version"), format!("invalid version \"{}\"", h.version))
-                .hint("use MAJOR[.MINOR[.PATCH]], e.g. \"1.2\""),
+            Finding::error(
+                file,
+                root.key("profile").key("version"),
+                format!("invalid version \"{}\"", h.version),
+            )
+            .hint("use MAJOR[.MINOR[.PATCH]], e.g. \"1.2\""),
         );
     }
     check_points(pr, file, f);
     check_sections(pr, file, f);
+    check_cyclic(pr, file, f);
     let mut refs: Vec<(Path, &str)> = vec![(root.key("command").key("point"), &pr.command.point)];
     refs.push((root.key("status").key("point"), &pr.status.point));
     for (i, r) in pr.status.states.iter().enumerate() {
@@ -30,17 +45,41 @@ pub(crate) fn check(pr: &Profile, file: usize, f: &mut Vec<Finding>) {
         }
     }
     let opt = [
-        (root.key("command").key("mode_point"), &pr.command.mode_point),
+        (
+            root.key("command").key("mode_point"),
+            &pr.command.mode_point,
+        ),
         (root.key("fault").key("code"), &pr.fault.code),
-        (root.key("fault").key("reset").key("point"), &pr.fault.reset.point),
-        (root.key("setpoints").key("velocity"), &pr.setpoints.velocity),
-        (root.key("setpoints").key("position"), &pr.setpoints.position),
-        (root.key("setpoints").key("profile_velocity"), &pr.setpoints.profile_velocity),
-        (root.key("telemetry").key("velocity"), &pr.telemetry.velocity),
-        (root.key("telemetry").key("position"), &pr.telemetry.position),
+        (
+            root.key("fault").key("reset").key("point"),
+            &pr.fault.reset.point,
+        ),
+        (
+            root.key("setpoints").key("velocity"),
+            &pr.setpoints.velocity,
+        ),
+        (
+            root.key("setpoints").key("position"),
+            &pr.setpoints.position,
+        ),
+        (
+            root.key("setpoints").key("profile_velocity"),
+            &pr.setpoints.profile_velocity,
+        ),
+        (
+            root.key("telemetry").key("velocity"),
+            &pr.telemetry.velocity,
+        ),
+        (
+            root.key("telemetry").key("position"),
+            &pr.telemetry.position,
+        ),
         (root.key("telemetry").key("current"), &pr.telemetry.current),
         (root.key("telemetry").key("torque"), &pr.telemetry.torque),
-        (root.key("homing").key("method_point"), &pr.homing.as_ref().and_then(|h| h.method_point.clone())),
+        (
+            root.key("homing").key("method_point"),
+            &pr.homing.as_ref().and_then(|h| h.method_point.clone()),
+        ),
     ];
     let owned: Vec<(Path, String)> = opt
         .into_iter()
@@ -53,7 +92,10 @@ pub(crate) fn check(pr: &Profile, file: usize, f: &mut Vec<Finding>) {
         }
     }
     for (name, def) in &pr.parameters {
-        refs.push((root.key("parameters").key(name.clone()).key("point"), &def.point));
+        refs.push((
+            root.key("parameters").key(name.clone()).key("point"),
+            &def.point,
+        ));
     }
     for (i, pt) in pr.identity.iter().enumerate() {
         refs.push((root.key("identity").index(i), pt));
@@ -77,14 +119,100 @@ pub(crate) fn check(pr: &Profile, file: usize, f: &mut Vec<Finding>) {
     }
     let writable = |n: &str| pr.points.get(n).is_none_or(|p| p.access.writable());
     if !writable(&pr.command.point) {
-        f.push(Finding::error(file, root.key("command").key("point"), format!("point \"{}\" is read-only", pr.command.point)));
+        f.push(Finding::error(
+            file,
+            root.key("command").key("point"),
+            format!("point \"{}\" is read-only", pr.command.point),
+        ));
     }
     for (name, def) in &pr.parameters {
-        let rw = pr.points.get(&def.point).is_none_or(|p| p.access == crate::model::Access::Rw);
+        let rw = pr
+            .points
+            .get(&def.point)
+            .is_none_or(|p| p.access == crate::model::Access::Rw);
         if !rw {
+            f.push(Finding::error(
+                file,
+                root.key("parameters").key(name.clone()).key("point"),
+                format!(
+                    "point \"{}\" must be rw to be downloaded and verified",
+                    def.point
+                ),
+            ));
+        }
+    }
+}
+
+/// What the drive actor reads every cycle must be polled (Modbus, serial) or in a TPDO (CANopen),
+/// and what it writes to move the drive must be writable.
+fn check_cyclic(pr: &Profile, file: usize, f: &mut Vec<Finding>) {
+    let root = Path::root();
+    let cyclic: Vec<&str> = match pr.profile.protocol {
+        Protocol::Canopen => pr
+            .canopen
+            .iter()
+            .flat_map(|c| c.tpdo.iter().flatten())
+            .map(String::as_str)
+            .collect(),
+        _ => pr
+            .poll
+            .iter()
+            .flat_map(|p| &p.points)
+            .map(String::as_str)
+            .collect(),
+    };
+    let carrier = if pr.profile.protocol == Protocol::Canopen {
+        "a TPDO"
+    } else {
+        "[poll] points"
+    };
+    let mut needed: Vec<(Path, &str)> =
+        vec![(root.key("status").key("point"), pr.status.point.as_str())];
+    for (i, r) in pr.status.states.iter().enumerate() {
+        if let Some(p) = &r.point {
+            needed.push((root.key("status").key("states").index(i).key("point"), p));
+        }
+    }
+    let t = &pr.telemetry;
+    for (key, v) in [
+        ("velocity", &t.velocity),
+        ("position", &t.position),
+        ("current", &t.current),
+        ("torque", &t.torque),
+    ] {
+        if let Some(v) = v {
+            needed.push((root.key("telemetry").key(key), v));
+        }
+    }
+    if let Some(c) = &pr.fault.code {
+        needed.push((root.key("fault").key("code"), c));
+    }
+    for (path, name) in needed {
+        if pr.points.contains_key(name) && !cyclic.contains(&name) {
             f.push(
-                Finding::error(file, root.key("parameters").key(name.clone()).key("point"), format!("point \"{}\" must be rw to be downloaded and verified", def.point)),
+                Finding::error(
+                    file,
+                    path,
+                    format!("point \"{name}\" is read every cycle but not in {carrier}"),
+                )
+                .hint(format!("add \"{name}\" to {carrier}")),
             );
+        }
+    }
+    let s = &pr.setpoints;
+    for (key, v) in [
+        ("velocity", &s.velocity),
+        ("position", &s.position),
+        ("profile_velocity", &s.profile_velocity),
+    ] {
+        if let Some(v) = v
+            && pr.points.get(v).is_some_and(|p| !p.access.writable())
+        {
+            f.push(Finding::error(
+                file,
+                root.key("setpoints").key(key),
+                format!("point \"{v}\" is read-only"),
+            ));
         }
     }
 }
@@ -92,30 +220,56 @@ pub(crate) fn check(pr: &Profile, file: usize, f: &mut Vec<Finding>) {
 fn check_points(pr: &Profile, file: usize, f: &mut Vec<Finding>) {
     for (name, pt) in &pr.points {
         let p = Path::root().key("points").key(name.clone());
-        if !(pt.scale.is_finite() && pt.scale != 0.0) || !pt.offset.is_finite() {
-            f.push(Finding::error(file, p.key("scale"), "scale must be a non-zero finite number"));
+        if !(pt.scale.is_finite() && pt.scale != 0.0 && pt.offset.is_finite()) {
+            f.push(Finding::error(
+                file,
+                p.key("scale"),
+                "scale must be a non-zero finite number",
+            ));
         }
         match pr.profile.protocol {
             Protocol::Modbus => match pt.register {
-                None => f.push(Finding::error(file, p.clone(), "a modbus point needs register")),
-                Some(r) if r > 65_535 + u32::from(pr.modbus.as_ref().map_or(0, |m| m.address_base)) => {
-                    f.push(Finding::error(file, p.key("register"), format!("register {r} is beyond 65535")))
+                None => f.push(Finding::error(
+                    file,
+                    p.clone(),
+                    "a modbus point needs register",
+                )),
+                Some(r)
+                    if r > 65_535 + u32::from(pr.modbus.as_ref().map_or(0, |m| m.address_base)) =>
+                {
+                    f.push(Finding::error(
+                        file,
+                        p.key("register"),
+                        format!("register {r} is beyond 65535"),
+                    ))
                 }
                 Some(_) => {}
             },
-            Protocol::Canopen if pt.index.is_none() => {
-                f.push(Finding::error(file, p.clone(), "a canopen point needs index (and subindex)"))
+            Protocol::Canopen if pt.index.is_none() => f.push(Finding::error(
+                file,
+                p.clone(),
+                "a canopen point needs index (and subindex)",
+            )),
+            Protocol::Serial
+                if pt.access.readable() && (pt.read.is_none() || pt.response_bytes.is_none()) =>
+            {
+                f.push(Finding::error(
+                    file,
+                    p.clone(),
+                    "a readable serial point needs read and response_bytes",
+                ))
             }
-            Protocol::Serial if pt.access.readable() && (pt.read.is_none() || pt.response_bytes.is_none()) => {
-                f.push(Finding::error(file, p.clone(), "a readable serial point needs read and response_bytes"))
-            }
-            Protocol::Serial if pt.access.writable() && pt.write.is_none() => {
-                f.push(Finding::error(file, p.clone(), "a writable serial point needs write"))
-            }
+            Protocol::Serial if pt.access.writable() && pt.write.is_none() => f.push(
+                Finding::error(file, p.clone(), "a writable serial point needs write"),
+            ),
             _ => {}
         }
         if pr.profile.protocol == Protocol::Modbus && pt.data_type.bits() < 16 {
-            f.push(Finding::error(file, p.key("type"), "modbus registers are 16 or 32 bit"));
+            f.push(Finding::error(
+                file,
+                p.key("type"),
+                "modbus registers are 16 or 32 bit",
+            ));
         }
     }
 }
@@ -127,7 +281,10 @@ fn check_sections(pr: &Profile, file: usize, f: &mut Vec<Finding>) {
             f.push(Finding::error(
                 file,
                 root.key("profile").key("protocol"),
-                format!("protocol {} needs a [{section}] section", pr.profile.protocol.name()),
+                format!(
+                    "protocol {} needs a [{section}] section",
+                    pr.profile.protocol.name()
+                ),
             ));
         }
     };
@@ -144,19 +301,43 @@ fn check_sections(pr: &Profile, file: usize, f: &mut Vec<Finding>) {
     }
     if let Some(m) = &pr.modbus {
         if m.address_base > 1 {
-            f.push(Finding::error(file, root.key("modbus").key("address_base"), "address_base is 0 or 1"));
+            f.push(Finding::error(
+                file,
+                root.key("modbus").key("address_base"),
+                "address_base is 0 or 1",
+            ));
         }
-        super::range(f, file, root.key("modbus").key("max_registers_per_read"), m.max_registers_per_read, 1, 125, "");
+        super::range(
+            f,
+            file,
+            root.key("modbus").key("max_registers_per_read"),
+            m.max_registers_per_read,
+            1,
+            125,
+            "",
+        );
     }
     if let Some(co) = &pr.canopen {
         for (dir, pdos) in [("rpdo", &co.rpdo), ("tpdo", &co.tpdo)] {
             if pdos.len() > 4 {
-                f.push(Finding::error(file, root.key("canopen").key(dir), format!("{} PDOs; the predefined set has 4", pdos.len())));
+                f.push(Finding::error(
+                    file,
+                    root.key("canopen").key(dir),
+                    format!("{} PDOs; the predefined set has 4", pdos.len()),
+                ));
             }
             for (i, pdo) in pdos.iter().enumerate() {
-                let bits: u32 = pdo.iter().filter_map(|n| pr.points.get(n)).map(|p| p.data_type.bits()).sum();
+                let bits: u32 = pdo
+                    .iter()
+                    .filter_map(|n| pr.points.get(n))
+                    .map(|p| p.data_type.bits())
+                    .sum();
                 if bits > 64 {
-                    f.push(Finding::error(file, root.key("canopen").key(dir).index(i), format!("{} bits mapped; a PDO carries at most 64", bits)));
+                    f.push(Finding::error(
+                        file,
+                        root.key("canopen").key(dir).index(i),
+                        format!("{} bits mapped; a PDO carries at most 64", bits),
+                    ));
                 }
             }
         }
@@ -166,39 +347,69 @@ fn check_sections(pr: &Profile, file: usize, f: &mut Vec<Finding>) {
             f.push(Finding::error(
                 file,
                 root.key("status").key("states").index(i).key("value"),
-                format!("value 0x{:04X} has bits outside mask 0x{:04X}; it can never match", r.value, r.mask),
+                format!(
+                    "value 0x{:04X} has bits outside mask 0x{:04X}; it can never match",
+                    r.value, r.mask
+                ),
             ));
         }
     }
     for needed in [UniformState::OperationEnabled, UniformState::Fault] {
         if !pr.status.states.iter().any(|r| r.state == needed) {
-            f.push(Finding::error(file, root.key("status").key("states"), format!("no rule decodes {needed:?}")));
+            f.push(Finding::error(
+                file,
+                root.key("status").key("states"),
+                format!("no rule decodes {needed:?}"),
+            ));
         }
     }
     if pr.command.encoding == CommandEncoding::Enumerated {
         for code in ["enable", "stop"] {
             if !pr.command.codes.contains_key(code) {
-                f.push(Finding::error(file, root.key("command").key("codes"), format!("enumerated encoding needs a code for \"{code}\"")));
+                f.push(Finding::error(
+                    file,
+                    root.key("command").key("codes"),
+                    format!("enumerated encoding needs a code for \"{code}\""),
+                ));
             }
         }
     }
     const KNOWN: [&str; 5] = ["enable", "enable_reverse", "disable", "stop", "quick_stop"];
     for code in pr.command.codes.keys() {
         if !KNOWN.contains(&code.as_str()) {
-            f.push(Finding::error(file, root.key("command").key("codes").key(code.clone()), format!("unknown command \"{code}\"")).suggest(code, KNOWN));
+            f.push(
+                Finding::error(
+                    file,
+                    root.key("command").key("codes").key(code.clone()),
+                    format!("unknown command \"{code}\""),
+                )
+                .suggest(code, KNOWN),
+            );
         }
     }
     let reset = &pr.fault.reset;
     let rp = root.key("fault").key("reset");
     match reset.method {
         FaultResetMethod::ControlwordEdge if pr.command.encoding != CommandEncoding::Cia402 => {
-            f.push(Finding::error(file, rp.key("method"), "controlword_edge needs command encoding cia402"));
+            f.push(Finding::error(
+                file,
+                rp.key("method"),
+                "controlword_edge needs command encoding cia402",
+            ));
         }
         FaultResetMethod::PulseBit if reset.point.is_none() || reset.bit.is_none() => {
-            f.push(Finding::error(file, rp.clone(), "pulse_bit needs point and bit"));
+            f.push(Finding::error(
+                file,
+                rp.clone(),
+                "pulse_bit needs point and bit",
+            ));
         }
         FaultResetMethod::WriteValue if reset.point.is_none() || reset.value.is_none() => {
-            f.push(Finding::error(file, rp.clone(), "write_value needs point and value"));
+            f.push(Finding::error(
+                file,
+                rp.clone(),
+                "write_value needs point and value",
+            ));
         }
         _ => {}
     }

@@ -13,9 +13,8 @@ pub use bus::{
 pub use drive::{DriveConfig, Limits, ProfileRef, RestartPolicy, SafeState, SafeStatePolicy};
 pub use line::{LineConfig, LineSection};
 pub use profile::{
-    Access, CanopenSection, CommandEncoding, CommandSection, DataType, FaultReset, FaultResetMethod,
-    FaultSection, Setpoints, Telemetry, WriteFunction,
-    HomingSection, ModbusSection, ParameterDef, Point, PointTable, PollSection, Profile,
-    ProfileHeader, Protocol, SerialSection, StateRule, StatusSection, UniformState,
-    Units, WordOrder,
+    Access, CanopenSection, CommandEncoding, CommandSection, DataType, FaultReset,
+    FaultResetMethod, FaultSection, HomingSection, ModbusSection, ParameterDef, Point, PointTable,
+    PollSection, Profile, ProfileHeader, Protocol, SerialSection, Setpoints, StateRule,
+    StatusSection, Telemetry, UniformState, Units, WordOrder, WriteFunction,
 };
