@@ -1,1 +1,19 @@
-//! placeholder
+#![doc = include_str!("../README.md")]
+
+pub mod backoff;
+pub mod client;
+pub mod codec;
+mod error;
+mod exception;
+pub mod frame;
+pub mod server;
+pub mod timing;
+
+pub use backoff::Backoff;
+pub use client::Client;
+pub use client::rtu::{RtuClient, RtuConfig};
+pub use client::tcp::{TcpClient, TcpConfig};
+pub use error::{CallResult, FrameError, LinkError};
+pub use exception::{Exception, ExceptionCode};
+pub use frame::{ExceptionResponse, MbapHeader, Request, Response, ResponsePdu};
+pub use server::Service;

@@ -73,7 +73,7 @@ fn render_pretty(d: &Diagnostic, checked: &Checked) -> String {
     };
     let mut out = String::new();
     match GraphicalReportHandler::new().render_report(&mut out, report.as_ref()) {
-        Ok(()) => format!("{}:{}:{}\n{out}", d.file, d.line, d.column),
+        Ok(()) => out,
         Err(_) => d.to_string(),
     }
 }

@@ -1,1 +1,48 @@
-//! placeholder
+//! linevisor's supervision layer: Erlang/OTP supervision semantics on ractor, generic over the
+//! child actor type. The line's binary builds its tree with it; drive and bus actors are
+//! [`Worker`]s supervised here. This crate knows nothing of drives, Modbus or CAN.
+//!
+//! What it adds to ractor (which has links and supervision events only):
+//! - strategies one_for_one / one_for_all / rest_for_one and dynamic children keyed by id
+//!   in the supervisor's own map (no global name registry);
+//! - restart types permanent / transient / temporary, restart intensity with escalation,
+//!   exponential backoff with injectable jitter;
+//! - ordered shutdown (reverse start order, per-child timeout, then kill) and a safe-stop step
+//!   run by the supervisor itself, never relying on the child's `post_stop`;
+//! - a stable [`ChildHandle`] whose queue survives restarts, with an explicit outcome for every
+//!   message (see [`handle`] for the exact guarantee);
+//! - lifecycle [`Event`]s, a quiet [`install_panic_hook`], the line's tree shape
+//!   ([`LineTree`]) and planned replacement with hand-over and rollback ([`Replacement`]).
+
+mod backoff;
+mod error;
+mod events;
+pub mod handle;
+mod instance;
+mod intensity;
+mod mailbox;
+mod panic;
+mod replace;
+mod shutdown;
+mod spec;
+mod starter;
+mod strategy;
+mod supervisor;
+mod tree;
+mod worker;
+
+pub use backoff::{Backoff, Jitter, SeededJitter};
+pub use error::SupervisorError;
+pub use events::{Event, EventBus, EventKind};
+pub use handle::{ChildHandle, Deliverable, DeliveryPolicy, HandleState, HandleStats, Receipt};
+pub use intensity::Intensity;
+pub use panic::{install_panic_hook, log_panic};
+pub use replace::{Probation, Replacement};
+pub use spec::{ChildId, ChildKind, ChildSpec, Exit, Factory, Restart, Shutdown, WorkerSpec};
+pub use strategy::Strategy;
+pub use supervisor::{ChildInfo, ChildStatus, SupervisorRef, SupervisorSpec};
+pub use tree::{LineTree, LineTreeSpec, drive_subtree};
+pub use worker::{Worker, WorkerCtx};
+
+/// Re-exported so workers can name reply ports and errors without a direct ractor dependency.
+pub use ractor::{ActorProcessingErr, RpcReplyPort};
