@@ -10,9 +10,9 @@ pub mod server;
 pub mod timing;
 
 pub use backoff::Backoff;
-pub use client::Client;
 pub use client::rtu::{RtuClient, RtuConfig};
 pub use client::tcp::{TcpClient, TcpConfig};
+pub use client::{CallOptions, Client};
 pub use error::{CallResult, FrameError, LinkError};
 pub use exception::{Exception, ExceptionCode};
 pub use frame::{ExceptionResponse, MbapHeader, Request, Response, ResponsePdu};
