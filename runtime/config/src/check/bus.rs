@@ -117,46 +117,29 @@ pub(crate) fn check(bus: &BusConfig, p: &Path, f: &mut Vec<Finding>) {
                         .hint("the Modbus serial-line spec asks for 2 stop bits without parity"),
                 );
             }
-            range(
+            rc(
                 f,
-                0,
-                p.key("response_timeout_ms"),
+                p,
+                "response_timeout_ms",
                 b.response_timeout_ms,
                 1,
                 10_000,
                 "ms",
             );
-            range(f, 0, p.key("retries"), b.retries, 0, 10, "");
+            rc(f, p, "retries", b.retries, 0, 10, "");
             if let Some(g) = b.inter_frame_gap_us {
-                range(f, 0, p.key("inter_frame_gap_us"), g, 100, 100_000, "µs");
+                rc(f, p, "inter_frame_gap_us", g, 100, 100_000, "µs");
             }
-            range(
+            rc(
                 f,
-                0,
-                p.key("broadcast_turnaround_ms"),
+                p,
+                "broadcast_turnaround_ms",
                 b.broadcast_turnaround_ms,
                 0,
                 1000,
                 "ms",
             );
-            range(
-                f,
-                0,
-                p.key("demote_after_timeouts"),
-                b.demote_after_timeouts,
-                1,
-                100,
-                "",
-            );
-            range(
-                f,
-                0,
-                p.key("probe_interval_ms"),
-                b.probe_interval_ms,
-                10,
-                600_000,
-                "ms",
-            );
+            breaker(f, p, b.demote_after_timeouts, b.probe_interval_ms);
             non_empty(f, p.key("port"), &b.port);
         }
         BusConfig::ModbusTcp(b) => {
@@ -170,44 +153,27 @@ pub(crate) fn check(bus: &BusConfig, p: &Path, f: &mut Vec<Finding>) {
                     .hint("e.g. \"192.168.10.20:502\""),
                 );
             }
-            range(
+            rc(
                 f,
-                0,
-                p.key("connect_timeout_ms"),
+                p,
+                "connect_timeout_ms",
                 b.connect_timeout_ms,
                 1,
                 60_000,
                 "ms",
             );
-            range(
+            rc(
                 f,
-                0,
-                p.key("response_timeout_ms"),
+                p,
+                "response_timeout_ms",
                 b.response_timeout_ms,
                 1,
                 10_000,
                 "ms",
             );
-            range(f, 0, p.key("retries"), b.retries, 0, 10, "");
-            range(f, 0, p.key("max_in_flight"), b.max_in_flight, 1, 16, "");
-            range(
-                f,
-                0,
-                p.key("demote_after_timeouts"),
-                b.demote_after_timeouts,
-                1,
-                100,
-                "",
-            );
-            range(
-                f,
-                0,
-                p.key("probe_interval_ms"),
-                b.probe_interval_ms,
-                10,
-                600_000,
-                "ms",
-            );
+            rc(f, p, "retries", b.retries, 0, 10, "");
+            rc(f, p, "max_in_flight", b.max_in_flight, 1, 16, "");
+            breaker(f, p, b.demote_after_timeouts, b.probe_interval_ms);
         }
         BusConfig::Canopen(b) => {
             if !CAN_BITRATES.contains(&b.bitrate) {
@@ -252,19 +218,11 @@ pub(crate) fn check(bus: &BusConfig, p: &Path, f: &mut Vec<Finding>) {
                     format!("{sb} is not a standard baud rate"),
                 ));
             }
-            range(
+            rc(f, p, "sync_period_ms", b.sync_period_ms, 1, 1000, "ms");
+            rc(
                 f,
-                0,
-                p.key("sync_period_ms"),
-                b.sync_period_ms,
-                1,
-                1000,
-                "ms",
-            );
-            range(
-                f,
-                0,
-                p.key("node_heartbeat_ms"),
+                p,
+                "node_heartbeat_ms",
                 b.node_heartbeat_ms,
                 10,
                 10_000,
@@ -286,32 +244,24 @@ pub(crate) fn check(bus: &BusConfig, p: &Path, f: &mut Vec<Finding>) {
                 );
             }
             if b.master_heartbeat_ms != 0 {
-                range(
+                rc(
                     f,
-                    0,
-                    p.key("master_heartbeat_ms"),
+                    p,
+                    "master_heartbeat_ms",
                     b.master_heartbeat_ms,
                     10,
                     10_000,
                     "ms",
                 );
             }
-            range(
-                f,
-                0,
-                p.key("sdo_timeout_ms"),
-                b.sdo_timeout_ms,
-                10,
-                10_000,
-                "ms",
-            );
+            rc(f, p, "sdo_timeout_ms", b.sdo_timeout_ms, 10, 10_000, "ms");
         }
         BusConfig::Serial(b) => {
             serial_line(f, p, b.baud, b.data_bits, b.stop_bits);
-            range(
+            rc(
                 f,
-                0,
-                p.key("response_timeout_ms"),
+                p,
+                "response_timeout_ms",
                 b.response_timeout_ms,
                 1,
                 10_000,
@@ -320,7 +270,7 @@ pub(crate) fn check(bus: &BusConfig, p: &Path, f: &mut Vec<Finding>) {
             non_empty(f, p.key("port"), &b.port);
         }
         BusConfig::Simulated(b) => {
-            range(f, 0, p.key("latency_us"), b.latency_us, 0, 100_000, "µs");
+            rc(f, p, "latency_us", b.latency_us, 0, 100_000, "µs");
             if b.protocol == Protocol::Serial {
                 f.push(
                     Finding::error(
@@ -333,6 +283,25 @@ pub(crate) fn check(bus: &BusConfig, p: &Path, f: &mut Vec<Finding>) {
             }
         }
     }
+}
+
+/// A range check of one option of this bus.
+fn rc<T: PartialOrd + std::fmt::Display + Copy>(
+    f: &mut Vec<Finding>,
+    p: &Path,
+    key: &str,
+    value: T,
+    lo: T,
+    hi: T,
+    unit: &str,
+) {
+    range(f, 0, p.key(key), value, lo, hi, unit);
+}
+
+/// The circuit-breaker options both Modbus kinds share.
+fn breaker(f: &mut Vec<Finding>, p: &Path, demote_after: u32, probe_ms: u32) {
+    rc(f, p, "demote_after_timeouts", demote_after, 1, 100, "");
+    rc(f, p, "probe_interval_ms", probe_ms, 10, 600_000, "ms");
 }
 
 fn non_empty(f: &mut Vec<Finding>, path: Path, s: &str) {
