@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 /// Bits per RTU character on the wire: start + 8 data + parity or 2nd stop + stop.
 pub const BITS_PER_CHAR: u64 = 11;
 /// Above this baud rate the spec fixes t1.5 and t3.5.
@@ -53,6 +55,30 @@ impl RtuTiming {
     pub fn frame_time(&self, bytes: usize) -> Duration {
         self.char_time
             .saturating_mul(u32::try_from(bytes).unwrap_or(u32::MAX))
+    }
+}
+
+/// How early the coarse timer sleep ends before a precise deadline.
+const TIMER_TICK: Duration = Duration::from_millis(1);
+
+/// Sleeps until `deadline` with sub-millisecond precision.
+///
+/// tokio's timer has a 1 ms tick and rounds up, so a 1.75 ms t3.5 gap becomes 2–3 ms: at
+/// 115200 baud that alone costs a quarter of the line's capacity. This sleeps the coarse part
+/// on the timer, then yields (never blocking the worker) until the deadline. Under a paused
+/// test clock `Instant::now()` does not move while yielding, so after a short real-time budget
+/// it falls back to the timer, which then advances the paused clock exactly to `deadline`.
+pub async fn sleep_until_precise(deadline: Instant) {
+    if let Some(coarse) = deadline.checked_sub(TIMER_TICK) {
+        tokio::time::sleep_until(coarse).await;
+    }
+    let budget = std::time::Instant::now() + TIMER_TICK + TIMER_TICK / 2;
+    while Instant::now() < deadline {
+        if std::time::Instant::now() > budget {
+            tokio::time::sleep_until(deadline).await;
+            return;
+        }
+        tokio::task::yield_now().await;
     }
 }
 

@@ -229,7 +229,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> RtuClient<T> {
     async fn wait_idle(&mut self) -> Result<(), LinkError> {
         let start = Instant::now();
         loop {
-            sleep_until(self.last_activity + self.timing.t35).await;
+            crate::timing::sleep_until_precise(self.last_activity + self.timing.t35).await;
             let stray = drain_ready(&mut self.io).await? + self.rx.len();
             self.rx.clear();
             if stray == 0 {

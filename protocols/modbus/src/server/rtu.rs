@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::time::{Instant, sleep_until, timeout};
+use tokio::time::{Instant, timeout};
 use tracing::debug;
 
 use super::Service;
@@ -94,7 +94,7 @@ where
             out.clear();
             codec::encode_response(unit, &failure, &mut out).map_err(io::Error::other)?;
         }
-        sleep_until(last_rx + config.timing.t35).await;
+        crate::timing::sleep_until_precise(last_rx + config.timing.t35).await;
         io.write_all(&out).await?;
         io.flush().await?;
     }
