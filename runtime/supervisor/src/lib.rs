@@ -1,6 +1,7 @@
 //! linevisor's supervision layer: Erlang/OTP supervision semantics on ractor, generic over the
-//! child actor type. The line's binary builds its tree with it; drive and bus actors are
-//! [`Worker`]s supervised here. This crate knows nothing of drives, Modbus or CAN.
+//! child actor type. The binary (`runtime/cli`) builds the line's tree with it, and the drive
+//! and bus actor crates implement [`Worker`] to be supervised here. This crate knows nothing of
+//! drives, Modbus or CAN. See `README.md` for the OTP mapping and the guarantees.
 //!
 //! What it adds to ractor (which has links and supervision events only):
 //! - strategies one_for_one / one_for_all / rest_for_one and dynamic children keyed by id
