@@ -1,0 +1,130 @@
+//! The bus layer's error: why a request or a cycle could not be carried out by the bus. A
+//! device's refusal is not one of these: it is an [`Exception`](linevisor_modbus::Exception)
+//! in the inner `Err` of [`BusResult`](crate::BusResult).
+
+use std::time::Duration;
+
+use linevisor_modbus::{FrameError, LinkError};
+
+/// Why the bus could not carry out a request (the bus's business, not the drive's).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BusError {
+    /// The transaction failed on the link: timeout, CRC, framing, I/O.
+    #[error("bus {bus}: {source}")]
+    Link {
+        /// Bus id.
+        bus: String,
+        /// What the link reported.
+        source: LinkError,
+    },
+    /// The unit is demoted after consecutive timeouts; requests fail fast instead of burning a
+    /// response timeout each. It is probed every probe interval and restored when it answers.
+    #[error(
+        "bus {bus}: unit {unit} is demoted after {timeouts} consecutive timeouts; next probe in {probe_in:?}"
+    )]
+    UnitDemoted {
+        /// Bus id.
+        bus: String,
+        /// Unit id.
+        unit: u8,
+        /// Consecutive timeouts that demoted it.
+        timeouts: u32,
+        /// Time until its next probe.
+        probe_in: Duration,
+    },
+    /// The port or connection is closed and being reopened.
+    #[error("bus {bus}: link {link} is down ({reason}); next reopen attempt in {retry_in:?}")]
+    LinkDown {
+        /// Bus id.
+        bus: String,
+        /// Port path or peer address.
+        link: String,
+        /// Last fault seen.
+        reason: String,
+        /// Time until the next reopen attempt.
+        retry_in: Duration,
+    },
+    /// The bus's request queue is full; nothing was queued.
+    #[error("bus {bus}: request queue full ({capacity} requests waiting)")]
+    QueueFull {
+        /// Bus id.
+        bus: String,
+        /// Queue capacity.
+        capacity: usize,
+    },
+    /// The bus is stopping; queued requests are answered with this.
+    #[error("bus {bus} is shutting down")]
+    ShuttingDown {
+        /// Bus id.
+        bus: String,
+    },
+    /// A unit id outside 1–247 (0 is broadcast, which has its own request).
+    #[error("bus {bus}: unit id {unit} outside 1..=247")]
+    InvalidUnit {
+        /// Bus id.
+        bus: String,
+        /// Unit id given.
+        unit: u8,
+    },
+    /// A request that cannot be encoded; nothing was sent.
+    #[error("bus {bus}: invalid request for unit {unit}: {source}")]
+    InvalidRequest {
+        /// Bus id.
+        bus: String,
+        /// Unit id.
+        unit: u8,
+        /// Why.
+        source: FrameError,
+    },
+    /// An attach that cannot be scheduled (no blocks, zero period).
+    #[error("bus {bus}: cannot attach unit {unit}: {reason}")]
+    InvalidAttach {
+        /// Bus id.
+        bus: String,
+        /// Unit id.
+        unit: u8,
+        /// Why.
+        reason: String,
+    },
+    /// Broadcast (unit 0) has no defined meaning on Modbus TCP.
+    #[error("bus {bus}: broadcast (unit 0) is only supported on Modbus RTU")]
+    BroadcastUnsupported {
+        /// Bus id.
+        bus: String,
+    },
+    /// A bus config value the transport cannot use.
+    #[error("bus {bus}: {field} = {value} is not usable: {reason}")]
+    Config {
+        /// Bus id.
+        bus: String,
+        /// Config key.
+        field: &'static str,
+        /// Value given.
+        value: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// The bus actor did not answer (stopped or crashed).
+    #[error("bus {bus}: the bus actor is unreachable: {reason}")]
+    Unreachable {
+        /// Bus id.
+        bus: String,
+        /// What ractor reported.
+        reason: String,
+    },
+}
+
+impl BusError {
+    /// A link fault on `bus`.
+    pub fn link(bus: &str, source: LinkError) -> Self {
+        BusError::Link {
+            bus: bus.to_owned(),
+            source,
+        }
+    }
+
+    /// True for a response timeout on the link.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, BusError::Link { source, .. } if source.is_timeout())
+    }
+}

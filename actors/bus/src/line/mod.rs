@@ -1,0 +1,342 @@
+//! The line task: one per bus, the only code that touches the port. It owns the Modbus client
+//! and the scheduler, runs one batch of transactions at a time (one transaction on RTU, up to
+//! the in-flight window on TCP), and reopens the link with backoff when it is lost. The actor
+//! talks to it over bounded channels and never waits for it.
+
+mod job;
+mod settle;
+
+pub(crate) use job::{Control, Job};
+
+use std::collections::{BTreeSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use linevisor_modbus::Backoff;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::{Instant, sleep_until};
+use tracing::{debug, info, warn};
+
+use crate::breaker::Breakers;
+use crate::link::{Client, Counted, Opener};
+use crate::metrics::{Metrics, Wire};
+use crate::scheduler::Scheduler;
+use crate::spec::{Settings, Transport};
+use crate::{BusError, BusEvent};
+use job::{JobTxn, Txn};
+
+/// The ends of the channels the line task listens on.
+#[derive(Debug)]
+pub(crate) struct Inbox {
+    pub(crate) control: mpsc::Receiver<Control>,
+    pub(crate) jobs: mpsc::Receiver<Job>,
+    /// Fires (or is dropped) when the bus stops.
+    pub(crate) shutdown: oneshot::Receiver<()>,
+}
+
+/// State of the line task.
+pub(crate) struct Line {
+    s: Settings,
+    opener: Box<dyn Opener>,
+    link: String,
+    client: Option<Client>,
+    backoff: Backoff,
+    next_open: Instant,
+    down_reason: String,
+    /// Whether the link has answered since it was (re)opened; the backoff resets then, so
+    /// a port that opens but fails at once still backs off.
+    answered_since_open: bool,
+    sched: Scheduler,
+    breakers: Breakers,
+    metrics: Arc<Mutex<Metrics>>,
+    wire: Arc<Wire>,
+    inbox: Inbox,
+    stopping: bool,
+    /// Acyclic jobs taken off the queue or waiting for a retry; they go before any poll.
+    urgent: VecDeque<JobTxn>,
+    /// Units told `CommLost`, to be told `CommRestored`.
+    told_lost: BTreeSet<u8>,
+}
+
+pub(crate) fn lock(m: &Mutex<Metrics>) -> MutexGuard<'_, Metrics> {
+    // Plain counters: a panic elsewhere cannot leave them inconsistent enough to matter.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Line {
+    pub(crate) fn new(
+        s: Settings,
+        opener: Box<dyn Opener>,
+        backoff: Backoff,
+        metrics: Arc<Mutex<Metrics>>,
+        wire: Arc<Wire>,
+        inbox: Inbox,
+    ) -> Self {
+        Self {
+            link: opener.describe(),
+            breakers: Breakers::new(s.demote_after, s.probe_interval),
+            s,
+            opener,
+            client: None,
+            backoff,
+            next_open: Instant::now(),
+            down_reason: "not opened yet".into(),
+            answered_since_open: false,
+            sched: Scheduler::default(),
+            metrics,
+            wire,
+            inbox,
+            stopping: false,
+            urgent: VecDeque::new(),
+            told_lost: BTreeSet::new(),
+        }
+    }
+
+    /// Runs until the bus stops.
+    pub(crate) async fn run(mut self) {
+        info!(link = %self.link, "Bus line task started.");
+        self.open().await;
+        while !self.stopping {
+            if !matches!(
+                self.inbox.shutdown.try_recv(),
+                Err(oneshot::error::TryRecvError::Empty)
+            ) {
+                break;
+            }
+            if self.client.is_none() {
+                self.wait_down().await;
+                continue;
+            }
+            let now = Instant::now();
+            while let Ok(c) = self.inbox.control.try_recv() {
+                self.on_control(c, now);
+            }
+            let batch = self.gather(now);
+            if batch.is_empty() {
+                self.idle().await;
+            } else {
+                self.execute(batch).await;
+            }
+        }
+        self.finish();
+    }
+
+    /// While the link is down: serve the inbox (requests fail fast) until the next attempt.
+    async fn wait_down(&mut self) {
+        let at = self.next_open;
+        tokio::select! {
+            biased;
+            _ = &mut self.inbox.shutdown => self.stopping = true,
+            Some(c) = self.inbox.control.recv() => self.on_control(c, Instant::now()),
+            Some(j) = self.inbox.jobs.recv() => j.fail(self.down_error(Instant::now())),
+            () = sleep_until(at) => self.open().await,
+        }
+    }
+
+    /// Nothing due: wait for a request, a control change or the next deadline.
+    async fn idle(&mut self) {
+        let now = Instant::now();
+        let due = self.sched.next_due(&self.breakers).map(|at| {
+            if at <= now {
+                // Cannot happen if the scheduler is right; never spin on it.
+                debug!("A due cycle could not be taken; waiting 1 ms.");
+                now + Duration::from_millis(1)
+            } else {
+                at
+            }
+        });
+        let wake = async move {
+            match due {
+                Some(at) => sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            _ = &mut self.inbox.shutdown => self.stopping = true,
+            Some(c) = self.inbox.control.recv() => self.on_control(c, Instant::now()),
+            Some(j) = self.inbox.jobs.recv() => {
+                let t = self.job_txn(j);
+                self.urgent.push_back(t);
+            }
+            () = wake => {}
+        }
+    }
+
+    async fn open(&mut self) {
+        let result = tokio::select! {
+            biased;
+            _ = &mut self.inbox.shutdown => {
+                self.stopping = true;
+                return;
+            }
+            r = self.opener.open() => r,
+        };
+        let now = Instant::now();
+        match result {
+            Ok(stream) => {
+                let io = Counted::new(stream, Arc::clone(&self.wire));
+                self.client = Some(match &self.s.transport {
+                    Transport::Rtu(c) => Client::rtu(io, c),
+                    Transport::Tcp(c) => Client::tcp(io, c),
+                });
+                self.answered_since_open = false;
+                lock(&self.metrics).link_up = true;
+                info!(link = %self.link, "Opened the link.");
+                for unit in std::mem::take(&mut self.told_lost) {
+                    self.emit(unit, BusEvent::CommRestored { unit });
+                }
+            }
+            Err(e) => {
+                let delay = self.backoff.next_delay();
+                self.next_open = now + delay;
+                self.down_reason = format!("open failed: {e}");
+                lock(&self.metrics).open_failures += 1;
+                warn!(link = %self.link, error = %e, retry_in = ?delay, "Cannot open the link.");
+            }
+        }
+    }
+
+    fn on_control(&mut self, c: Control, now: Instant) {
+        match c {
+            Control::Attach(a) => {
+                let unit = a.unit;
+                if self.sched.attach(a, now) {
+                    info!(
+                        unit,
+                        "Unit re-attached; the previous attachment is replaced."
+                    );
+                }
+                lock(&self.metrics).set_attached(unit, true);
+                if self.client.is_none() {
+                    let error = self.down_error(now);
+                    self.emit(unit, BusEvent::CommLost { unit, error });
+                    self.told_lost.insert(unit);
+                } else if self.breakers.is_demoted(unit) {
+                    let timeouts = self.breakers.timeouts(unit);
+                    let probe_every = self.breakers.probe_interval();
+                    let event = BusEvent::Demoted {
+                        unit,
+                        timeouts,
+                        probe_every,
+                    };
+                    self.emit(unit, event);
+                }
+            }
+            Control::Detach(unit) => {
+                if self.sched.detach(unit) {
+                    info!(unit, "Unit detached.");
+                }
+                self.told_lost.remove(&unit);
+                lock(&self.metrics).set_attached(unit, false);
+            }
+        }
+    }
+
+    fn job_txn(&self, job: Job) -> JobTxn {
+        JobTxn {
+            request: job.request(),
+            job,
+            attempt: 0,
+            max_retries: self.s.retries,
+        }
+    }
+
+    /// The next batch: acyclic jobs first, then polls by deadline, up to the window.
+    fn gather(&mut self, now: Instant) -> Vec<Txn> {
+        let room = self.s.window.max(1);
+        let mut batch = Vec::new();
+        while batch.len() < room {
+            let t = match self.urgent.pop_front() {
+                Some(t) => t,
+                None => match self.inbox.jobs.try_recv() {
+                    Ok(j) => self.job_txn(j),
+                    Err(_) => break,
+                },
+            };
+            let Some(t) = self.admit(t, now) else {
+                continue;
+            };
+            let t = Txn::Job(t);
+            if t.is_broadcast() {
+                // A broadcast has the line to itself (no response, then the turnaround).
+                if batch.is_empty() {
+                    return vec![t];
+                }
+                if let Txn::Job(t) = t {
+                    self.urgent.push_front(t);
+                }
+                return batch;
+            }
+            batch.push(t);
+        }
+        if batch.len() < room {
+            let taken =
+                self.sched
+                    .take(now, room - batch.len(), self.s.retries, &mut self.breakers);
+            let mut m = lock(&self.metrics);
+            for (unit, n) in taken.missed {
+                m.count(unit, n, |c| &mut c.missed_cycles);
+            }
+            drop(m);
+            batch.extend(taken.txns.into_iter().map(Txn::Poll));
+        }
+        batch
+    }
+
+    /// A job to a demoted unit fails fast unless it can be the unit's probe.
+    fn admit(&mut self, mut t: JobTxn, now: Instant) -> Option<JobTxn> {
+        let unit = t.job.unit();
+        if unit == 0 || !self.breakers.is_demoted(unit) {
+            return Some(t);
+        }
+        if self.breakers.take_probe(unit, now) {
+            t.max_retries = 0;
+            return Some(t);
+        }
+        t.job.fail(BusError::UnitDemoted {
+            bus: self.s.bus.clone(),
+            unit,
+            timeouts: self.breakers.timeouts(unit),
+            probe_in: self.breakers.probe_in(unit, now),
+        });
+        None
+    }
+
+    fn down_error(&self, now: Instant) -> BusError {
+        BusError::LinkDown {
+            bus: self.s.bus.clone(),
+            link: self.link.clone(),
+            reason: self.down_reason.clone(),
+            retry_in: self.next_open.saturating_duration_since(now),
+        }
+    }
+
+    /// Stop: answer everything queued, tell the drives, close the port.
+    fn finish(&mut self) {
+        let bus = self.s.bus.clone();
+        let stopping = || BusError::ShuttingDown { bus: bus.clone() };
+        for t in self.urgent.drain(..) {
+            t.job.fail(stopping());
+        }
+        self.inbox.jobs.close();
+        while let Ok(j) = self.inbox.jobs.try_recv() {
+            j.fail(stopping());
+        }
+        self.inbox.control.close();
+        while self.inbox.control.try_recv().is_ok() {}
+        self.fail_cycles(&stopping());
+        for unit in self.sched.attached() {
+            self.emit(
+                unit,
+                BusEvent::CommLost {
+                    unit,
+                    error: stopping(),
+                },
+            );
+        }
+        self.client = None;
+        lock(&self.metrics).link_up = false;
+        info!(link = %self.link, "Bus stopped; link closed.");
+    }
+}

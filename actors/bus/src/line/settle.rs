@@ -1,0 +1,274 @@
+//! Running a batch and settling its results: answers to callers, samples and events to drives,
+//! retries, the circuit breaker, metrics, and link loss.
+
+use linevisor_modbus::{CallResult, Exception, LinkError, Response};
+use tokio::time::{Duration, Instant};
+use tracing::{Instrument, debug_span, info, warn};
+
+use super::job::{JobTxn, Txn, words};
+use super::{Line, lock};
+use crate::breaker::Change;
+use crate::link::is_link_down;
+use crate::metrics::Counters;
+use crate::scheduler::Offer;
+use crate::{BusError, BusEvent, CycleFault};
+
+impl Line {
+    /// Runs one batch to the end (never cancelled half-way: a frame cut short would confuse
+    /// the devices) and settles every transaction in it.
+    pub(super) async fn execute(&mut self, batch: Vec<Txn>) {
+        let Some(client) = self.client.as_mut() else {
+            let e = self.down_error(Instant::now());
+            batch.into_iter().for_each(|t| self.give_up(t, e.clone()));
+            return;
+        };
+        let timeout = self.s.response_timeout;
+        let started = Instant::now();
+        let results: Vec<CallResult<Response>> = if let [t] = batch.as_slice() {
+            let unit = t.unit();
+            let span = debug_span!("transaction", bus = %self.s.bus, unit);
+            let request = t.request();
+            let r = if t.is_broadcast() {
+                let echo = Response::write_echo(request);
+                client
+                    .broadcast(request)
+                    .instrument(span)
+                    .await
+                    .and_then(|()| {
+                        echo.map(Ok).ok_or(LinkError::InvalidRequest {
+                            unit: 0,
+                            source: linevisor_modbus::FrameError::Broadcast {
+                                function: request.function(),
+                            },
+                        })
+                    })
+            } else {
+                client.call(unit, request, timeout).instrument(span).await
+            };
+            vec![r]
+        } else {
+            let calls: Vec<_> = batch
+                .iter()
+                .map(|t| (t.unit(), t.request().clone()))
+                .collect();
+            let span = debug_span!("batch", bus = %self.s.bus, size = calls.len());
+            client.batch(&calls, timeout).instrument(span).await
+        };
+        let now = Instant::now();
+        let latency = now.saturating_duration_since(started);
+        let mut lost = None;
+        let mut retries = Vec::new();
+        for (t, r) in batch.into_iter().zip(results) {
+            if let Some(t) = self.settle(t, r, latency, now, &mut lost) {
+                retries.push(t);
+            }
+        }
+        // Retried jobs keep their order, ahead of everything else.
+        for t in retries.into_iter().rev() {
+            self.urgent.push_front(t);
+        }
+        if let Some(e) = lost {
+            self.lose_link(&e, now);
+        }
+    }
+
+    /// Settles one transaction; returns a job to retry.
+    fn settle(
+        &mut self,
+        t: Txn,
+        r: CallResult<Response>,
+        latency: Duration,
+        now: Instant,
+        lost: &mut Option<LinkError>,
+    ) -> Option<JobTxn> {
+        let unit = t.unit();
+        let broadcast = t.is_broadcast();
+        let mut m = lock(&self.metrics);
+        m.count(unit, 1, |c| &mut c.transactions);
+        let e = match r {
+            Ok(answer) => {
+                m.latency(unit, latency);
+                if !broadcast {
+                    m.frames_in += 1;
+                }
+                if answer.is_err() {
+                    m.count(unit, 1, |c| &mut c.exceptions);
+                }
+                drop(m);
+                self.answered_since_open = true;
+                if !broadcast && let Some(Change::Restored(d)) = self.breakers.answered(unit, now) {
+                    self.restored(unit, d);
+                }
+                self.deliver(t, answer, now);
+                return None;
+            }
+            Err(e) => e,
+        };
+        if is_link_down(&e) {
+            drop(m);
+            lost.get_or_insert_with(|| e.clone());
+            self.give_up(t, BusError::link(&self.s.bus, e));
+            return None;
+        }
+        let counter: Option<fn(&mut Counters) -> &mut u64> = match &e {
+            LinkError::Timeout { .. } => Some(|c| &mut c.timeouts),
+            LinkError::Crc { .. } => Some(|c| &mut c.crc_errors),
+            LinkError::Framing { .. }
+            | LinkError::Echo { .. }
+            | LinkError::UnexpectedUnit { .. }
+            | LinkError::UnexpectedFunction { .. }
+            | LinkError::Mismatch { .. } => Some(|c| &mut c.framing_errors),
+            _ => None,
+        };
+        if let Some(field) = counter {
+            m.count(unit, 1, field);
+            if !e.is_timeout() {
+                m.frames_in += 1;
+            }
+        }
+        drop(m);
+        if e.is_timeout()
+            && !broadcast
+            && let Some(Change::Demoted(n)) = self.breakers.timed_out(unit, now)
+        {
+            self.demoted(unit, n);
+        }
+        if e.is_retryable() && t.may_retry() && !self.breakers.is_demoted(unit) && !self.stopping {
+            warn!(unit, error = %e, "Retrying Modbus request.");
+            match t {
+                Txn::Job(mut j) => {
+                    j.attempt += 1;
+                    return Some(j);
+                }
+                Txn::Poll(p) => self.sched.retry(&p),
+            }
+            return None;
+        }
+        self.give_up(t, BusError::link(&self.s.bus, e));
+        None
+    }
+
+    fn deliver(&mut self, t: Txn, answer: Result<Response, Exception>, now: Instant) {
+        match t {
+            Txn::Job(j) => j.job.answer(&self.s.bus, answer),
+            Txn::Poll(p) => {
+                let fault = match answer.map(words) {
+                    Ok(Ok(w)) => {
+                        if let Some(sample) = self.sched.complete(&p, w, now) {
+                            lock(&self.metrics).count(p.unit, 1, |c| &mut c.samples);
+                            self.emit(p.unit, BusEvent::Sample(sample));
+                        }
+                        return;
+                    }
+                    Ok(Err(got)) => {
+                        let source = LinkError::UnexpectedFunction {
+                            unit: p.unit,
+                            expected: p.request.function(),
+                            got,
+                        };
+                        CycleFault::Bus(BusError::link(&self.s.bus, source))
+                    }
+                    Err(exception) => CycleFault::Device(exception),
+                };
+                self.cycle_failed(p.unit, p.seq, fault);
+            }
+        }
+    }
+
+    /// The transaction will not be attempted again.
+    pub(super) fn give_up(&mut self, t: Txn, e: BusError) {
+        match t {
+            Txn::Job(j) => j.job.fail(e),
+            Txn::Poll(p) => self.cycle_failed(p.unit, p.seq, CycleFault::Bus(e)),
+        }
+    }
+
+    fn cycle_failed(&mut self, unit: u8, seq: u64, error: CycleFault) {
+        if let Some(seq) = self.sched.fail(unit, seq) {
+            lock(&self.metrics).count(unit, 1, |c| &mut c.cycle_failures);
+            self.emit(unit, BusEvent::CycleFailed { unit, seq, error });
+        }
+    }
+
+    /// Fails every cycle in progress with `e`.
+    pub(super) fn fail_cycles(&mut self, e: &BusError) {
+        for (unit, seq) in self.sched.fail_all() {
+            lock(&self.metrics).count(unit, 1, |c| &mut c.cycle_failures);
+            let error = CycleFault::Bus(e.clone());
+            self.emit(unit, BusEvent::CycleFailed { unit, seq, error });
+        }
+    }
+
+    /// Offers an event to a drive without waiting: a full sink is an overrun, a closed one
+    /// detaches the unit.
+    pub(super) fn emit(&mut self, unit: u8, event: BusEvent) {
+        match self.sched.offer(unit, event) {
+            Offer::Sent | Offer::NotAttached => {}
+            Offer::Overrun => lock(&self.metrics).count(unit, 1, |c| &mut c.overruns),
+            Offer::Closed => {
+                info!(unit, "The drive's sink is closed; detaching the unit.");
+                self.sched.detach(unit);
+                self.told_lost.remove(&unit);
+                lock(&self.metrics).set_attached(unit, false);
+            }
+        }
+    }
+
+    fn demoted(&mut self, unit: u8, timeouts: u32) {
+        let probe_every = self.breakers.probe_interval();
+        {
+            let mut m = lock(&self.metrics);
+            m.count(unit, 1, |c| &mut c.demotions);
+            m.set_demoted(unit, true);
+        }
+        warn!(
+            unit,
+            timeouts,
+            ?probe_every,
+            "Unit demoted: probing it only."
+        );
+        let event = BusEvent::Demoted {
+            unit,
+            timeouts,
+            probe_every,
+        };
+        self.emit(unit, event);
+    }
+
+    fn restored(&mut self, unit: u8, demoted_for: Duration) {
+        {
+            let mut m = lock(&self.metrics);
+            m.count(unit, 1, |c| &mut c.restorations);
+            m.set_demoted(unit, false);
+        }
+        info!(unit, ?demoted_for, "Unit answers again: restored.");
+        self.emit(unit, BusEvent::Restored { unit, demoted_for });
+    }
+
+    /// The port or connection is gone: close it, tell the drives, reopen with backoff.
+    fn lose_link(&mut self, e: &LinkError, now: Instant) {
+        self.client = None;
+        if self.answered_since_open {
+            self.backoff.reset();
+        }
+        let delay = self.backoff.next_delay();
+        self.next_open = now + delay;
+        self.down_reason = e.to_string();
+        {
+            let mut m = lock(&self.metrics);
+            m.link_up = false;
+            m.link_losses += 1;
+        }
+        warn!(link = %self.link, error = %e, retry_in = ?delay, "Link lost; reopening with backoff.");
+        let down = self.down_error(now);
+        self.fail_cycles(&down);
+        for t in std::mem::take(&mut self.urgent) {
+            t.job.fail(down.clone());
+        }
+        for unit in self.sched.attached() {
+            let error = down.clone();
+            self.emit(unit, BusEvent::CommLost { unit, error });
+            self.told_lost.insert(unit);
+        }
+    }
+}

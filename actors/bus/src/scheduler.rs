@@ -1,0 +1,335 @@
+//! Cyclic polling for the attached units: read blocks merged into as few requests as possible,
+//! cycles started by deadline on each unit's period grid, a cycle overdue by a whole period
+//! skipped and counted as missed (no burst to catch up), demoted units only probed.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+use linevisor_modbus::Request;
+use linevisor_modbus::frame::limits::READ_REGISTERS;
+use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::time::Instant;
+
+use crate::breaker::Breakers;
+use crate::{Attach, BusEvent, ReadBlock, Sample};
+
+/// One request of a cycle and where its words go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct MergedRead {
+    pub(crate) block: ReadBlock,
+    /// (attached block index, offset of that block in this read).
+    parts: Vec<(usize, usize)>,
+}
+
+/// Merges overlapping or adjacent blocks of one table into reads of at most 125 registers.
+pub(crate) fn merge(blocks: &[ReadBlock]) -> Vec<MergedRead> {
+    let mut order: Vec<usize> = (0..blocks.len()).collect();
+    order.sort_by_key(|&i| (blocks[i].table, blocks[i].address, blocks[i].count));
+    let mut reads: Vec<MergedRead> = Vec::new();
+    for i in order {
+        let b = blocks[i];
+        if let Some(r) = reads.last_mut() {
+            let start = u32::from(r.block.address);
+            let end = r.block.end().max(b.end());
+            if r.block.table == b.table
+                && u32::from(b.address) <= r.block.end()
+                && end - start <= u32::from(READ_REGISTERS)
+            {
+                // Fits: end - start ≤ 125.
+                r.block.count = u16::try_from(end - start).unwrap_or(READ_REGISTERS);
+                r.parts.push((i, usize::from(b.address - r.block.address)));
+                continue;
+            }
+        }
+        reads.push(MergedRead {
+            block: b,
+            parts: vec![(i, 0)],
+        });
+    }
+    reads
+}
+
+/// A poll transaction handed to the line.
+#[derive(Debug, Clone)]
+pub(crate) struct PollTxn {
+    pub(crate) unit: u8,
+    pub(crate) seq: u64,
+    pub(crate) read: usize,
+    pub(crate) request: Request,
+    pub(crate) attempt: u8,
+    /// 0 for a probe of a demoted unit: one transaction per probe.
+    pub(crate) max_retries: u8,
+}
+
+#[derive(Debug)]
+struct Cycle {
+    seq: u64,
+    scheduled_at: Instant,
+    started_at: Option<Instant>,
+    remaining: VecDeque<usize>,
+    attempts: Vec<u8>,
+    words: Vec<Option<Vec<u16>>>,
+}
+
+#[derive(Debug)]
+struct Unit {
+    sink: mpsc::Sender<BusEvent>,
+    blocks: Vec<ReadBlock>,
+    reads: Vec<MergedRead>,
+    period: Duration,
+    anchor: Instant,
+    next_seq: u64,
+    cycle: Option<Cycle>,
+}
+
+impl Unit {
+    fn due(&self, unit: u8, breakers: &Breakers) -> Instant {
+        if breakers.is_demoted(unit) {
+            return breakers.next_probe(unit).unwrap_or(self.anchor);
+        }
+        self.at(self.next_seq)
+    }
+
+    fn at(&self, seq: u64) -> Instant {
+        let nanos = self.period.as_nanos().saturating_mul(u128::from(seq));
+        self.anchor + Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+    }
+
+    /// Index of the grid slot `now` falls in.
+    fn slot(&self, now: Instant) -> u64 {
+        let since = now.saturating_duration_since(self.anchor).as_nanos();
+        u64::try_from(since / self.period.as_nanos().max(1)).unwrap_or(u64::MAX)
+    }
+}
+
+/// What happened when an event was offered to a drive's sink.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Offer {
+    Sent,
+    /// Sink full: the event was dropped (an overrun).
+    Overrun,
+    /// Receiver gone: the unit should be detached.
+    Closed,
+    /// Unit not attached.
+    NotAttached,
+}
+
+/// Cycles started by [`Scheduler::take`], with the cycles they skipped.
+#[derive(Debug, Default)]
+pub(crate) struct Taken {
+    pub(crate) txns: Vec<PollTxn>,
+    /// (unit, cycles skipped because they were overdue by a whole period).
+    pub(crate) missed: Vec<(u8, u64)>,
+}
+
+/// The attached units and their cycles.
+#[derive(Debug, Default)]
+pub(crate) struct Scheduler {
+    units: BTreeMap<u8, Unit>,
+}
+
+impl Scheduler {
+    /// Attaches (or replaces) a unit; its first cycle is due now. True if it replaced one.
+    pub(crate) fn attach(&mut self, a: Attach, now: Instant) -> bool {
+        let unit = Unit {
+            reads: merge(&a.blocks),
+            blocks: a.blocks,
+            sink: a.sink,
+            period: a.period,
+            anchor: now,
+            next_seq: 0,
+            cycle: None,
+        };
+        self.units.insert(a.unit, unit).is_some()
+    }
+
+    pub(crate) fn detach(&mut self, unit: u8) -> bool {
+        self.units.remove(&unit).is_some()
+    }
+
+    pub(crate) fn attached(&self) -> Vec<u8> {
+        self.units.keys().copied().collect()
+    }
+
+    /// Offers `event` to the unit's sink without waiting.
+    pub(crate) fn offer(&self, unit: u8, event: BusEvent) -> Offer {
+        let Some(u) = self.units.get(&unit) else {
+            return Offer::NotAttached;
+        };
+        match u.sink.try_send(event) {
+            Ok(()) => Offer::Sent,
+            Err(TrySendError::Full(_)) => Offer::Overrun,
+            Err(TrySendError::Closed(_)) => Offer::Closed,
+        }
+    }
+
+    /// Up to `room` poll transactions: reads of cycles in progress first, then new cycles by
+    /// deadline. A demoted unit's cycle is a probe: one read at a time without retries.
+    pub(crate) fn take(
+        &mut self,
+        now: Instant,
+        room: usize,
+        retries: u8,
+        breakers: &mut Breakers,
+    ) -> Taken {
+        let mut taken = Taken::default();
+        let mut busy: Vec<(Instant, u8)> = Vec::new();
+        let mut due: Vec<(Instant, u8)> = Vec::new();
+        for (&id, u) in &self.units {
+            match &u.cycle {
+                Some(c) if !c.remaining.is_empty() => busy.push((c.scheduled_at, id)),
+                Some(_) => {}
+                None if u.due(id, breakers) <= now => due.push((u.due(id, breakers), id)),
+                None => {}
+            }
+        }
+        busy.sort();
+        due.sort();
+        for (_, id) in busy {
+            self.pop_reads(id, now, room, retries, breakers, &mut taken.txns);
+        }
+        for (_, id) in due {
+            if taken.txns.len() >= room {
+                break;
+            }
+            let demoted = breakers.is_demoted(id);
+            if demoted && !breakers.take_probe(id, now) {
+                continue;
+            }
+            let Some(u) = self.units.get_mut(&id) else {
+                continue;
+            };
+            let seq = u.next_seq.max(u.slot(now));
+            if !demoted && seq > u.next_seq {
+                taken.missed.push((id, seq - u.next_seq));
+            }
+            u.next_seq = seq.saturating_add(1);
+            u.cycle = Some(Cycle {
+                seq,
+                scheduled_at: u.at(seq),
+                started_at: None,
+                remaining: (0..u.reads.len()).collect(),
+                attempts: vec![0; u.reads.len()],
+                words: vec![None; u.reads.len()],
+            });
+            self.pop_reads(id, now, room, retries, breakers, &mut taken.txns);
+        }
+        taken
+    }
+
+    fn pop_reads(
+        &mut self,
+        id: u8,
+        now: Instant,
+        room: usize,
+        retries: u8,
+        breakers: &Breakers,
+        out: &mut Vec<PollTxn>,
+    ) {
+        let Some(u) = self.units.get_mut(&id) else {
+            return;
+        };
+        let Some(c) = u.cycle.as_mut() else {
+            return;
+        };
+        let probe = breakers.is_demoted(id);
+        let mut taken = 0;
+        while out.len() < room && !(probe && taken == 1) {
+            let Some(read) = c.remaining.pop_front() else {
+                break;
+            };
+            c.started_at.get_or_insert(now);
+            taken += 1;
+            out.push(PollTxn {
+                unit: id,
+                seq: c.seq,
+                read,
+                request: u.reads[read].block.request(),
+                attempt: c.attempts[read],
+                max_retries: if probe { 0 } else { retries },
+            });
+        }
+    }
+
+    /// The next time a cycle or probe is due (cycles in progress count as due now).
+    pub(crate) fn next_due(&self, breakers: &Breakers) -> Option<Instant> {
+        self.units
+            .iter()
+            .map(|(&id, u)| match &u.cycle {
+                Some(c) => c.scheduled_at,
+                None => u.due(id, breakers),
+            })
+            .min()
+    }
+
+    /// Sends the read back for another attempt.
+    pub(crate) fn retry(&mut self, t: &PollTxn) {
+        if let Some(c) = self.cycle_mut(t.unit, t.seq) {
+            c.attempts[t.read] = t.attempt.saturating_add(1);
+            c.remaining.push_front(t.read);
+        }
+    }
+
+    /// Stores a read's words; returns the sample when the cycle is complete.
+    pub(crate) fn complete(
+        &mut self,
+        t: &PollTxn,
+        words: Vec<u16>,
+        now: Instant,
+    ) -> Option<Sample> {
+        let c = self.cycle_mut(t.unit, t.seq)?;
+        c.words[t.read] = Some(words);
+        if !c.remaining.is_empty() || c.words.iter().any(Option::is_none) {
+            return None;
+        }
+        let u = self.units.get_mut(&t.unit)?;
+        let c = u.cycle.take()?;
+        let mut blocks: Vec<Vec<u16>> = u.blocks.iter().map(|_| Vec::new()).collect();
+        for (read, words) in u.reads.iter().zip(c.words) {
+            let words = words.unwrap_or_default();
+            for &(block, offset) in &read.parts {
+                let n = usize::from(u.blocks[block].count);
+                blocks[block] = words.get(offset..offset + n).unwrap_or_default().to_vec();
+            }
+        }
+        let started = c.started_at.unwrap_or(now);
+        Some(Sample {
+            unit: t.unit,
+            seq: c.seq,
+            scheduled_at: c.scheduled_at,
+            completed_at: now,
+            blocks,
+            latency: now.saturating_duration_since(started),
+        })
+    }
+
+    /// Abandons the cycle `t` belongs to; returns its seq if it was still running.
+    pub(crate) fn fail(&mut self, unit: u8, seq: u64) -> Option<u64> {
+        let u = self.units.get_mut(&unit)?;
+        if u.cycle.as_ref().is_some_and(|c| c.seq == seq) {
+            u.cycle = None;
+            return Some(seq);
+        }
+        None
+    }
+
+    /// Abandons every cycle in progress (link lost); returns (unit, seq).
+    pub(crate) fn fail_all(&mut self) -> Vec<(u8, u64)> {
+        self.units
+            .iter_mut()
+            .filter_map(|(&id, u)| u.cycle.take().map(|c| (id, c.seq)))
+            .collect()
+    }
+
+    fn cycle_mut(&mut self, unit: u8, seq: u64) -> Option<&mut Cycle> {
+        self.units
+            .get_mut(&unit)?
+            .cycle
+            .as_mut()
+            .filter(|c| c.seq == seq)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,204 @@
+use std::time::Duration;
+
+use proptest::prelude::*;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, advance};
+
+use super::*;
+use crate::RegisterTable;
+
+fn attach(unit: u8, blocks: Vec<ReadBlock>, period_ms: u64) -> (Attach, mpsc::Receiver<BusEvent>) {
+    let (sink, rx) = mpsc::channel(8);
+    let a = Attach {
+        unit,
+        blocks,
+        period: Duration::from_millis(period_ms),
+        sink,
+    };
+    (a, rx)
+}
+
+/// A register's value in the fake device: its address, offset by table.
+fn word(table: RegisterTable, address: u32) -> u16 {
+    let base = if table == RegisterTable::Input {
+        0x8000
+    } else {
+        0
+    };
+    (address as u16).wrapping_add(base)
+}
+
+fn answer(t: &PollTxn) -> Vec<u16> {
+    let (table, address, count) = match t.request {
+        Request::ReadHoldingRegisters { address, quantity } => {
+            (RegisterTable::Holding, address, quantity)
+        }
+        Request::ReadInputRegisters { address, quantity } => {
+            (RegisterTable::Input, address, quantity)
+        }
+        _ => panic!("not a read: {:?}", t.request),
+    };
+    (0..u32::from(count))
+        .map(|i| word(table, u32::from(address) + i))
+        .collect()
+}
+
+#[test]
+fn merges_adjacent_and_overlapping_blocks_of_one_table_only() {
+    let blocks = [
+        ReadBlock::holding(10, 2),
+        ReadBlock::input(0, 4),
+        ReadBlock::holding(12, 3),
+        ReadBlock::holding(11, 2),
+        ReadBlock::holding(100, 1),
+    ];
+    let reads = merge(&blocks);
+    let got: Vec<ReadBlock> = reads.iter().map(|r| r.block).collect();
+    assert_eq!(
+        got,
+        [
+            ReadBlock::holding(10, 5),
+            ReadBlock::holding(100, 1),
+            ReadBlock::input(0, 4)
+        ]
+    );
+    assert_eq!(reads[0].parts, [(0, 0), (3, 1), (2, 2)]);
+}
+
+#[test]
+fn never_merges_past_125_registers() {
+    let reads = merge(&[ReadBlock::holding(0, 100), ReadBlock::holding(100, 26)]);
+    assert_eq!(reads.len(), 2);
+    let reads = merge(&[ReadBlock::holding(0, 100), ReadBlock::holding(100, 25)]);
+    assert_eq!(reads.len(), 1);
+    assert_eq!(reads[0].block.count, 125);
+}
+
+proptest! {
+    /// Whatever the blocks, each comes back with exactly its own registers, and no read is
+    /// longer than 125 registers or more numerous than the blocks.
+    #[test]
+    fn merged_reads_give_every_block_its_words(
+        raw in proptest::collection::vec((any::<bool>(), 0u16..300, 1u16..=125), 1..12)
+    ) {
+        let blocks: Vec<ReadBlock> = raw
+            .iter()
+            .map(|&(input, address, count)| {
+                if input { ReadBlock::input(address, count) } else { ReadBlock::holding(address, count) }
+            })
+            .collect();
+        let reads = merge(&blocks);
+        prop_assert!(reads.len() <= blocks.len());
+        prop_assert!(reads.iter().all(|r| (1..=125).contains(&r.block.count)));
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        rt.block_on(async {
+            let mut s = Scheduler::default();
+            let (a, _rx) = attach(1, blocks.clone(), 10);
+            s.attach(a, Instant::now());
+            let mut b = Breakers::new(3, Duration::from_secs(1));
+            let taken = s.take(Instant::now(), 100, 0, &mut b);
+            prop_assert_eq!(taken.txns.len(), reads.len());
+            let mut sample = None;
+            for t in &taken.txns {
+                sample = s.complete(t, answer(t), Instant::now());
+            }
+            let sample = sample.expect("complete after the last read");
+            for (block, got) in blocks.iter().zip(&sample.blocks) {
+                let want: Vec<u16> = (0..u32::from(block.count))
+                    .map(|i| word(block.table, u32::from(block.address) + i))
+                    .collect();
+                prop_assert_eq!(got, &want);
+            }
+            Ok(())
+        })?;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cycle_overdue_by_a_whole_period_is_skipped_and_counted() {
+    let mut s = Scheduler::default();
+    let mut b = Breakers::new(3, Duration::from_secs(1));
+    let t0 = Instant::now();
+    let (a, _rx) = attach(1, vec![ReadBlock::holding(0, 2)], 10);
+    s.attach(a, t0);
+    let taken = s.take(t0, 1, 2, &mut b);
+    assert_eq!((taken.txns.len(), taken.missed.len()), (1, 0));
+    let t = &taken.txns[0];
+    assert_eq!((t.seq, t.max_retries), (0, 2));
+    let sample = s.complete(t, vec![7, 8], t0).unwrap();
+    assert_eq!((sample.seq, sample.scheduled_at), (0, t0));
+    assert_eq!(sample.blocks, [vec![7, 8]]);
+    assert_eq!(s.next_due(&b), Some(t0 + Duration::from_millis(10)));
+
+    // 35 ms: cycles 1 and 2 are overdue by a whole period; 3 (due at 30 ms) runs.
+    advance(Duration::from_millis(35)).await;
+    let taken = s.take(Instant::now(), 1, 2, &mut b);
+    assert_eq!(taken.missed, [(1, 2)]);
+    let t = &taken.txns[0];
+    assert_eq!(t.seq, 3);
+    let sample = s.complete(t, vec![1, 2], Instant::now()).unwrap();
+    assert_eq!(sample.scheduled_at, t0 + Duration::from_millis(30));
+
+    // 45 ms: cycle 4 (due at 40 ms) is late by less than a period: it runs, nothing missed.
+    advance(Duration::from_millis(10)).await;
+    let taken = s.take(Instant::now(), 1, 2, &mut b);
+    assert!(taken.missed.is_empty());
+    assert_eq!(taken.txns[0].seq, 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn units_due_together_are_taken_by_deadline_then_unit() {
+    let mut s = Scheduler::default();
+    let mut b = Breakers::new(3, Duration::from_secs(1));
+    let t0 = Instant::now();
+    for unit in [3, 1, 2] {
+        let (a, rx) = attach(unit, vec![ReadBlock::holding(0, 1)], 100);
+        std::mem::forget(rx);
+        s.attach(a, t0);
+    }
+    let units: Vec<u8> = s
+        .take(t0, 8, 0, &mut b)
+        .txns
+        .iter()
+        .map(|t| t.unit)
+        .collect();
+    assert_eq!(units, [1, 2, 3]);
+    assert!(s.take(t0, 8, 0, &mut b).txns.is_empty(), "cycles in flight");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_demoted_unit_is_only_probed_one_read_at_a_time_without_retries() {
+    let mut s = Scheduler::default();
+    let probe = Duration::from_millis(500);
+    let mut b = Breakers::new(1, probe);
+    let t0 = Instant::now();
+    let (a, _rx) = attach(
+        4,
+        vec![ReadBlock::holding(0, 1), ReadBlock::input(0, 1)],
+        10,
+    );
+    s.attach(a, t0);
+    assert!(b.timed_out(4, t0).is_some());
+    assert!(
+        s.take(t0, 8, 3, &mut b).txns.is_empty(),
+        "not before the probe"
+    );
+    assert_eq!(s.next_due(&b), Some(t0 + probe));
+    advance(probe).await;
+    let taken = s.take(Instant::now(), 8, 3, &mut b);
+    assert_eq!(taken.txns.len(), 1, "a probe is one transaction");
+    assert!(
+        taken.missed.is_empty(),
+        "a dead unit's cycles are not counted as missed"
+    );
+    assert_eq!(taken.txns[0].max_retries, 0);
+    assert_eq!(taken.txns[0].seq, 50);
+    let t = taken.txns[0].clone();
+    // It answers: restored, and the rest of the cycle goes with normal retries.
+    assert!(b.answered(4, Instant::now()).is_some());
+    assert!(s.complete(&t, vec![1], Instant::now()).is_none());
+    let rest = s.take(Instant::now(), 8, 3, &mut b);
+    assert_eq!((rest.txns.len(), rest.txns[0].max_retries), (1, 3));
+    let sample = s.complete(&rest.txns[0], vec![2], Instant::now()).unwrap();
+    assert_eq!(sample.blocks, [vec![1], vec![2]]);
+}
