@@ -12,12 +12,11 @@
 use std::net::SocketAddr;
 use std::process::Command;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use linevisor_modbus::client::Client;
 use linevisor_modbus::server::{self, RegisterMap, UnitMemory, rtu::RtuServerConfig};
 use linevisor_modbus::{RtuClient, RtuConfig, TcpClient, TcpConfig};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const TCP_SECONDS: f64 = 4.0;
 const ROUNDS: usize = 3;
@@ -142,34 +141,6 @@ fn tcp_figures() {
     emit("tcp_ratio_linevisor_over_libmodbus", o / t, "ratio");
 }
 
-/// Forwards bytes from `from` to `to` no faster than the wire: each byte leaves one character
-/// time (11 bits) after the previous one. Sub-millisecond precision needs a spin, so the relay
-/// runs on its own thread; Modbus is half duplex, so one direction spinning never delays the
-/// other.
-async fn pace<R, W>(mut from: R, mut to: W, char_time: Duration)
-where
-    R: tokio::io::AsyncRead + Unpin,
-    W: tokio::io::AsyncWrite + Unpin,
-{
-    let mut buf = [0u8; 512];
-    let mut wire_free = Instant::now();
-    loop {
-        let n = match from.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        for &b in &buf[..n] {
-            wire_free = wire_free.max(Instant::now()) + char_time;
-            while Instant::now() < wire_free {
-                std::hint::spin_loop();
-            }
-            if to.write_all(&[b]).await.is_err() {
-                return;
-            }
-        }
-    }
-}
-
 /// The wire limit of §2.3 for FC3 × 10 registers: 33 characters plus two t3.5 gaps.
 fn wire_limit_tx_per_s(baud: u32) -> f64 {
     let t35 = if baud > 19_200 {
@@ -181,11 +152,8 @@ fn wire_limit_tx_per_s(baud: u32) -> f64 {
 }
 
 fn rtu_figure(baud: u32, seconds: f64) {
-    let char_time = Duration::from_secs_f64(11.0 / f64::from(baud));
-    let (client_io, relay_a) = tokio::io::duplex(4096);
-    let (relay_b, server_io) = tokio::io::duplex(4096);
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
+    let (client_io, server_io) = linevisor_modbus::paced::paced_line(baud).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();

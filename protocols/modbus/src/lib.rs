@@ -6,6 +6,7 @@ pub mod codec;
 mod error;
 mod exception;
 pub mod frame;
+pub mod paced;
 pub mod server;
 pub mod timing;
 
