@@ -154,19 +154,6 @@ fn wire_limit_tx_per_s(baud: u32) -> f64 {
 fn rtu_figure(baud: u32, seconds: f64) {
     let (client_io, server_io) = linevisor_modbus::paced::paced_line(baud).unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let (a_read, a_write) = tokio::io::split(relay_a);
-            let (b_read, b_write) = tokio::io::split(relay_b);
-            tokio::join!(
-                pace(a_read, b_write, char_time),
-                pace(b_read, a_write, char_time)
-            );
-        });
-    });
-    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
