@@ -1,0 +1,169 @@
+//! Read plans: a set of points as contiguous Modbus register blocks, and the decoding of the
+//! blocks' words into a [`Sample`].
+//!
+//! The merge rule is the one `linevisor_config::modbus_reads` uses for the bus-load check
+//! (sorted by table and address; contiguous or overlapping registers of one table merged while
+//! the block stays within `max_registers_per_read`), here with addresses. The config crate
+//! cannot depend on this one, so the rule exists twice; `tests/shipped.rs` checks they agree.
+
+use std::collections::BTreeMap;
+
+use linevisor_config::model::PointTable;
+
+use crate::{CodecError, PointCodec};
+
+/// One read request: `count` registers of `table` from protocol `address`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Block {
+    /// Holding (FC3) or input (FC4) registers.
+    pub table: PointTable,
+    /// Protocol address of the first register.
+    pub address: u16,
+    /// Number of registers.
+    pub count: u16,
+    /// The points inside, with their register offset from `address`.
+    pub points: Vec<(u16, PointCodec)>,
+}
+
+/// The blocks that read a set of points, in table and address order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ReadPlan {
+    blocks: Vec<Block>,
+}
+
+impl ReadPlan {
+    /// Plans `points` (Modbus points: each must have an address), `max` registers per read.
+    pub(crate) fn build(points: &[&PointCodec], max: u16) -> Self {
+        let max = u32::from(max.max(1));
+        let mut sorted: Vec<(bool, u16, &PointCodec)> = points
+            .iter()
+            .filter_map(|p| Some((p.table() == PointTable::Input, p.address()?, *p)))
+            .collect();
+        sorted.sort_by(|a, b| {
+            let key =
+                |x: &(bool, u16, &PointCodec)| (x.0, x.1, x.2.registers(), x.2.name().to_owned());
+            key(a).cmp(&key(b))
+        });
+        // A name listed twice is read once.
+        let mut seen = std::collections::BTreeSet::new();
+        sorted.retain(|x| seen.insert(x.2.name().to_owned()));
+        let mut blocks: Vec<Block> = Vec::new();
+        for (_, address, point) in sorted {
+            let end = u32::from(address) + u32::from(point.registers());
+            if let Some(b) = blocks.last_mut() {
+                let (start, b_end) = (
+                    u32::from(b.address),
+                    u32::from(b.address) + u32::from(b.count),
+                );
+                if b.table == point.table() && u32::from(address) <= b_end && end - start <= max {
+                    b.count = (b_end.max(end) - start) as u16;
+                    b.points.push((address - b.address, point.clone()));
+                    continue;
+                }
+            }
+            blocks.push(Block {
+                table: point.table(),
+                address,
+                count: point.registers(),
+                points: vec![(0, point.clone())],
+            });
+        }
+        Self { blocks }
+    }
+
+    /// The blocks, one read each.
+    pub fn blocks(&self) -> &[Block] {
+        &self.blocks
+    }
+
+    /// Register count of each read (what `linevisor_config::modbus_reads` computes).
+    pub fn counts(&self) -> Vec<u16> {
+        self.blocks.iter().map(|b| b.count).collect()
+    }
+
+    /// Decodes the words read for each block (same order and lengths as [`ReadPlan::blocks`])
+    /// into the value of every planned point.
+    pub fn decode(&self, data: &[Vec<u16>]) -> Result<Sample, CodecError> {
+        let fits = data.len() == self.blocks.len()
+            && self
+                .blocks
+                .iter()
+                .zip(data)
+                .all(|(b, d)| d.len() == usize::from(b.count));
+        if !fits {
+            return Err(CodecError::Blocks {
+                expected: self.blocks.len(),
+                counts: self.counts(),
+                got: data.iter().map(Vec::len).collect(),
+            });
+        }
+        let mut sample = Sample::default();
+        for (block, words) in self.blocks.iter().zip(data) {
+            for (offset, point) in &block.points {
+                let at = usize::from(*offset);
+                let raw = point.words_to_raw(&words[at..at + usize::from(point.registers())])?;
+                sample.insert(point.name(), PointValue::new(point, raw));
+            }
+        }
+        Ok(sample)
+    }
+}
+
+/// A point's value as read: its raw bit pattern and its engineering value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PointValue {
+    /// Raw bit pattern (see [`crate::point`]).
+    pub raw: u32,
+    /// raw × scale + offset.
+    pub value: f64,
+}
+
+impl PointValue {
+    /// The value of `raw` for `point`.
+    pub fn new(point: &PointCodec, raw: u32) -> Self {
+        Self {
+            raw,
+            value: point.decode_raw(raw),
+        }
+    }
+}
+
+/// Values of points by name: one cycle's poll, a parameter read-back, CANopen PDO contents.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sample {
+    values: BTreeMap<String, PointValue>,
+}
+
+impl Sample {
+    /// Sets a point's value.
+    pub fn insert(&mut self, point: &str, value: PointValue) {
+        self.values.insert(point.to_owned(), value);
+    }
+
+    /// A point's value.
+    pub fn get(&self, point: &str) -> Option<PointValue> {
+        self.values.get(point).copied()
+    }
+
+    /// A point's value, or [`CodecError::MissingPoint`].
+    pub fn require(&self, point: &str) -> Result<PointValue, CodecError> {
+        self.get(point).ok_or_else(|| CodecError::MissingPoint {
+            point: point.to_owned(),
+        })
+    }
+
+    /// Every value, by point name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, PointValue)> {
+        self.values.iter().map(|(k, v)| (k.as_str(), *v))
+    }
+
+    /// Number of points.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+}

@@ -1,0 +1,205 @@
+//! Checks of `[[endpoint]]` and `[[drive]]` entries.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::time::Duration;
+
+use linevisor_cia402::device::DriveParameters;
+use linevisor_config::STANDARD_BAUDS;
+use linevisor_config::model::{Profile, Protocol};
+
+use super::diag::Diags;
+use super::file::{DriveEntry, EndpointEntry};
+use super::{DEFAULT_BAUD, EndpointConfig, SimDriveConfig};
+use crate::SimDriveOptions;
+
+pub(super) fn endpoint(
+    i: usize,
+    e: &EndpointEntry,
+    span: Range<usize>,
+    d: &mut Diags,
+) -> Option<EndpointConfig> {
+    let path = format!("endpoint[{i}]");
+    match (&e.tcp, &e.pty) {
+        (Some(t), None) => {
+            if let Some(b) = &e.baud {
+                d.error(
+                    b.span(),
+                    &format!("{path}.baud"),
+                    "baud applies to pty endpoints only".into(),
+                    None,
+                );
+            }
+            match t.get_ref().parse::<SocketAddr>() {
+                Ok(a) => Some(EndpointConfig::Tcp(a)),
+                Err(_) => {
+                    d.error(
+                        t.span(),
+                        &format!("{path}.tcp"),
+                        format!("{:?} is not an ip:port address", t.get_ref()),
+                        Some("e.g. \"127.0.0.1:5020\"; port 0 picks a free port".into()),
+                    );
+                    None
+                }
+            }
+        }
+        (None, Some(p)) if !*p.get_ref() => {
+            d.error(
+                p.span(),
+                &format!("{path}.pty"),
+                "pty = false serves nothing; remove the endpoint".into(),
+                None,
+            );
+            None
+        }
+        (None, Some(_)) => {
+            let baud = e.baud.as_ref().map_or(DEFAULT_BAUD, |b| *b.get_ref());
+            if let Some(b) = e
+                .baud
+                .as_ref()
+                .filter(|b| !STANDARD_BAUDS.contains(b.get_ref()))
+            {
+                d.error(
+                    b.span(),
+                    &format!("{path}.baud"),
+                    format!("{} is not a standard baud rate", b.get_ref()),
+                    None,
+                );
+                return None;
+            }
+            Some(EndpointConfig::Pty { baud })
+        }
+        _ => {
+            d.error(
+                span,
+                &path,
+                "an endpoint has exactly one of `tcp` and `pty`".into(),
+                None,
+            );
+            None
+        }
+    }
+}
+
+pub(super) fn drive(
+    i: usize,
+    e: &DriveEntry,
+    profiles: &BTreeMap<(String, String), Profile>,
+    step: Duration,
+    seen: &mut BTreeSet<u8>,
+    d: &mut Diags,
+) -> Option<SimDriveConfig> {
+    let path = format!("drive[{i}]");
+    let unit = *e.unit.get_ref();
+    let errors = d.list.len();
+    if !(1..=247).contains(&unit) {
+        d.error(
+            e.unit.span(),
+            &format!("{path}.unit"),
+            format!("unit id {unit} is outside 1–247"),
+            None,
+        );
+    } else if !seen.insert(unit) {
+        d.error(
+            e.unit.span(),
+            &format!("{path}.unit"),
+            format!("unit {unit} is simulated twice"),
+            None,
+        );
+    }
+    let r = e.profile.get_ref();
+    let profile = profiles.get(&(r.name.clone(), r.version.clone()));
+    match profile {
+        None => {
+            let versions: Vec<&str> = profiles
+                .keys()
+                .filter(|(n, _)| n == &r.name)
+                .map(|(_, v)| v.as_str())
+                .collect();
+            let hint = if versions.is_empty() {
+                let names: BTreeSet<&str> = profiles.keys().map(|(n, _)| n.as_str()).collect();
+                format!(
+                    "known profiles: {}",
+                    names.into_iter().collect::<Vec<_>>().join(", ")
+                )
+            } else {
+                format!("available versions: {}", versions.join(", "))
+            };
+            d.error(
+                e.profile.span(),
+                &format!("{path}.profile"),
+                format!("unknown profile {:?} version {:?}", r.name, r.version),
+                Some(hint),
+            );
+        }
+        Some(p) if p.profile.protocol != Protocol::Modbus => {
+            d.error(
+                e.profile.span(),
+                &format!("{path}.profile"),
+                format!(
+                    "profile {:?} speaks {}; the simulator serves Modbus profiles",
+                    r.name,
+                    p.profile.protocol.name()
+                ),
+                None,
+            );
+        }
+        Some(p) => {
+            for (name, v) in &e.factory {
+                if !p.parameters.contains_key(name) {
+                    d.error(
+                        v.span(),
+                        &format!("{path}.factory.{name}"),
+                        format!("profile {:?} has no parameter {name:?}", r.name),
+                        None,
+                    );
+                }
+            }
+        }
+    }
+    let mut params = DriveParameters::default();
+    for (key, value, slot) in [
+        ("acceleration", &e.acceleration, &mut params.acceleration),
+        (
+            "quick_stop_deceleration",
+            &e.quick_stop_deceleration,
+            &mut params.quick_stop_deceleration,
+        ),
+        (
+            "profile_velocity",
+            &e.profile_velocity,
+            &mut params.profile_velocity,
+        ),
+    ] {
+        if let Some(v) = value {
+            if v.get_ref().is_finite() && *v.get_ref() > 0.0 {
+                *slot = *v.get_ref();
+            } else {
+                d.error(
+                    v.span(),
+                    &format!("{path}.{key}"),
+                    format!("{} must be a positive number", v.get_ref()),
+                    None,
+                );
+            }
+        }
+    }
+    if d.list.len() > errors {
+        return None;
+    }
+    Some(SimDriveConfig {
+        unit,
+        profile: profile?.clone(),
+        options: SimDriveOptions {
+            serial_number: e.serial_number.unwrap_or(u32::from(unit)),
+            drive: params,
+            step,
+            factory: e
+                .factory
+                .iter()
+                .map(|(k, v)| (k.clone(), *v.get_ref()))
+                .collect(),
+        },
+    })
+}

@@ -1,0 +1,183 @@
+//! A simulated drive's register image, laid out by the profile's points.
+//!
+//! Reads may cover holes between mapped registers (they read 0, as on many drives) but not run
+//! outside the lowest..highest mapped register of the table (exception 0x02). Writes must land on
+//! registers of writable holding points only (0x02 otherwise).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use linevisor_config::model::PointTable;
+use linevisor_modbus::ExceptionCode;
+use linevisor_profile::{PointCodec, ProfileCodec};
+
+#[derive(Debug, Clone)]
+struct Layout {
+    table: PointTable,
+    address: u16,
+    registers: u16,
+}
+
+/// Register values of both tables, and where each point lives.
+#[derive(Debug, Clone)]
+pub(crate) struct RegisterImage {
+    holding: BTreeMap<u16, u16>,
+    input: BTreeMap<u16, u16>,
+    writable: BTreeSet<u16>,
+    points: BTreeMap<String, (Layout, PointCodec)>,
+}
+
+impl RegisterImage {
+    /// All points' registers at 0.
+    pub(crate) fn new(codec: &ProfileCodec) -> Self {
+        let mut image = Self {
+            holding: BTreeMap::new(),
+            input: BTreeMap::new(),
+            writable: BTreeSet::new(),
+            points: BTreeMap::new(),
+        };
+        for p in codec.points() {
+            let Some(address) = p.address() else { continue };
+            let layout = Layout {
+                table: p.table(),
+                address,
+                registers: p.registers(),
+            };
+            for a in address..=address.saturating_add(p.registers() - 1) {
+                image.table_mut(p.table()).insert(a, 0);
+                if p.access().writable() && p.table() == PointTable::Holding {
+                    image.writable.insert(a);
+                }
+            }
+            image
+                .points
+                .insert(p.name().to_owned(), (layout, p.clone()));
+        }
+        image
+    }
+
+    fn table(&self, t: PointTable) -> &BTreeMap<u16, u16> {
+        match t {
+            PointTable::Holding => &self.holding,
+            PointTable::Input => &self.input,
+        }
+    }
+
+    fn table_mut(&mut self, t: PointTable) -> &mut BTreeMap<u16, u16> {
+        match t {
+            PointTable::Holding => &mut self.holding,
+            PointTable::Input => &mut self.input,
+        }
+    }
+
+    /// Zeroes every register.
+    pub(crate) fn clear(&mut self) {
+        self.holding.values_mut().for_each(|v| *v = 0);
+        self.input.values_mut().for_each(|v| *v = 0);
+    }
+
+    /// FC3/FC4.
+    pub(crate) fn read(
+        &self,
+        table: PointTable,
+        address: u16,
+        quantity: u16,
+    ) -> Result<Vec<u16>, ExceptionCode> {
+        let t = self.table(table);
+        let (lo, hi) = match (t.keys().next(), t.keys().next_back()) {
+            (Some(lo), Some(hi)) => (u32::from(*lo), u32::from(*hi)),
+            _ => return Err(ExceptionCode::IllegalDataAddress),
+        };
+        let (start, end) = (u32::from(address), u32::from(address) + u32::from(quantity));
+        if quantity == 0 || start < lo || end - 1 > hi {
+            return Err(ExceptionCode::IllegalDataAddress);
+        }
+        Ok((start..end)
+            .map(|a| t.get(&(a as u16)).copied().unwrap_or(0))
+            .collect())
+    }
+
+    /// Checks that `len` registers from `address` are all writable.
+    pub(crate) fn check_writable(&self, address: u16, len: usize) -> Result<(), ExceptionCode> {
+        let end = u32::from(address) + len as u32;
+        let ok = len > 0
+            && end <= 0x1_0000
+            && (u32::from(address)..end).all(|a| self.writable.contains(&(a as u16)));
+        if ok {
+            Ok(())
+        } else {
+            Err(ExceptionCode::IllegalDataAddress)
+        }
+    }
+
+    /// The holding points a write of `len` registers from `address` touches, in address order.
+    pub(crate) fn touched(&self, address: u16, len: usize) -> Vec<String> {
+        let (start, end) = (u32::from(address), u32::from(address) + len as u32);
+        let mut v: Vec<(u16, &String)> = self
+            .points
+            .iter()
+            .filter(|(_, (l, _))| {
+                let (a, b) = (
+                    u32::from(l.address),
+                    u32::from(l.address) + u32::from(l.registers),
+                );
+                l.table == PointTable::Holding && a < end && start < b
+            })
+            .map(|(n, (l, _))| (l.address, n))
+            .collect();
+        v.sort();
+        v.into_iter().map(|(_, n)| n.clone()).collect()
+    }
+
+    /// Stores words from `address` (callers checked [`RegisterImage::check_writable`]).
+    pub(crate) fn store(&mut self, address: u16, words: &[u16]) {
+        for (i, w) in words.iter().enumerate() {
+            self.holding.insert(address.wrapping_add(i as u16), *w);
+        }
+    }
+
+    /// A point's raw value (0 for a point without registers).
+    pub(crate) fn raw(&self, point: &str) -> u32 {
+        let Some((l, codec)) = self.points.get(point) else {
+            return 0;
+        };
+        let t = self.table(l.table);
+        let words: Vec<u16> = (0..l.registers)
+            .map(|i| t.get(&(l.address + i)).copied().unwrap_or(0))
+            .collect();
+        codec.words_to_raw(&words).unwrap_or(0)
+    }
+
+    /// A point's engineering value.
+    pub(crate) fn value(&self, point: &str) -> Option<f64> {
+        let (_, codec) = self.points.get(point)?;
+        Some(codec.decode_raw(self.raw(point)))
+    }
+
+    /// Sets a point's raw value.
+    pub(crate) fn set_raw(&mut self, point: &str, raw: u32) {
+        let Some((l, codec)) = self.points.get(point) else {
+            return;
+        };
+        let (table, address) = (l.table, l.address);
+        let words = codec.raw_to_words(raw);
+        let t = self.table_mut(table);
+        for (i, w) in words.into_iter().enumerate() {
+            t.insert(address + i as u16, w);
+        }
+    }
+
+    /// Sets a point to an engineering value, saturating at the point's range (an unsigned
+    /// point shows the magnitude of a negative value, as a VFD shows frequency).
+    pub(crate) fn set_value(&mut self, point: &str, value: f64) {
+        let Some((_, codec)) = self.points.get(point) else {
+            return;
+        };
+        let v = if codec.is_unsigned() {
+            value.abs()
+        } else {
+            value
+        };
+        let raw = codec.encode_saturating(v);
+        self.set_raw(point, raw);
+    }
+}
