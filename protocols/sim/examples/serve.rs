@@ -1,5 +1,5 @@
 //! Serves a sim config until Ctrl-C, as `linevisor sim <sim-config>` will:
-//! `cargo run -p linevisor-sim --example serve -- protocols/sim/examples/three-servos.toml`
+//! `cargo run -p linevisor-sim --example serve -- configs/sim/three-servos.toml`
 
 use std::path::PathBuf;
 use std::process::ExitCode;

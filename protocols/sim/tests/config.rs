@@ -10,7 +10,7 @@ use linevisor_modbus::{Client, RtuClient, RtuConfig, TcpClient, TcpConfig};
 use linevisor_sim::{EndpointConfig, EndpointInfo, RunningSim, SimConfig};
 
 fn example() -> SimConfig {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/three-servos.toml");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/sim/three-servos.toml");
     SimConfig::load(&path).unwrap_or_else(|e| panic!("{e}"))
 }
 

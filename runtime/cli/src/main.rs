@@ -2,6 +2,8 @@
 //! used only here, at the edge.
 
 mod check;
+mod signals;
+mod sim;
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -32,12 +34,28 @@ enum Command {
         #[arg(long)]
         plain: bool,
     },
+    /// Serve simulated drives on Modbus TCP ports and/or pseudo-terminals (printed on start),
+    /// so a line can be tried before the hardware arrives. Runs until Ctrl-C or SIGTERM.
+    Sim {
+        /// The sim config (TOML), e.g. configs/sim/three-servos.toml.
+        config: PathBuf,
+    },
     /// Print the JSON Schema of the config language (or of drive profiles with --profile).
     Schema {
         /// Print the profile file schema instead.
         #[arg(long)]
         profile: bool,
     },
+}
+
+/// Structured logs on stderr, filtered by RUST_LOG (default: info).
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 fn main() -> ExitCode {
@@ -49,6 +67,7 @@ fn main() -> ExitCode {
             deny_warnings,
             plain,
         } => check::run(config.as_deref(), deny_warnings, plain),
+        Command::Sim { config } => sim::run(&config),
         Command::Schema { profile } => {
             let schema = if profile {
                 linevisor_config::profile_schema()
