@@ -1,1 +1,0 @@
-//! Shared support for the end-to-end tests.
