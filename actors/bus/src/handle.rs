@@ -1,17 +1,30 @@
 //! A typed handle on a bus actor for drives and the control plane.
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
 use ractor::ActorRef;
 use ractor::rpc::CallResult;
 
 use crate::{Attach, BusError, BusMetrics, BusMsg, BusResult, ReadBlock, Write};
 
-/// A cloneable handle on a bus actor. Every request is answered by the bus (done, device
-/// exception, or a [`BusError`] naming why not); if the actor itself is gone the error is
-/// [`BusError::Unreachable`].
+/// A cloneable handle on a bus, stable across restarts of the bus actor. Every request is
+/// answered by the bus (done, device exception, or a [`BusError`] naming why not); while the
+/// actor is gone (crashed, restarting) the error is [`BusError::Unreachable`], at once.
+///
+/// The handle remembers the drives attached through it: when the bus's supervisor starts a new
+/// bus actor and [`rebind`](Self::rebind)s the handle, every attachment is made again, so a bus
+/// restart never restarts its drives — they see a gap (comm loss) and samples again.
 #[derive(Debug, Clone)]
 pub struct BusHandle {
     bus: String,
-    actor: ActorRef<BusMsg>,
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    actor: RwLock<ActorRef<BusMsg>>,
+    attached: Mutex<BTreeMap<u8, Attach>>,
 }
 
 impl BusHandle {
@@ -19,7 +32,10 @@ impl BusHandle {
     pub fn new(bus: impl Into<String>, actor: ActorRef<BusMsg>) -> Self {
         Self {
             bus: bus.into(),
-            actor,
+            inner: Arc::new(Inner {
+                actor: RwLock::new(actor),
+                attached: Mutex::new(BTreeMap::new()),
+            }),
         }
     }
 
@@ -28,19 +44,60 @@ impl BusHandle {
         &self.bus
     }
 
-    /// The actor.
-    pub fn actor(&self) -> &ActorRef<BusMsg> {
-        &self.actor
+    /// The bus actor this handle currently points at.
+    pub fn actor(&self) -> ActorRef<BusMsg> {
+        self.inner
+            .actor
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
-    /// Attaches a drive; samples and events then arrive on its sink.
+    /// Points the handle (and all its clones) at a new bus actor, then attaches every drive
+    /// attached through it again. Returns the first attach error, after trying them all.
+    pub async fn rebind(&self, actor: ActorRef<BusMsg>) -> Result<(), BusError> {
+        *self
+            .inner
+            .actor
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = actor;
+        let attached: Vec<Attach> = self.attachments().into_values().collect();
+        let mut first_error = None;
+        for a in attached {
+            if let Err(e) = self.call(|r| BusMsg::Attach(a, r)).await.and_then(|r| r) {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    fn attachments(&self) -> BTreeMap<u8, Attach> {
+        self.inner
+            .attached
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Attaches a drive; samples and events then arrive on its sink. The attachment is
+    /// remembered for [`rebind`](Self::rebind) even when the bus is unreachable right now.
     pub async fn attach(&self, attach: Attach) -> Result<(), BusError> {
+        self.inner
+            .attached
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(attach.unit, attach.clone());
         self.call(|r| BusMsg::Attach(attach, r)).await?
     }
 
     /// Detaches a unit.
     pub fn detach(&self, unit: u8) -> Result<(), BusError> {
-        self.actor
+        self.inner
+            .attached
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&unit);
+        self.actor()
             .cast(BusMsg::Detach(unit))
             .map_err(|e| self.unreachable(&e))
     }
@@ -77,7 +134,7 @@ impl BusHandle {
         &self,
         build: impl FnOnce(ractor::RpcReplyPort<T>) -> BusMsg,
     ) -> Result<T, BusError> {
-        match self.actor.call(build, None).await {
+        match self.actor().call(build, None).await {
             Ok(CallResult::Success(t)) => Ok(t),
             Ok(CallResult::Timeout) => Err(self.unreachable(&"call timed out")),
             Ok(CallResult::SenderError) => Err(self.unreachable(&"the bus dropped the reply")),
