@@ -23,15 +23,25 @@ pub struct BusHandle {
 
 #[derive(Debug)]
 struct Inner {
-    actor: RwLock<ActorRef<BusMsg>>,
+    actor: RwLock<Option<ActorRef<BusMsg>>>,
     attached: Mutex<BTreeMap<u8, Attach>>,
 }
 
 impl BusHandle {
     /// A handle on `actor`, the bus `bus`.
     pub fn new(bus: impl Into<String>, actor: ActorRef<BusMsg>) -> Self {
+        Self::with(bus.into(), Some(actor))
+    }
+
+    /// A handle on a bus whose actor is not started yet (its supervisor will
+    /// [`rebind`](Self::rebind) it); until then every request is `Unreachable`.
+    pub fn unbound(bus: impl Into<String>) -> Self {
+        Self::with(bus.into(), None)
+    }
+
+    fn with(bus: String, actor: Option<ActorRef<BusMsg>>) -> Self {
         Self {
-            bus: bus.into(),
+            bus,
             inner: Arc::new(Inner {
                 actor: RwLock::new(actor),
                 attached: Mutex::new(BTreeMap::new()),
@@ -44,8 +54,8 @@ impl BusHandle {
         &self.bus
     }
 
-    /// The bus actor this handle currently points at.
-    pub fn actor(&self) -> ActorRef<BusMsg> {
+    /// The bus actor this handle currently points at, if any.
+    pub fn actor(&self) -> Option<ActorRef<BusMsg>> {
         self.inner
             .actor
             .read()
@@ -60,7 +70,7 @@ impl BusHandle {
             .inner
             .actor
             .write()
-            .unwrap_or_else(PoisonError::into_inner) = actor;
+            .unwrap_or_else(PoisonError::into_inner) = Some(actor);
         let attached: Vec<Attach> = self.attachments().into_values().collect();
         let mut first_error = None;
         for a in attached {
@@ -97,7 +107,10 @@ impl BusHandle {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&unit);
-        self.actor()
+        let actor = self
+            .actor()
+            .ok_or_else(|| self.unreachable(&"the bus is not started"))?;
+        actor
             .cast(BusMsg::Detach(unit))
             .map_err(|e| self.unreachable(&e))
     }
@@ -134,7 +147,10 @@ impl BusHandle {
         &self,
         build: impl FnOnce(ractor::RpcReplyPort<T>) -> BusMsg,
     ) -> Result<T, BusError> {
-        match self.actor().call(build, None).await {
+        let Some(actor) = self.actor() else {
+            return Err(self.unreachable(&"the bus is not started"));
+        };
+        match actor.call(build, None).await {
             Ok(CallResult::Success(t)) => Ok(t),
             Ok(CallResult::Timeout) => Err(self.unreachable(&"call timed out")),
             Ok(CallResult::SenderError) => Err(self.unreachable(&"the bus dropped the reply")),

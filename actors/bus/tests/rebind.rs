@@ -29,7 +29,7 @@ async fn rebinding_the_handle_reattaches_every_drive() {
     sample_of(&mut rx, 1, GUARD).await;
 
     // The bus actor dies (a crash, as far as the drives can tell).
-    bus.actor().kill();
+    bus.actor().unwrap().kill();
     join.await.unwrap();
     // The drives see their bus unavailable: comm loss, not a restart of their own.
     until(&mut rx, GUARD, "CommLost", |e| match e {
@@ -59,7 +59,7 @@ async fn rebinding_the_handle_reattaches_every_drive() {
     }
     // A detached unit is not attached again on the next rebind.
     bus.detach(2).unwrap();
-    bus.actor().kill();
+    bus.actor().unwrap().kill();
     join.await.unwrap();
     // Whatever the dead actor's line sent before it ended, up to its CommLost, is not news.
     until(&mut rx, GUARD, "CommLost", |e| match e {

@@ -28,6 +28,7 @@ async fn stop_finishes_the_transaction_in_flight_refuses_the_queue_and_closes_th
         let (tx, reply) = oneshot::channel();
         let write = Write::Single { address: 1, value };
         bus.actor()
+            .unwrap()
             .cast(BusMsg::Write {
                 unit: 1,
                 write,
@@ -41,7 +42,10 @@ async fn stop_finishes_the_transaction_in_flight_refuses_the_queue_and_closes_th
         .unwrap();
     assert_eq!(bus.metrics().await.unwrap().queued, 2);
     let (tx, stopped) = oneshot::channel();
-    bus.actor().cast(BusMsg::Stop(Some(tx.into()))).unwrap();
+    bus.actor()
+        .unwrap()
+        .cast(BusMsg::Stop(Some(tx.into())))
+        .unwrap();
     release.send(()).unwrap();
 
     let mut replies = replies.into_iter();
@@ -93,7 +97,7 @@ async fn killing_the_actor_ends_its_line_task() {
     attach(&bus, 1, vec![ReadBlock::holding(0, 1)], 100, &sink).await;
     sample_of(&mut rx, 1, GUARD).await;
 
-    bus.actor().kill();
+    bus.actor().unwrap().kill();
     within(GUARD, "actor exit", join).await.unwrap();
     // No post_stop on kill, yet the line task ends and closes the port.
     let server = line.servers.lock().unwrap().pop().unwrap();
