@@ -39,6 +39,7 @@ async fn a_write_queued_behind_pending_polls_is_sent_next() {
         value: 77,
     };
     bus.actor()
+        .unwrap()
         .cast(BusMsg::Write {
             unit: 3,
             write,
