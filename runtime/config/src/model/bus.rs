@@ -236,8 +236,9 @@ pub struct SimulatedBus {
     pub id: String,
     /// Which protocol's profiles the simulated drives speak: `modbus` or `canopen`.
     pub protocol: super::Protocol,
-    /// Simulated response latency per transaction in microseconds (0–100000). Default 200.
-    #[serde(default = "default_sim_latency_us")]
+    /// Simulated response latency per transaction in microseconds (0–100000). Default 0.
+    /// Emulated in whole milliseconds (the timer's resolution): values under 1000 add nothing.
+    #[serde(default)]
     pub latency_us: u32,
 }
 
@@ -282,7 +283,4 @@ fn default_node_heartbeat_ms() -> u32 {
 }
 fn default_sdo_timeout_ms() -> u32 {
     300
-}
-fn default_sim_latency_us() -> u32 {
-    200
 }

@@ -1,0 +1,117 @@
+//! Simulated segments: the drives of a `simulated` bus run in-process in linevisor-sim and are
+//! reached through the real Modbus bus actor over an in-memory Modbus TCP link, so a demo line
+//! exercises the same code path as a physical one.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use linevisor_config::model::{DriveConfig, ModbusTcpBus, SimulatedBus};
+use linevisor_config::{ProfileSet, ValidLine};
+use linevisor_sim::{ServeTask, SimDrive, SimDriveOptions, SimHandle};
+use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf};
+
+use crate::LineError;
+
+/// The Modbus TCP settings the bus actor uses on a simulated segment.
+pub(crate) fn tcp_spec(bus: &SimulatedBus) -> ModbusTcpBus {
+    ModbusTcpBus {
+        id: bus.id.clone(),
+        address: format!("simulated:{}", bus.id),
+        connect_timeout_ms: 1000,
+        response_timeout_ms: 200,
+        retries: 1,
+        max_in_flight: 1,
+        demote_after_timeouts: 3,
+        probe_interval_ms: 1000,
+    }
+}
+
+/// The simulator of one simulated bus with a drive for every `[[drive]]` on it. Each drive gets
+/// a distinct serial number (its identity) so that replacing a unit can be simulated.
+pub(crate) fn build(
+    line: &ValidLine,
+    bus: &SimulatedBus,
+    first_serial: u32,
+) -> Result<SimHandle, LineError> {
+    let sim = SimHandle::new();
+    let drives = line.config.drive.iter().filter(|d| d.bus == bus.id);
+    for (i, d) in drives.enumerate() {
+        let profile = profile_of(&line.profiles, d)?;
+        let options = SimDriveOptions {
+            serial_number: first_serial + i as u32,
+            ..SimDriveOptions::default()
+        };
+        let fail = |reason: String| LineError::Drive {
+            drive: d.id.clone(),
+            reason,
+        };
+        let drive = SimDrive::new(profile, options).map_err(|e| fail(e.to_string()))?;
+        let unit = u8::try_from(d.address).map_err(|_| fail("address out of range".into()))?;
+        sim.add_drive(unit, drive)
+            .map_err(|e| fail(e.to_string()))?;
+        if bus.latency_us >= 1000 {
+            let latency = std::time::Duration::from_micros(u64::from(bus.latency_us));
+            sim.delay_responses(unit, latency)
+                .map_err(|e| fail(e.to_string()))?;
+        }
+    }
+    Ok(sim)
+}
+
+pub(crate) fn profile_of<'a>(
+    profiles: &'a ProfileSet,
+    d: &DriveConfig,
+) -> Result<&'a linevisor_config::model::Profile, LineError> {
+    profiles
+        .get(&(d.profile.name.clone(), d.profile.version.clone()))
+        .map(|lp| &lp.profile)
+        .ok_or_else(|| LineError::Drive {
+            drive: d.id.clone(),
+            reason: format!(
+                "profile \"{}\" version \"{}\" is not loaded",
+                d.profile.name, d.profile.version
+            ),
+        })
+}
+
+/// One connection to the simulator: the client's end of the stream and the task serving the
+/// other end, which ends when this is dropped (as a TCP connection would close).
+#[derive(Debug)]
+pub(crate) struct SimLink {
+    io: DuplexStream,
+    _serve: ServeTask,
+}
+
+impl SimLink {
+    pub(crate) fn connect(sim: &SimHandle) -> Self {
+        let (io, serve) = sim.serve_duplex_tcp();
+        Self { io, _serve: serve }
+    }
+}
+
+impl AsyncRead for SimLink {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for SimLink {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
