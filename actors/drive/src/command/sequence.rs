@@ -1,0 +1,111 @@
+//! The transition sequence of one state command, pure (no I/O, time passed in): given each
+//! decoded state, the next thing to do. The actor runs it on every cycle's sample; the property
+//! tests run it against the simulator's state machine.
+//!
+//! Freshness rules, so that only a readback confirms a command:
+//! - a state observed before the last write of this sequence completed is stale: ignored;
+//! - `Done` (and a fault refusal) needs a state observed after the command was accepted;
+//! - the first step may be taken from the last state known at acceptance, to save a cycle.
+
+use std::time::Duration;
+
+use linevisor_profile::{
+    CommandState, CommandStep, PointWrite, ProfileCodec, Refusal, UniformCommand, UniformState,
+};
+use tokio::time::Instant;
+
+use crate::{CommandError, DriveState};
+
+/// What to do after an observation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Next {
+    /// Write these, then call [`Sequence::wrote`].
+    Write(Vec<PointWrite>),
+    /// Nothing; wait for the next observation.
+    Wait,
+    /// The readback confirms the command in this state.
+    Done(UniformState),
+}
+
+/// One state command in progress.
+#[derive(Debug, Clone)]
+pub struct Sequence {
+    command: UniformCommand,
+    accepted: Instant,
+    deadline: Instant,
+    timeout: Duration,
+    last_write: Option<Instant>,
+    writes: u32,
+}
+
+impl Sequence {
+    /// `command` accepted at `now`, to be confirmed within `timeout`.
+    pub fn new(command: UniformCommand, now: Instant, timeout: Duration) -> Self {
+        Self {
+            command,
+            accepted: now,
+            deadline: now + timeout,
+            timeout,
+            last_write: None,
+            writes: 0,
+        }
+    }
+
+    /// The command.
+    pub fn command(&self) -> UniformCommand {
+        self.command
+    }
+
+    /// Write rounds so far.
+    pub fn writes(&self) -> u32 {
+        self.writes
+    }
+
+    /// True once the deadline has passed.
+    pub fn expired(&self, now: Instant) -> bool {
+        now >= self.deadline
+    }
+
+    /// The step for `state`, observed (its read sent) at `observed_at`; `fault_code` is the
+    /// fault code read with it.
+    pub fn on_status(
+        &self,
+        codec: &ProfileCodec,
+        state: UniformState,
+        fault_code: Option<u32>,
+        observed_at: Instant,
+        now: Instant,
+        memory: &CommandState,
+    ) -> Result<Next, CommandError> {
+        let timeout = || CommandError::Timeout {
+            after: self.timeout,
+            state: DriveState::from(state),
+        };
+        if self.last_write.is_some_and(|w| observed_at < w) {
+            return if self.expired(now) {
+                Err(timeout())
+            } else {
+                Ok(Next::Wait)
+            };
+        }
+        let confirmed = observed_at >= self.accepted;
+        let step = codec
+            .command_step(self.command, state, memory)
+            .map_err(CommandError::from_codec)?;
+        match step {
+            CommandStep::Done if confirmed => Ok(Next::Done(state)),
+            CommandStep::Refused(Refusal::InFault) if confirmed => {
+                Err(CommandError::InFault { code: fault_code })
+            }
+            _ if self.expired(now) => Err(timeout()),
+            CommandStep::Write(w) => Ok(Next::Write(w)),
+            CommandStep::Done | CommandStep::Refused(_) | CommandStep::Wait => Ok(Next::Wait),
+        }
+    }
+
+    /// The writes of the last step completed at `done_at`.
+    pub fn wrote(&mut self, done_at: Instant) {
+        self.last_write = Some(done_at);
+        self.writes += 1;
+    }
+}
