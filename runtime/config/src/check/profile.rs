@@ -37,6 +37,7 @@ pub(crate) fn check(pr: &Profile, file: usize, f: &mut Vec<Finding>) {
     check_points(pr, file, f);
     check_sections(pr, file, f);
     check_cyclic(pr, file, f);
+    check_overlaps(pr, file, f);
     let mut refs: Vec<(Path, &str)> = vec![(root.key("command").key("point"), &pr.command.point)];
     refs.push((root.key("status").key("point"), &pr.status.point));
     for (i, r) in pr.status.states.iter().enumerate() {
@@ -213,6 +214,44 @@ fn check_cyclic(pr: &Profile, file: usize, f: &mut Vec<Finding>) {
                 root.key("setpoints").key(key),
                 format!("point \"{v}\" is read-only"),
             ));
+        }
+    }
+}
+
+/// Two Modbus points sharing a register would overwrite each other: a 32-bit point takes two.
+fn check_overlaps(pr: &Profile, file: usize, f: &mut Vec<Finding>) {
+    if pr.profile.protocol != Protocol::Modbus {
+        return;
+    }
+    let mut spans: Vec<(bool, u32, u32, &str)> = pr
+        .points
+        .iter()
+        .filter_map(|(n, p)| {
+            let r = p.register?;
+            let input = p.table == crate::model::PointTable::Input;
+            Some((input, r, r + p.data_type.registers(), n.as_str()))
+        })
+        .collect();
+    spans.sort_unstable();
+    for pair in spans.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        if a.0 == b.0 && b.1 < a.2 {
+            f.push(
+                Finding::error(
+                    file,
+                    Path::root().key("points").key(b.3).key("register"),
+                    format!(
+                        "register {} (0x{:04X}) of point \"{}\" is also used by point \"{}\" (registers {}–{})",
+                        b.1,
+                        b.1,
+                        b.3,
+                        a.3,
+                        a.1,
+                        a.2 - 1
+                    ),
+                )
+                .hint("a 32-bit point takes two registers"),
+            );
         }
     }
 }
