@@ -5,7 +5,9 @@
 
 mod bus;
 mod error;
+mod line;
 mod simulated;
 
 pub use bus::BusCtl;
 pub use error::LineError;
+pub use line::{BusEntry, DriveEntry, LineOptions, RunningLine};
