@@ -2,8 +2,10 @@
 //! used only here, at the edge.
 
 mod check;
+mod run;
 mod signals;
 mod sim;
+mod table;
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -34,6 +36,20 @@ enum Command {
         #[arg(long)]
         plain: bool,
     },
+    /// Run a line: one supervised actor per bus and per drive. Without a file, runs the
+    /// embedded demo line on simulated drives. On a terminal it shows a live table of the
+    /// drives; otherwise it writes structured logs. Ctrl-C or SIGTERM brings every drive to its
+    /// safe state, then exits.
+    Run {
+        /// The line config (TOML). Default: the embedded demo line.
+        config: Option<PathBuf>,
+        /// Structured logs even on a terminal (no live table).
+        #[arg(long)]
+        logs: bool,
+        /// Stop by itself after this many seconds (for scripted demos and smoke tests).
+        #[arg(long, value_name = "SECONDS")]
+        duration: Option<u64>,
+    },
     /// Serve simulated drives on Modbus TCP ports and/or pseudo-terminals (printed on start),
     /// so a line can be tried before the hardware arrives. Runs until Ctrl-C or SIGTERM.
     Sim {
@@ -55,6 +71,7 @@ fn init_logs() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 
@@ -67,6 +84,11 @@ fn main() -> ExitCode {
             deny_warnings,
             plain,
         } => check::run(config.as_deref(), deny_warnings, plain),
+        Command::Run {
+            config,
+            logs,
+            duration,
+        } => run::run(config.as_deref(), logs, duration),
         Command::Sim { config } => sim::run(&config),
         Command::Schema { profile } => {
             let schema = if profile {

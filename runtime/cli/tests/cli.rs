@@ -122,3 +122,27 @@ fn schema_is_json_with_the_bus_types() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v.to_string().contains("controlword_edge"));
 }
+
+#[test]
+fn run_starts_the_demo_line_and_stops_it_to_safe_states() {
+    let out = linevisor()
+        .args(["run", "--logs", "--duration", "2"])
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("Line started."), "{stderr}");
+    assert_eq!(stderr.matches("Safe state applied on stop.").count(), 4, "{stderr}");
+    assert!(stderr.contains("linevisor: stopped"), "{stderr}");
+}
+
+#[test]
+fn run_refuses_an_invalid_config() {
+    let out = linevisor()
+        .args(["run", &configs("invalid/unknown-bus.toml")])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown bus \"rs485-b\""));
+}

@@ -59,7 +59,9 @@ fn start_sim() -> (Sim, u16, String) {
     });
     let (mut port, mut pty) = (None, None);
     while port.is_none() || pty.is_none() {
-        let line = rx.recv_timeout(Duration::from_secs(30)).expect("sim printed its endpoints");
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("sim printed its endpoints");
         if let Some(rest) = line.strip_prefix("modbus tcp ") {
             let addr = rest.split_whitespace().next().unwrap();
             port = addr.rsplit(':').next().and_then(|p| p.parse::<u16>().ok());
@@ -73,8 +75,15 @@ fn start_sim() -> (Sim, u16, String) {
 
 /// Runs mbpoll once and returns (success, stdout).
 fn mbpoll(args: &[&str]) -> (bool, String) {
-    let out = Command::new("mbpoll").args(args).arg("-1").output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+    let out = Command::new("mbpoll")
+        .args(args)
+        .arg("-1")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 /// The value mbpoll printed for reference `reference` (`[11]: 592`).
@@ -112,11 +121,23 @@ fn mbpoll_reads_and_writes_the_standalone_simulator() {
     assert_eq!(value(&out, 21), Some(4242), "{out}");
 
     // Modbus RTU on the printed pseudo-terminal: the same drive, the same state.
-    let (ok, out) = mbpoll(&["-m", "rtu", "-b", "115200", "-a", "1", "-r", "11", "-c", "1", &pty]);
+    let (ok, out) = mbpoll(&[
+        "-m", "rtu", "-b", "115200", "-a", "1", "-r", "11", "-c", "1", &pty,
+    ]);
     assert!(ok, "{out}");
     assert_eq!(value(&out, 11), Some(0x0231), "{out}");
 
     // A unit that is not served: exception 0x0B over TCP, which mbpoll reports as a failure.
-    let (ok, _) = mbpoll(&["-m", "tcp", "-p", port.as_str(), "-a", "9", "-r", "11", "127.0.0.1"]);
+    let (ok, _) = mbpoll(&[
+        "-m",
+        "tcp",
+        "-p",
+        port.as_str(),
+        "-a",
+        "9",
+        "-r",
+        "11",
+        "127.0.0.1",
+    ]);
     assert!(!ok);
 }
