@@ -1,0 +1,24 @@
+#![doc = include_str!("../README.md")]
+
+pub mod abort;
+mod bus;
+pub mod cob;
+pub mod emcy;
+mod error;
+pub mod heartbeat;
+pub mod nmt;
+pub mod pdo;
+pub mod sdo;
+pub mod sim;
+pub mod sync;
+
+pub use abort::AbortCode;
+pub use bus::{Bus, BusConfig, Event, Events};
+pub use cob::{Cob, InvalidNodeId, NodeId};
+pub use emcy::Emcy;
+pub use error::{LinkError, SdoAbort, SdoResult};
+pub use heartbeat::{HeartbeatConsumer, HeartbeatProducer, consumer_timeout};
+pub use nmt::{NmtCommand, NmtState};
+pub use pdo::{MappingEntry, PdoConfig, PdoKind, PdoMapping};
+pub use sdo::{SdoClient, SdoConfig};
+pub use sync::{JitterReport, SyncConfig, SyncProducer, SyncTick};
