@@ -1,6 +1,5 @@
 #![doc = include_str!("../README.md")]
 
-mod backoff;
 mod error;
 mod frame;
 mod open;
@@ -9,7 +8,8 @@ pub mod socketcan;
 mod transport;
 mod virtual_bus;
 
-pub use backoff::Backoff;
+/// Re-exported: the reopen backoff (from linevisor-core).
+pub use linevisor_core::Backoff;
 pub use error::CanError;
 pub use frame::{CanFrame, CanId, FrameError, MAX_EXTENDED_ID, MAX_STANDARD_ID};
 pub use open::{TransportKind, open};

@@ -58,21 +58,23 @@ impl RtuTiming {
     }
 }
 
-/// How early the coarse timer sleep ends before a precise deadline.
-const TIMER_TICK: Duration = Duration::from_millis(1);
+/// The coarse timer sleep ends this long before a precise deadline: tokio's timer has a 1 ms
+/// tick and rounds up, so anything closer could overshoot.
+const TIMER_SLACK: Duration = Duration::from_millis(2);
 
 /// Sleeps until `deadline` with sub-millisecond precision.
 ///
-/// tokio's timer has a 1 ms tick and rounds up, so a 1.75 ms t3.5 gap becomes 2–3 ms: at
-/// 115200 baud that alone costs a quarter of the line's capacity. This sleeps the coarse part
-/// on the timer, then yields (never blocking the worker) until the deadline. Under a paused
-/// test clock `Instant::now()` does not move while yielding, so after a short real-time budget
-/// it falls back to the timer, which then advances the paused clock exactly to `deadline`.
+/// tokio's timer rounds up to its 1 ms tick, so a 1.75 ms t3.5 gap becomes 2–3 ms: at 115200
+/// baud that alone costs a quarter of the line's capacity. The coarse part is slept on the
+/// timer; the last stretch yields to the runtime until the deadline (other tasks keep running;
+/// the cost is CPU on an RTU line's gaps). Under a paused test clock `Instant::now()` does not
+/// move while yielding, so after a short real-time budget it falls back to the timer, which
+/// then advances the paused clock exactly to `deadline`.
 pub async fn sleep_until_precise(deadline: Instant) {
-    if let Some(coarse) = deadline.checked_sub(TIMER_TICK) {
+    if let Some(coarse) = deadline.checked_sub(TIMER_SLACK) {
         tokio::time::sleep_until(coarse).await;
     }
-    let budget = std::time::Instant::now() + TIMER_TICK + TIMER_TICK / 2;
+    let budget = std::time::Instant::now() + TIMER_SLACK + TIMER_SLACK / 4;
     while Instant::now() < deadline {
         if std::time::Instant::now() > budget {
             tokio::time::sleep_until(deadline).await;

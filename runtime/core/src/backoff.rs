@@ -1,5 +1,5 @@
-//! Jittered exponential backoff for reconnects (protocols.md §2.4: reconnect with backoff on
-//! EOF/EPIPE).
+//! Jittered exponential backoff for reopening a lost port or connection (protocols.md §2.4:
+//! reconnect with backoff on EOF/EPIPE; §4.1: reopen an slcan adapter that disappeared).
 
 use std::fmt;
 use std::time::Duration;

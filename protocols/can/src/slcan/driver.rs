@@ -16,7 +16,7 @@ use tracing::{Instrument as _, debug, info, info_span, warn};
 use super::codec::{Command, Reply, encode_command};
 use super::decoder::Decoder;
 use super::transport::{Counters, LinkState, SlcanConfig};
-use crate::backoff::Backoff;
+use linevisor_core::Backoff;
 use crate::{CanError, CanFrame};
 
 /// A request from the handle.

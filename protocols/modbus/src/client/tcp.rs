@@ -14,10 +14,10 @@ use tracing::{debug, info, warn};
 
 use super::connect::Connection;
 use super::{CallOptions, Connect, TcpConnector};
-use crate::backoff::Backoff;
 use crate::codec::tcp as codec;
 use crate::frame::MbapHeader;
 use crate::{CallResult, Exception, LinkError, Request, Response};
+use linevisor_core::Backoff;
 
 /// Settings of a TCP connection.
 #[derive(Debug, Clone)]
