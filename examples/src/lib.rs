@@ -1,1 +1,0 @@
-//! Runnable examples live in `examples/`; see each file's header.
