@@ -27,7 +27,10 @@ pub(crate) fn run(config: Option<&Path>, logs: bool, duration: Option<u64>) -> E
     if !live {
         crate::init_logs();
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");

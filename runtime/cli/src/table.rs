@@ -29,7 +29,11 @@ pub(crate) async fn show_until(line: &RunningLine, stop: impl Future<Output = ()
 
 async fn render(line: &RunningLine) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "linevisor · line \"{}\" · Ctrl-C stops every drive to its safe state\n", line.name);
+    let _ = writeln!(
+        s,
+        "linevisor · line \"{}\" · Ctrl-C stops every drive to its safe state\n",
+        line.name
+    );
     let _ = writeln!(
         s,
         "{:<20} {:<10} {:<22} {:>10} {:>11} {:>9} {:>7} {:>8} {:>8}",
@@ -39,8 +43,12 @@ async fn render(line: &RunningLine) -> String {
         let row = match snapshot(&d.handle).await {
             Ok(snap) => {
                 let last = snap.last.as_ref();
-                let v = last.and_then(|l| l.velocity).map_or("-".into(), |v| format!("{v:.1}"));
-                let p = last.and_then(|l| l.position).map_or("-".into(), |p| format!("{p:.3}"));
+                let v = last
+                    .and_then(|l| l.velocity)
+                    .map_or("-".into(), |v| format!("{v:.1}"));
+                let p = last
+                    .and_then(|l| l.position)
+                    .map_or("-".into(), |p| format!("{p:.3}"));
                 format!(
                     "{:<20} {:<10} {:<22} {:>10} {:>11} {:>9} {:>7} {:>6}ms {:>8}",
                     d.id,

@@ -133,7 +133,11 @@ fn run_starts_the_demo_line_and_stops_it_to_safe_states() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("Line started."), "{stderr}");
-    assert_eq!(stderr.matches("Safe state applied on stop.").count(), 4, "{stderr}");
+    assert_eq!(
+        stderr.matches("Safe state applied on stop.").count(),
+        4,
+        "{stderr}"
+    );
     assert!(stderr.contains("linevisor: stopped"), "{stderr}");
 }
 

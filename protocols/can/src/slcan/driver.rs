@@ -16,8 +16,8 @@ use tracing::{Instrument as _, debug, info, info_span, warn};
 use super::codec::{Command, Reply, encode_command};
 use super::decoder::Decoder;
 use super::transport::{Counters, LinkState, SlcanConfig};
-use linevisor_core::Backoff;
 use crate::{CanError, CanFrame};
+use linevisor_core::Backoff;
 
 /// A request from the handle.
 #[derive(Debug)]
