@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 use tracing::{Instrument, info_span, warn};
 
 use crate::boundary::{check_attach, check_request, check_unit};
+use crate::canopen::{Object, PdoBlock, SdoBusResult};
 use crate::line::{self, Control, Inbox, Job, Line};
 use crate::link::Opener;
 use crate::metrics::{BusMetrics, Metrics, Wire};
@@ -58,6 +59,39 @@ pub enum BusMsg {
     /// Stop: the transaction in flight completes, queued requests are answered with
     /// `ShuttingDown`, drives get `CommLost`, the port is closed. Replied when done.
     Stop(Option<RpcReplyPort<()>>),
+    /// CANopen: attach a node with its PDO sets (see [`crate::canopen`]).
+    AttachCanopen(Attach<PdoBlock>, RpcReplyPort<Result<(), BusError>>),
+    /// CANopen: SDO upload (read) of one object.
+    SdoUpload {
+        /// Node id.
+        node: u8,
+        /// Object.
+        object: Object,
+        /// Bytes, or the node's abort, or why the bus could not.
+        reply: RpcReplyPort<SdoBusResult<Vec<u8>>>,
+    },
+    /// CANopen: SDO download (write) of one object.
+    SdoDownload {
+        /// Node id.
+        node: u8,
+        /// Object.
+        object: Object,
+        /// Little-endian bytes.
+        data: Vec<u8>,
+        /// Done, or the node's abort, or why the bus could not.
+        reply: RpcReplyPort<SdoBusResult<()>>,
+    },
+    /// CANopen: sets an RPDO-mapped object; sent with the node's RPDOs after every SYNC.
+    RpdoWrite {
+        /// Node id.
+        node: u8,
+        /// Object.
+        object: Object,
+        /// Raw value (low bits).
+        value: u64,
+        /// Taken into the RPDO image, or why not (not mapped, not attached).
+        reply: RpcReplyPort<Result<(), BusError>>,
+    },
 }
 
 /// What a bus actor is spawned with.
@@ -144,6 +178,26 @@ impl BusState {
         let bus = &self.settings.bus;
         check_unit(bus, unit)?;
         check_request(bus, unit, request)
+    }
+}
+
+/// A CANopen request sent to a Modbus bus: answered with `NotCanopen`.
+fn refuse_canopen(bus: &str, msg: BusMsg) {
+    let e = || BusError::WrongProtocol {
+        bus: bus.to_owned(),
+        expected: "modbus",
+    };
+    match msg {
+        BusMsg::AttachCanopen(_, reply) | BusMsg::RpdoWrite { reply, .. } => {
+            let _ = reply.send(Err(e()));
+        }
+        BusMsg::SdoUpload { reply, .. } => {
+            let _ = reply.send(Err(e()));
+        }
+        BusMsg::SdoDownload { reply, .. } => {
+            let _ = reply.send(Err(e()));
+        }
+        _ => {}
     }
 }
 
@@ -258,6 +312,7 @@ impl Actor for ModbusBus {
                     myself.drain()?;
                 }
             }
+            other => refuse_canopen(&state.settings.bus, other),
         }
         Ok(())
     }

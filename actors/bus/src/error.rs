@@ -104,6 +104,44 @@ pub enum BusError {
         /// Why.
         reason: &'static str,
     },
+    /// A request of another protocol (a CANopen request to a Modbus bus or the reverse).
+    #[error("bus {bus}: this request is not for a {expected} bus")]
+    WrongProtocol {
+        /// Bus id.
+        bus: String,
+        /// The bus's protocol.
+        expected: &'static str,
+    },
+    /// A CANopen node's heartbeat stopped, or it is not booted (yet).
+    #[error("bus {bus}: node {node} is not reachable: {reason}")]
+    NodeDown {
+        /// Bus id.
+        bus: String,
+        /// Node id.
+        node: u8,
+        /// Why (heartbeat lost for …, booting, boot failed: …).
+        reason: String,
+    },
+    /// An SDO transfer failed on the link (timeout, protocol error, transport).
+    #[error("bus {bus}: {source}")]
+    Sdo {
+        /// Bus id.
+        bus: String,
+        /// What the SDO client reported.
+        source: linevisor_canopen::LinkError,
+    },
+    /// An RPDO write of an object the node's RPDOs do not map.
+    #[error("bus {bus}: node {node}: object {index:#06X}:{subindex:02X} is not mapped to an RPDO")]
+    NotMapped {
+        /// Bus id.
+        bus: String,
+        /// Node id.
+        node: u8,
+        /// Object index.
+        index: u16,
+        /// Sub-index.
+        subindex: u8,
+    },
     /// The bus actor did not answer (stopped or crashed).
     #[error("bus {bus}: the bus actor is unreachable: {reason}")]
     Unreachable {

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use ractor::ActorRef;
 use ractor::rpc::CallResult;
 
+use crate::canopen::{Object, PdoBlock, SdoBusResult};
 use crate::{Attach, BusError, BusMetrics, BusMsg, BusResult, ReadBlock, Write};
 
 /// A cloneable handle on a bus, stable across restarts of the bus actor. Every request is
@@ -25,6 +26,7 @@ pub struct BusHandle {
 struct Inner {
     actor: RwLock<Option<ActorRef<BusMsg>>>,
     attached: Mutex<BTreeMap<u8, Attach>>,
+    attached_canopen: Mutex<BTreeMap<u8, Attach<PdoBlock>>>,
 }
 
 impl BusHandle {
@@ -45,6 +47,7 @@ impl BusHandle {
             inner: Arc::new(Inner {
                 actor: RwLock::new(actor),
                 attached: Mutex::new(BTreeMap::new()),
+                attached_canopen: Mutex::new(BTreeMap::new()),
             }),
         }
     }
@@ -78,6 +81,23 @@ impl BusHandle {
                 first_error.get_or_insert(e);
             }
         }
+        let canopen: Vec<Attach<PdoBlock>> = self
+            .inner
+            .attached_canopen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
+        for a in canopen {
+            if let Err(e) = self
+                .call(|r| BusMsg::AttachCanopen(a, r))
+                .await
+                .and_then(|r| r)
+            {
+                first_error.get_or_insert(e);
+            }
+        }
         first_error.map_or(Ok(()), Err)
     }
 
@@ -100,10 +120,57 @@ impl BusHandle {
         self.call(|r| BusMsg::Attach(attach, r)).await?
     }
 
+    /// Attaches a CANopen node with its PDO sets; remembered for [`rebind`](Self::rebind).
+    pub async fn attach_canopen(&self, attach: Attach<PdoBlock>) -> Result<(), BusError> {
+        self.inner
+            .attached_canopen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(attach.unit, attach.clone());
+        self.call(|r| BusMsg::AttachCanopen(attach, r)).await?
+    }
+
+    /// SDO upload (read) of `object` from CANopen `node`.
+    pub async fn sdo_upload(&self, node: u8, object: Object) -> SdoBusResult<Vec<u8>> {
+        self.call(|reply| BusMsg::SdoUpload {
+            node,
+            object,
+            reply,
+        })
+        .await?
+    }
+
+    /// SDO download (write) of `object` of CANopen `node`.
+    pub async fn sdo_download(&self, node: u8, object: Object, data: Vec<u8>) -> SdoBusResult<()> {
+        self.call(|reply| BusMsg::SdoDownload {
+            node,
+            object,
+            data,
+            reply,
+        })
+        .await?
+    }
+
+    /// Sets an RPDO-mapped object of CANopen `node`; it goes out after the next SYNC.
+    pub async fn rpdo_write(&self, node: u8, object: Object, value: u64) -> Result<(), BusError> {
+        self.call(|reply| BusMsg::RpdoWrite {
+            node,
+            object,
+            value,
+            reply,
+        })
+        .await?
+    }
+
     /// Detaches a unit.
     pub fn detach(&self, unit: u8) -> Result<(), BusError> {
         self.inner
             .attached
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&unit);
+        self.inner
+            .attached_canopen
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&unit);

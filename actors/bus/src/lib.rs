@@ -3,6 +3,7 @@
 mod actor;
 mod boundary;
 mod breaker;
+pub mod canopen;
 mod error;
 mod handle;
 mod line;
@@ -15,6 +16,7 @@ pub use actor::{BusArgs, BusMsg, BusState, ModbusBus};
 pub use boundary::{
     Attach, BusEvent, BusResult, CycleFault, ReadBlock, RegisterTable, Sample, Write,
 };
+pub use canopen::{CanopenArgs, CanopenBus, CanopenSettings, Object, PdoBlock, SdoBusResult};
 pub use error::BusError;
 pub use handle::BusHandle;
 pub use link::{FnOpener, LinkStream, Opener, SerialOpener, TcpOpener};

@@ -36,7 +36,9 @@ pub enum DriveError {
         protocol: &'static str,
     },
     /// The drive's address is not usable on its bus.
-    #[error("drive {drive}: address {address} is not a Modbus unit id (1–247)")]
+    #[error(
+        "drive {drive}: address {address} is not usable on its bus (Modbus unit id 1–247, CANopen node id 1–127)"
+    )]
     Address {
         /// Drive id.
         drive: String,

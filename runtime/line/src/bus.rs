@@ -6,16 +6,19 @@
 use std::sync::Arc;
 
 use linevisor_bus::{
-    BusArgs, BusHandle, BusMsg, BusOptions, BusSpec, FnOpener, LinkStream, ModbusBus, Opener,
+    BusArgs, BusHandle, BusMsg, BusOptions, BusSpec, CanopenArgs, CanopenBus, CanopenSettings,
+    FnOpener, LinkStream, ModbusBus, Opener,
 };
-use linevisor_config::model::BusConfig;
+use linevisor_can::TransportKind;
+use linevisor_can::slcan::Bitrate;
+use linevisor_config::model::{BusConfig, CanAdapter, CanopenBus as CanopenConfig, Protocol};
 use linevisor_sim::SimHandle;
 use linevisor_supervisor::{ActorProcessingErr, Deliverable, Worker, WorkerCtx, WorkerSpec};
 use ractor::{Actor, ActorRef};
 use tracing::warn;
 
 use crate::LineError;
-use crate::simulated::{self, SimLink};
+use crate::simulated::{self, CanSegment, SimLink};
 
 /// Makes a new opener for each bus instance.
 type OpenerFactory = Arc<dyn Fn() -> Result<Box<dyn Opener>, ActorProcessingErr> + Send + Sync>;
@@ -26,14 +29,34 @@ pub enum BusCtl {
     /// Fault injection for isolation tests and benchmarks: panics in the handler, as a bug in
     /// the bus actor would, so the buses supervisor restarts it.
     Crash,
+    /// Simulated CANopen segment: power cycle (unit swap) of a node: new serial, boot-up.
+    PowerCycleNode(u8),
+    /// Simulated CANopen segment: a node stops (`true`) or resumes sending (heartbeat loss).
+    SilenceNode(u8, bool),
+    /// Simulated CANopen segment: a node faults with this error code (EMCY).
+    FaultNode(u8, u16),
 }
 
 impl Deliverable for BusCtl {}
 
+/// What a bus instance runs: the Modbus bus actor with its opener, or the CANopen one with
+/// its interface (and, when simulated, the segment whose nodes it talks to).
+#[derive(Clone)]
+enum Kind {
+    Modbus {
+        spec: BusSpec,
+        opener: OpenerFactory,
+    },
+    Canopen {
+        settings: CanopenSettings,
+        transport: TransportKind,
+        segment: Option<Arc<CanSegment>>,
+    },
+}
+
 pub(crate) struct BusWorker {
-    spec: BusSpec,
+    kind: Kind,
     handle: BusHandle,
-    opener: OpenerFactory,
 }
 
 /// One running bus instance.
@@ -53,12 +76,31 @@ impl Worker for BusWorker {
         ctx: &WorkerCtx<BusCtl>,
         (): (),
     ) -> Result<BusInstance, ActorProcessingErr> {
-        let args = BusArgs {
-            spec: self.spec.clone(),
-            opener: (self.opener)()?,
-            options: BusOptions::default(),
+        let actor = match &self.kind {
+            Kind::Modbus { spec, opener } => {
+                let args = BusArgs {
+                    spec: spec.clone(),
+                    opener: opener()?,
+                    options: BusOptions::default(),
+                };
+                Actor::spawn_linked(None, ModbusBus, args, ctx.cell())
+                    .await?
+                    .0
+            }
+            Kind::Canopen {
+                settings,
+                transport,
+                ..
+            } => {
+                let args = CanopenArgs {
+                    settings: settings.clone(),
+                    transport: transport.clone(),
+                };
+                Actor::spawn_linked(None, CanopenBus, args, ctx.cell())
+                    .await?
+                    .0
+            }
         };
-        let (actor, _) = Actor::spawn_linked(None, ModbusBus, args, ctx.cell()).await?;
         if let Err(e) = self.handle.rebind(actor.clone()).await {
             // The drives' attachments are kept; the bus retries its link by itself.
             warn!(bus = %self.handle.bus(), error = %e, "Re-attaching drives after a bus start failed.");
@@ -72,9 +114,25 @@ impl Worker for BusWorker {
         msg: BusCtl,
         _state: &mut BusInstance,
     ) -> Result<(), ActorProcessingErr> {
+        let segment = match &self.kind {
+            Kind::Canopen {
+                segment: Some(s), ..
+            } => Some(s),
+            _ => None,
+        };
+        let on_node = |node: u8, f: &dyn Fn(&linevisor_canopen::sim::SimNodeHandle)| {
+            let done = segment.is_some_and(|s| s.with_node(node, f));
+            if !done {
+                warn!(bus = %self.handle.bus(), node, "No simulated CANopen node to inject into.");
+            }
+        };
         match msg {
             BusCtl::Crash => panic!("injected crash of bus {}", self.handle.bus()),
+            BusCtl::PowerCycleNode(node) => on_node(node, &|n| n.power_cycle()),
+            BusCtl::SilenceNode(node, silent) => on_node(node, &|n| n.set_silent(silent)),
+            BusCtl::FaultNode(node, code) => on_node(node, &|n| n.inject_fault(code)),
         }
+        Ok(())
     }
 }
 
@@ -92,11 +150,15 @@ pub(crate) fn child(config: &BusConfig, sim: Option<SimHandle>) -> Result<BusChi
         kind: config.kind().name().to_owned(),
         why,
     };
-    let (spec, opener): (BusSpec, OpenerFactory) = match (config, &sim) {
+    let mut sim = sim;
+    let kind = match (config, &sim) {
         (BusConfig::ModbusRtu(_) | BusConfig::ModbusTcp(_), _) => {
             let spec = BusSpec::from_config(config).map_err(|_| unsupported("not a Modbus bus"))?;
             let s = spec.clone();
-            (spec, Arc::new(move || Ok(s.opener()?)))
+            Kind::Modbus {
+                spec,
+                opener: Arc::new(move || Ok(s.opener()?)),
+            }
         }
         (BusConfig::Simulated(b), Some(sim))
             if b.protocol == linevisor_config::model::Protocol::Modbus =>
@@ -110,12 +172,28 @@ pub(crate) fn child(config: &BusConfig, sim: Option<SimHandle>) -> Result<BusChi
                 };
                 Ok(Box::new(FnOpener::new("in-process simulator", open)) as Box<dyn Opener>)
             });
-            (BusSpec::Tcp(simulated::tcp_spec(b)), opener)
+            Kind::Modbus {
+                spec: BusSpec::Tcp(simulated::tcp_spec(b)),
+                opener,
+            }
         }
-        (BusConfig::Simulated(_), _) | (BusConfig::Canopen(_), _) => {
-            return Err(unsupported(
-                "the CANopen bus actor comes with CANopen support",
-            ));
+        (BusConfig::Simulated(b), _) if b.protocol == Protocol::Canopen => {
+            // The nodes live on the segment's virtual CAN bus, not in the Modbus simulator.
+            sim = None;
+            let segment = CanSegment::new(1000);
+            Kind::Canopen {
+                settings: simulated::canopen_settings(b),
+                transport: TransportKind::Virtual(segment.vbus.clone()),
+                segment: Some(Arc::new(segment)),
+            }
+        }
+        (BusConfig::Canopen(c), _) => Kind::Canopen {
+            settings: CanopenSettings::from_config(c),
+            transport: transport(c).map_err(unsupported)?,
+            segment: None,
+        },
+        (BusConfig::Simulated(_), _) => {
+            return Err(unsupported("simulated buses speak modbus or canopen"));
         }
         (BusConfig::Serial(_), _) => {
             return Err(unsupported("the plain-serial bus actor is not built yet"));
@@ -123,13 +201,11 @@ pub(crate) fn child(config: &BusConfig, sim: Option<SimHandle>) -> Result<BusChi
     };
     let handle = BusHandle::unbound(config.id());
     let worker_handle = handle.clone();
-    let spec_for_factory = spec.clone();
     let worker = WorkerSpec::new(config.id(), move |_| {
         Ok((
             BusWorker {
-                spec: spec_for_factory.clone(),
+                kind: kind.clone(),
                 handle: worker_handle.clone(),
-                opener: Arc::clone(&opener),
             },
             (),
         ))
@@ -139,4 +215,28 @@ pub(crate) fn child(config: &BusConfig, sim: Option<SimHandle>) -> Result<BusChi
         handle,
         sim,
     })
+}
+
+/// The CAN interface of a `type = "canopen"` bus.
+fn transport(c: &CanopenConfig) -> Result<TransportKind, &'static str> {
+    match c.adapter {
+        CanAdapter::Socketcan => Ok(TransportKind::SocketCan {
+            iface: c
+                .interface
+                .clone()
+                .ok_or("adapter socketcan needs `interface`")?,
+        }),
+        CanAdapter::Slcan => {
+            let bitrate = (0..=8)
+                .filter_map(Bitrate::from_code)
+                .find(|b| b.bits_per_second() == c.bitrate)
+                .ok_or("the bitrate is not one an slcan adapter offers (S0–S8)")?;
+            Ok(TransportKind::Slcan {
+                path: c.port.clone().ok_or("adapter slcan needs `port`")?,
+                // USB-CDC adapters ignore the tty speed.
+                serial_baud: c.serial_baud.unwrap_or(115_200),
+                bitrate,
+            })
+        }
+    }
 }

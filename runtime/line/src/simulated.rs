@@ -1,12 +1,22 @@
 //! Simulated segments: the drives of a `simulated` bus run in-process in linevisor-sim and are
 //! reached through the real Modbus bus actor over an in-memory Modbus TCP link, so a demo line
-//! exercises the same code path as a physical one.
+//! exercises the same code path as a physical one. A `protocol = "canopen"` segment is an
+//! in-process virtual CAN bus with a simulated CiA 402 node per drive ([`CanSegment`]), reached
+//! through the real CANopen bus actor.
 
+use std::collections::BTreeMap;
 use std::io;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
-use linevisor_config::model::{DriveConfig, ModbusTcpBus, SimulatedBus};
+use linevisor_bus::CanopenSettings;
+use linevisor_can::{CanTransport, VirtualBus};
+use linevisor_canopen::NodeId;
+use linevisor_canopen::sim::{self, NodeConfig, SimNodeHandle};
+
+use linevisor_config::model::{DriveConfig, ModbusTcpBus, Protocol, SimulatedBus};
 use linevisor_config::{ProfileSet, ValidLine};
 use linevisor_sim::{ServeTask, SimDrive, SimDriveOptions, SimHandle};
 use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf};
@@ -35,6 +45,10 @@ pub(crate) fn build(
     first_serial: u32,
 ) -> Result<SimHandle, LineError> {
     let sim = SimHandle::new();
+    if bus.protocol == Protocol::Canopen {
+        // Its nodes live on the virtual CAN bus of the bus child (see `CanSegment`).
+        return Ok(sim);
+    }
     let drives = line.config.drive.iter().filter(|d| d.bus == bus.id);
     for (i, d) in drives.enumerate() {
         let profile = profile_of(&line.profiles, d)?;
@@ -113,5 +127,67 @@ impl AsyncWrite for SimLink {
     }
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+/// A simulated CANopen segment: an in-process virtual CAN bus on which a simulated CiA 402
+/// node appears for each drive, the first time the master addresses it by NMT (the boot of an
+/// attached drive). The bus actor reaches it through its own endpoint, as it would a
+/// SocketCAN interface. Dropping the segment stops its nodes.
+#[derive(Debug)]
+pub(crate) struct CanSegment {
+    pub(crate) vbus: VirtualBus,
+    nodes: Arc<Mutex<BTreeMap<u8, SimNodeHandle>>>,
+    watch: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for CanSegment {
+    fn drop(&mut self) {
+        self.watch.abort();
+    }
+}
+
+/// The CANopen timing the bus actor uses on a simulated segment.
+pub(crate) fn canopen_settings(bus: &SimulatedBus) -> CanopenSettings {
+    CanopenSettings {
+        bus: bus.id.clone(),
+        sync_period: Duration::from_millis(10),
+        node_heartbeat: Duration::from_millis(100),
+        heartbeat_timeout: Duration::from_millis(150),
+        sdo_timeout: Duration::from_millis(200),
+        boot_retry: Duration::from_secs(1),
+    }
+}
+
+impl CanSegment {
+    /// A segment with no node yet; must be created inside a tokio runtime.
+    pub(crate) fn new(first_serial: u32) -> Self {
+        let vbus = VirtualBus::new();
+        let nodes: Arc<Mutex<BTreeMap<u8, SimNodeHandle>>> = Arc::default();
+        let watcher = vbus.endpoint();
+        let (bus, map) = (vbus.clone(), nodes.clone());
+        let watch = tokio::spawn(async move {
+            while let Ok(f) = watcher.recv().await {
+                // NMT (COB-ID 0) to one node: make that node if it is not there yet.
+                if f.id().raw() != 0 {
+                    continue;
+                }
+                let Some(&id) = f.data().get(1) else { continue };
+                let Ok(node) = NodeId::new(id) else { continue };
+                let mut nodes = map.lock().unwrap_or_else(PoisonError::into_inner);
+                nodes.entry(id).or_insert_with(|| {
+                    let mut config = NodeConfig::new(node);
+                    config.identity.serial = first_serial + u32::from(id);
+                    sim::spawn(bus.endpoint(), config)
+                });
+            }
+        });
+        Self { vbus, nodes, watch }
+    }
+
+    /// Runs `f` on node `id`'s handle; false if the node does not exist (yet).
+    pub(crate) fn with_node(&self, id: u8, f: impl FnOnce(&SimNodeHandle)) -> bool {
+        let nodes = self.nodes.lock().unwrap_or_else(PoisonError::into_inner);
+        nodes.get(&id).map(f).is_some()
     }
 }

@@ -1,7 +1,8 @@
 //! The drive's side of the bus boundary, protocol-neutral: attach the cyclic data, decode a
 //! cycle into profile points, read and write points acyclically. Everything Modbus is in
-//! [`modbus`]; a CANopen link becomes a second variant and a second file.
+//! [`modbus`], everything CANopen in [`canopen`].
 
+pub(crate) mod canopen;
 mod forward;
 pub(crate) mod modbus;
 
@@ -69,6 +70,7 @@ fn is_comm_loss(e: &BusError) -> bool {
         e,
         BusError::LinkDown { .. }
             | BusError::UnitDemoted { .. }
+            | BusError::NodeDown { .. }
             | BusError::ShuttingDown { .. }
             | BusError::Unreachable { .. }
     )
@@ -79,6 +81,8 @@ fn is_comm_loss(e: &BusError) -> bool {
 pub(crate) enum Link {
     /// A unit on a Modbus RTU line or TCP connection.
     Modbus(modbus::ModbusLink),
+    /// A node on a CANopen bus.
+    Canopen(canopen::CanopenLink),
 }
 
 impl Link {
@@ -101,6 +105,23 @@ impl Link {
                     })?;
                 Ok(Link::Modbus(modbus::ModbusLink { codec, bus, unit }))
             }
+            Protocol::Canopen => {
+                let node = u8::try_from(address)
+                    .ok()
+                    .filter(|n| (1..=127).contains(n))
+                    .ok_or_else(|| DriveError::Address {
+                        drive: drive.to_owned(),
+                        address,
+                    })?;
+                let profile = codec.name().to_owned();
+                canopen::CanopenLink::new(codec, bus, node)
+                    .map(Link::Canopen)
+                    .map_err(|source| DriveError::Codec {
+                        drive: drive.to_owned(),
+                        profile,
+                        source,
+                    })
+            }
             other => Err(DriveError::Protocol {
                 drive: drive.to_owned(),
                 profile: codec.name().to_owned(),
@@ -113,6 +134,7 @@ impl Link {
     pub(crate) fn unit(&self) -> u8 {
         match self {
             Link::Modbus(m) => m.unit,
+            Link::Canopen(c) => c.node,
         }
     }
 
@@ -124,6 +146,7 @@ impl Link {
     ) -> Result<(), BusError> {
         match self {
             Link::Modbus(m) => m.attach(sink, period).await,
+            Link::Canopen(c) => c.attach(sink, period).await,
         }
     }
 
@@ -131,6 +154,7 @@ impl Link {
     pub(crate) fn decode(&self, blocks: &[Vec<u16>]) -> Result<Sample, LinkError> {
         match self {
             Link::Modbus(m) => m.decode(blocks),
+            Link::Canopen(c) => c.decode(blocks),
         }
     }
 
@@ -138,6 +162,7 @@ impl Link {
     pub(crate) async fn read(&self, points: &[&str]) -> Result<Sample, LinkError> {
         match self {
             Link::Modbus(m) => m.read(points).await,
+            Link::Canopen(c) => c.read(points).await,
         }
     }
 
@@ -148,6 +173,7 @@ impl Link {
         }
         match self {
             Link::Modbus(m) => m.write(writes).await,
+            Link::Canopen(c) => c.write(writes).await,
         }
     }
 }

@@ -1,0 +1,204 @@
+//! The CANopen bus actor: thin, like the Modbus one. Handlers validate and `try_send` to the
+//! bus task (a full queue is an immediate `QueueFull`); reply ports travel with the command.
+
+use std::collections::BTreeMap;
+
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::{JoinHandle, JoinSet};
+use tracing::{Instrument, info_span, warn};
+
+use super::requests::{self, Cmd};
+use super::task::Task;
+use super::{CanopenArgs, CanopenSettings, check_attach, check_node};
+use crate::metrics::{Metrics, Wire};
+use crate::{BusError, BusMsg};
+
+/// Commands in flight to the bus task.
+const QUEUE: usize = 256;
+
+/// The CANopen bus actor (speaks [`BusMsg`], like [`crate::ModbusBus`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CanopenBus;
+
+/// The actor's state: the command channel to the bus task and its handle.
+#[derive(Debug)]
+pub struct CanopenState {
+    settings: CanopenSettings,
+    cmds: mpsc::Sender<Cmd>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+    stop_replies: Vec<ractor::RpcReplyPort<()>>,
+}
+
+impl CanopenState {
+    /// Queues `cmd`; when the queue refuses it, its reply port (if any) gets the error too.
+    fn send(&self, cmd: Cmd) -> Result<(), BusError> {
+        let (cmd, e) = match self.cmds.try_send(cmd) {
+            Ok(()) => return Ok(()),
+            Err(TrySendError::Full(c)) => (
+                c,
+                BusError::QueueFull {
+                    bus: self.settings.bus.clone(),
+                    capacity: QUEUE,
+                },
+            ),
+            Err(TrySendError::Closed(c)) => (
+                c,
+                BusError::ShuttingDown {
+                    bus: self.settings.bus.clone(),
+                },
+            ),
+        };
+        requests::fail(cmd, e.clone());
+        Err(e)
+    }
+
+    fn queue(&self, cmd: Cmd) {
+        // A refusal has been answered on the command's own reply port.
+        let _ = self.send(cmd);
+    }
+
+    fn wrong(&self) -> BusError {
+        BusError::WrongProtocol {
+            bus: self.settings.bus.clone(),
+            expected: "canopen",
+        }
+    }
+}
+
+impl Actor for CanopenBus {
+    type Msg = BusMsg;
+    type State = CanopenState;
+    type Arguments = CanopenArgs;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<BusMsg>,
+        args: CanopenArgs,
+    ) -> Result<CanopenState, ActorProcessingErr> {
+        let (cmds, rx) = mpsc::channel(QUEUE);
+        let (shutdown, shutdown_rx) = oneshot::channel();
+        let task = Task {
+            settings: args.settings.clone(),
+            kind: args.transport,
+            cmds: rx,
+            shutdown: shutdown_rx,
+            nodes: BTreeMap::new(),
+            generation: 0,
+            seq: 0,
+            boots: JoinSet::new(),
+            sdos: JoinSet::new(),
+        };
+        let span = info_span!("bus", bus = %args.settings.bus);
+        let task = tokio::spawn(task.run().instrument(span));
+        Ok(CanopenState {
+            settings: args.settings,
+            cmds,
+            shutdown: Some(shutdown),
+            task: Some(task),
+            stop_replies: Vec::new(),
+        })
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<BusMsg>,
+        msg: BusMsg,
+        state: &mut CanopenState,
+    ) -> Result<(), ActorProcessingErr> {
+        let bus = state.settings.bus.clone();
+        match msg {
+            BusMsg::AttachCanopen(attach, reply) => {
+                let r = check_attach(&bus, &attach).and_then(|()| state.send(Cmd::Attach(attach)));
+                let _ = reply.send(r);
+            }
+            BusMsg::Detach(unit) => {
+                if let Err(e) = state.send(Cmd::Detach(unit)) {
+                    warn!(%bus, node = unit, error = %e, "Detach not queued.");
+                }
+            }
+            BusMsg::SdoUpload {
+                node,
+                object,
+                reply,
+            } => match check_node(&bus, node) {
+                Ok(()) => state.queue(Cmd::Upload {
+                    node,
+                    object,
+                    reply,
+                }),
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                }
+            },
+            BusMsg::SdoDownload {
+                node,
+                object,
+                data,
+                reply,
+            } => match check_node(&bus, node) {
+                Ok(()) => state.queue(Cmd::Download {
+                    node,
+                    object,
+                    data,
+                    reply,
+                }),
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                }
+            },
+            BusMsg::RpdoWrite {
+                node,
+                object,
+                value,
+                reply,
+            } => state.queue(Cmd::Rpdo {
+                node,
+                object,
+                value,
+                reply,
+            }),
+            BusMsg::Attach(_, reply) | BusMsg::Broadcast { reply, .. } => {
+                let _ = reply.send(Err(state.wrong()));
+            }
+            BusMsg::Read { reply, .. } => {
+                let _ = reply.send(Err(state.wrong()));
+            }
+            BusMsg::Write { reply, .. } => {
+                let _ = reply.send(Err(state.wrong()));
+            }
+            BusMsg::Metrics(reply) => {
+                // Per-node CANopen counters are not collected yet: an empty snapshot.
+                let _ = reply.send(Metrics::new(&bus, None).snapshot(&Wire::default(), 0));
+            }
+            BusMsg::Stop(reply) => {
+                state.stop_replies.extend(reply);
+                myself.stop(None);
+            }
+        }
+        Ok(())
+    }
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<BusMsg>,
+        state: &mut CanopenState,
+    ) -> Result<(), ActorProcessingErr> {
+        if let Some(tx) = state.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(mut task) = state.task.take() {
+            let bound = std::time::Duration::from_secs(2);
+            if tokio::time::timeout(bound, &mut task).await.is_err() {
+                warn!(bus = %state.settings.bus, "CAN bus task did not stop in time; aborting it.");
+                task.abort();
+            }
+        }
+        for reply in state.stop_replies.drain(..) {
+            let _ = reply.send(());
+        }
+        Ok(())
+    }
+}

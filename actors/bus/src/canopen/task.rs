@@ -1,0 +1,369 @@
+//! The bus task: opens the interface (with backoff), then owns the CANopen master. One loop
+//! takes SYNC ticks (collect a cycle, send the RPDO images), master events (TPDOs, boot-ups,
+//! heartbeat loss and return, EMCY), finished boots and the actor's commands. Boots and SDO
+//! transfers run as tasks of their own, so no node ever waits for another.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use linevisor_can::{Backoff, TransportKind};
+use linevisor_canopen::{Bus, BusConfig, Event, Events, NmtState, NodeId, SdoConfig, SyncConfig};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
+use tokio::time::{Instant, sleep_until};
+use tracing::{info, warn};
+
+use super::node::{BootPlan, Node, Phase, boot};
+use super::requests::{Cmd, fail};
+use super::{CanopenSettings, Port};
+use crate::{BusError, BusEvent, Sample};
+
+type BootResult = (u8, u64, Result<Vec<Vec<u64>>, String>);
+
+pub(super) struct Task {
+    pub(super) settings: CanopenSettings,
+    pub(super) kind: TransportKind,
+    pub(super) cmds: mpsc::Receiver<Cmd>,
+    pub(super) shutdown: oneshot::Receiver<()>,
+    pub(super) nodes: BTreeMap<u8, Node>,
+    pub(super) generation: u64,
+    pub(super) seq: u64,
+    pub(super) boots: JoinSet<BootResult>,
+    pub(super) sdos: JoinSet<()>,
+}
+
+impl Task {
+    fn link_down(&self, reason: String, retry_in: Duration) -> BusError {
+        BusError::LinkDown {
+            bus: self.settings.bus.clone(),
+            link: format!("{:?}", self.kind),
+            reason,
+            retry_in,
+        }
+    }
+
+    pub(super) fn node_down(&self, node: u8, reason: &str) -> BusError {
+        BusError::NodeDown {
+            bus: self.settings.bus.clone(),
+            node,
+            reason: reason.to_owned(),
+        }
+    }
+
+    /// Opens the interface; until then attaches are kept and requests refused. `None` when
+    /// stopped first.
+    async fn open(&mut self) -> Option<(Bus<Port>, Events)> {
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
+        loop {
+            let reason = match linevisor_can::open(&self.kind).await {
+                Ok(t) => {
+                    let mut config = BusConfig::new(self.settings.bus.clone());
+                    config.sdo = SdoConfig {
+                        timeout: self.settings.sdo_timeout,
+                        ..SdoConfig::default()
+                    };
+                    return Some(Bus::start(Port(t), config));
+                }
+                Err(e) => e.to_string(),
+            };
+            let delay = backoff.next_delay();
+            warn!(error = %reason, ?delay, "Cannot open the CAN interface; retrying.");
+            let until = Instant::now() + delay;
+            loop {
+                tokio::select! {
+                    _ = &mut self.shutdown => return None,
+                    () = sleep_until(until) => break,
+                    cmd = self.cmds.recv() => match cmd {
+                        None => return None,
+                        Some(Cmd::Attach(a)) => { self.nodes.insert(a.unit, Node::new(a)); }
+                        Some(Cmd::Detach(unit)) => { self.nodes.remove(&unit); }
+                        Some(c) => {
+                            let e = self.link_down(reason.clone(), until - Instant::now());
+                            fail(c, e);
+                        }
+                    },
+                }
+            }
+        }
+    }
+
+    pub(super) async fn run(mut self) {
+        let Some((bus, mut events)) = self.open().await else {
+            return self.finish(None).await;
+        };
+        info!("CAN interface open.");
+        let (tick_tx, mut ticks) = mpsc::channel::<Instant>(4);
+        let mut sync = match bus.sync_producer(SyncConfig {
+            period: self.settings.sync_period,
+            counter_overflow: None,
+        }) {
+            Ok(s) => s,
+            Err(e) => {
+                warn!(error = %e, "SYNC cannot run.");
+                return self.finish(Some(bus)).await;
+            }
+        };
+        let mut sync_task = JoinSet::new();
+        sync_task.spawn(async move {
+            loop {
+                match sync.tick().await {
+                    Ok(t) => {
+                        if tick_tx.send(t.at).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) if e.is_final() => return,
+                    // The transport reopens itself; this SYNC is lost (a missed cycle).
+                    Err(e) => warn!(error = %e, "SYNC not sent."),
+                }
+            }
+        });
+        let units: Vec<u8> = self.nodes.keys().copied().collect();
+        for unit in units {
+            self.start_boot(&bus, unit);
+        }
+        loop {
+            let retry = self
+                .nodes
+                .values()
+                .filter_map(|n| match n.phase {
+                    Phase::Down { retry_at } => retry_at,
+                    _ => None,
+                })
+                .min();
+            tokio::select! {
+                biased;
+                _ = &mut self.shutdown => break,
+                Some(at) = ticks.recv() => self.on_sync(&bus, at).await,
+                event = events.next() => match event {
+                    Some(e) => self.on_event(&bus, e),
+                    None => break,
+                },
+                Some(Ok((unit, generation, r))) = self.boots.join_next() => {
+                    self.on_boot(unit, generation, r);
+                }
+                Some(_) = self.sdos.join_next() => {}
+                cmd = self.cmds.recv() => match cmd {
+                    Some(c) => self.on_cmd(&bus, c),
+                    None => break,
+                },
+                () = sleep_until(retry.unwrap_or_else(Instant::now)), if retry.is_some() => {
+                    self.retry_boots(&bus);
+                }
+            }
+        }
+        sync_task.abort_all();
+        self.finish(Some(bus)).await;
+    }
+
+    async fn finish(mut self, bus: Option<Bus<Port>>) {
+        self.boots.abort_all();
+        self.sdos.abort_all();
+        let error = BusError::ShuttingDown {
+            bus: self.settings.bus.clone(),
+        };
+        for n in self.nodes.values_mut() {
+            n.fail_writes(&error);
+            n.offer(BusEvent::CommLost {
+                unit: n.unit(),
+                error: error.clone(),
+            });
+        }
+        if let Some(bus) = bus
+            && let Err(e) = bus.close().await
+        {
+            warn!(error = %e, "Closing the CAN interface failed.");
+        }
+    }
+
+    pub(super) fn start_boot(&mut self, bus: &Bus<Port>, unit: u8) {
+        let Some(n) = self.nodes.get_mut(&unit) else {
+            return;
+        };
+        let Ok(node) = NodeId::new(unit) else { return };
+        self.generation += 1;
+        let generation = self.generation;
+        n.phase = Phase::Booting(generation);
+        n.pending = None;
+        let plan = BootPlan {
+            node,
+            blocks: n.attach.blocks.clone(),
+            rpdo: n.rpdo.clone(),
+        };
+        let (bus, settings) = (bus.clone(), self.settings.clone());
+        info!(node = unit, "Booting node.");
+        self.boots
+            .spawn(async move { (unit, generation, boot(bus, settings, plan).await) });
+    }
+
+    fn retry_boots(&mut self, bus: &Bus<Port>) {
+        let now = Instant::now();
+        let due: Vec<u8> = self
+            .nodes
+            .iter()
+            .filter(|(_, n)| matches!(n.phase, Phase::Down { retry_at: Some(t) } if t <= now))
+            .map(|(u, _)| *u)
+            .collect();
+        for unit in due {
+            self.start_boot(bus, unit);
+        }
+    }
+
+    fn on_boot(&mut self, unit: u8, generation: u64, r: Result<Vec<Vec<u64>>, String>) {
+        let retry = self.settings.boot_retry;
+        let bus = self.settings.bus.clone();
+        let Some(n) = self.nodes.get_mut(&unit) else {
+            return;
+        };
+        if n.phase != Phase::Booting(generation) {
+            return;
+        }
+        match r {
+            Ok(image) => {
+                info!(node = unit, "Node operational.");
+                n.image = image;
+                n.phase = Phase::Running;
+                n.lost = false;
+                n.offer(BusEvent::CommRestored { unit });
+            }
+            Err(reason) => {
+                warn!(node = unit, %reason, ?retry, "Node boot failed; retrying.");
+                n.phase = Phase::Down {
+                    retry_at: Some(Instant::now() + retry),
+                };
+                let error = BusError::NodeDown {
+                    bus,
+                    node: unit,
+                    reason: format!("boot failed: {reason}"),
+                };
+                lose(n, error);
+            }
+        }
+    }
+
+    async fn on_sync(&mut self, bus: &Bus<Port>, at: Instant) {
+        self.seq += 1;
+        let seq = self.seq;
+        for (unit, n) in &mut self.nodes {
+            if n.phase != Phase::Running {
+                continue;
+            }
+            // An incomplete previous cycle is dropped: a gap in `seq` for the drive.
+            n.start_cycle(seq, at);
+            n.latch();
+            let Ok(node) = NodeId::new(*unit) else {
+                continue;
+            };
+            for ((number, mapping), values) in n.rpdo.iter().zip(&n.image) {
+                let Ok(data) = mapping.pack(values) else {
+                    continue;
+                };
+                if let Err(e) = bus.send_rpdo(node, *number, &data).await {
+                    warn!(node = unit, error = %e, "RPDO not sent.");
+                }
+            }
+        }
+    }
+
+    fn on_event(&mut self, bus: &Bus<Port>, event: Event) {
+        let name = self.settings.bus.clone();
+        match event {
+            Event::Tpdo { node, number, data } => {
+                let unit = node.get();
+                let Some(n) = self.nodes.get_mut(&unit) else {
+                    return;
+                };
+                if n.phase != Phase::Running {
+                    return;
+                }
+                if let Some((p, blocks)) = n.on_tpdo(number, &data) {
+                    let now = Instant::now();
+                    let sample = Sample {
+                        unit,
+                        seq: p.seq,
+                        scheduled_at: p.at,
+                        completed_at: now,
+                        blocks,
+                        latency: now - p.at,
+                    };
+                    // A closed sink (the drive actor is restarting) keeps the node: booted,
+                    // its RPDO image sent every SYNC, ready for the next attach (bumpless).
+                    n.offer(BusEvent::Sample(sample));
+                }
+            }
+            Event::BootUp { node } => {
+                let unit = node.get();
+                let reason = "boot-up: the node restarted (power cycle or unit swap)";
+                let error = self.node_down(unit, reason);
+                let Some(n) = self.nodes.get_mut(&unit) else {
+                    return;
+                };
+                info!(node = unit, "Boot-up: re-booting the node.");
+                // While booting the drive has not been told the node is up: nothing to take
+                // back, the boot just starts again.
+                if n.phase == Phase::Running {
+                    lose(n, error);
+                }
+                self.start_boot(bus, unit);
+            }
+            Event::NodeLost { node, silent_for } => {
+                let unit = node.get();
+                let Some(n) = self.nodes.get_mut(&unit) else {
+                    return;
+                };
+                if n.phase == Phase::Running {
+                    n.phase = Phase::Down { retry_at: None };
+                    let reason = format!("heartbeat lost (silent for {silent_for:?})");
+                    lose(
+                        n,
+                        BusError::NodeDown {
+                            bus: name,
+                            node: unit,
+                            reason,
+                        },
+                    );
+                }
+            }
+            Event::NodeResumed { node, state } => {
+                let unit = node.get();
+                let Some(n) = self.nodes.get_mut(&unit) else {
+                    return;
+                };
+                if n.phase != (Phase::Down { retry_at: None }) {
+                    return;
+                }
+                if state == NmtState::Operational {
+                    n.phase = Phase::Running;
+                    n.lost = false;
+                    n.offer(BusEvent::CommRestored { unit });
+                } else {
+                    self.start_boot(bus, unit);
+                }
+            }
+            Event::LinkDown(e) => warn!(error = %e, "CAN link fault."),
+            // EMCY is logged by the master; its code reaches the drive as its error code
+            // object in the TPDOs.
+            _ => {}
+        }
+    }
+
+    pub(super) fn detach(&mut self, bus: &Bus<Port>, unit: u8) {
+        self.nodes.remove(&unit);
+        if let Ok(node) = NodeId::new(unit) {
+            bus.unwatch_heartbeat(node);
+        }
+    }
+}
+
+/// Tells the drive once that its node is gone; the cycle in progress is dropped.
+pub(super) fn lose(n: &mut Node, error: BusError) {
+    n.pending = None;
+    n.fail_writes(&error);
+    if !n.lost {
+        n.lost = true;
+        n.offer(BusEvent::CommLost {
+            unit: n.unit(),
+            error,
+        });
+    }
+}

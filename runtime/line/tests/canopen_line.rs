@@ -1,0 +1,196 @@
+//! A line with a simulated CANopen segment (virtual CAN bus, one simulated CiA 402 node per
+//! drive, the real CANopen bus actor), in paused time: drives ready, enable → operation
+//! enabled, velocity acknowledged, a node power cycle (unit swap) seen and the drive started
+//! again on the new unit, a sibling's actor crash leaves the others' cycles untouched.
+
+use std::time::Duration;
+
+use linevisor_config::check_text;
+use linevisor_drive::{
+    Command, DriveEvent, DriveEventKind, DriveMsg, DriveState, send_command, snapshot,
+};
+use linevisor_line::{BusCtl, LineOptions, RunningLine};
+use linevisor_profile::Direction;
+use tokio::sync::broadcast;
+
+const LINE: &str = r#"
+[line]
+name = "canopen-test"
+cycle_ms = 10
+
+[[bus]]
+id = "sim-can"
+type = "simulated"
+protocol = "canopen"
+
+[[drive]]
+id = "axis-1"
+bus = "sim-can"
+address = 1
+profile = { name = "generic-cia402-canopen", version = "1.0" }
+limits = { velocity_max = 3000.0 }
+
+[[drive]]
+id = "axis-2"
+bus = "sim-can"
+address = 2
+profile = { name = "generic-cia402-canopen", version = "1.0" }
+limits = { velocity_max = 3000.0 }
+
+[[drive]]
+id = "axis-3"
+bus = "sim-can"
+address = 3
+profile = { name = "generic-cia402-canopen", version = "1.0" }
+restart = "reinit"
+limits = { velocity_max = 3000.0 }
+"#;
+
+/// Waits (paused time) for an event matching `pred`; the bound is a hang guard.
+async fn event(
+    rx: &mut broadcast::Receiver<DriveEvent>,
+    what: &str,
+    pred: impl Fn(&DriveEventKind) -> bool,
+) -> DriveEventKind {
+    let guard = tokio::time::sleep(Duration::from_secs(60));
+    tokio::pin!(guard);
+    loop {
+        tokio::select! {
+            ev = rx.recv() => match ev {
+                Ok(ev) if pred(&ev.kind) => return ev.kind,
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(e) => panic!("{what}: {e}"),
+            },
+            () = &mut guard => panic!("no {what} within 60 s"),
+        }
+    }
+}
+
+async fn start() -> (RunningLine, Vec<(String, broadcast::Receiver<DriveEvent>)>) {
+    let mut line = check_text("canopen-test.toml", LINE, None)
+        .line
+        .expect("valid line");
+    // The simulated node has no 0x6081 (profile velocity): its RPDO2 carries the target
+    // position alone and no profile velocity is set; everything else is the shipped profile.
+    for p in line.profiles.values_mut() {
+        p.profile.setpoints.profile_velocity = None;
+        if let Some(c) = p.profile.canopen.as_mut() {
+            for set in &mut c.rpdo {
+                set.retain(|name| name != "profile_velocity");
+            }
+        }
+    }
+    let running = RunningLine::start(&line, LineOptions::default())
+        .await
+        .expect("start");
+    let events = running
+        .drives
+        .values()
+        .map(|d| (d.id.clone(), d.channels.events.subscribe()))
+        .collect();
+    (running, events)
+}
+
+async fn all_ready(
+    running: &RunningLine,
+    events: &mut [(String, broadcast::Receiver<DriveEvent>)],
+) {
+    for (id, rx) in events {
+        let snap = snapshot(&running.drives[id.as_str()].handle).await.unwrap();
+        if matches!(snap.state, DriveState::Initializing | DriveState::Offline) {
+            event(rx, &format!("{id} ready"), |k| {
+                matches!(k, DriveEventKind::Ready { .. })
+            })
+            .await;
+        }
+    }
+}
+
+async fn enable_at(running: &RunningLine, id: &str, velocity: f64) {
+    let d = &running.drives[id];
+    send_command(&d.handle, Command::Enable(Direction::Forward))
+        .await
+        .expect("enable");
+    send_command(&d.handle, Command::SetVelocity(velocity))
+        .await
+        .expect("velocity");
+    let mut telemetry = d.channels.telemetry.subscribe();
+    loop {
+        let s = telemetry.recv().await.unwrap();
+        if s.velocity.is_some_and(|v| (v - velocity).abs() < 1.0) {
+            assert_eq!(s.state, DriveState::OperationEnabled);
+            return;
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn canopen_segment_enables_survives_a_power_cycle_and_isolates_a_crash() {
+    let (running, mut events) = start().await;
+    all_ready(&running, &mut events).await;
+    enable_at(&running, "axis-1", 300.0).await;
+    enable_at(&running, "axis-2", 200.0).await;
+
+    // Node 2 is power cycled (or swapped): its drive loses the node, sees a new unit and
+    // becomes ready again; axis-1 keeps its cycle.
+    let axis1 = &running.drives["axis-1"];
+    let before = snapshot(&axis1.handle).await.unwrap().stats;
+    let mut ev2 = running.drives["axis-2"].channels.events.subscribe();
+    running.buses["sim-can"]
+        .child
+        .cast(BusCtl::PowerCycleNode(2))
+        .unwrap();
+    event(&mut ev2, "axis-2 comm lost", |k| {
+        matches!(k, DriveEventKind::CommLost { .. })
+    })
+    .await;
+    event(&mut ev2, "axis-2 unit replaced", |k| {
+        matches!(k, DriveEventKind::UnitReplaced { .. })
+    })
+    .await;
+    event(&mut ev2, "axis-2 ready again", |k| {
+        matches!(k, DriveEventKind::Ready { .. })
+    })
+    .await;
+    let after = snapshot(&axis1.handle).await.unwrap();
+    assert_eq!(
+        after.stats.missed, before.missed,
+        "node 2's reboot cost axis-1 cycles"
+    );
+    assert_eq!(after.state, DriveState::OperationEnabled);
+    // The new unit is enabled again by command.
+    enable_at(&running, "axis-2", 250.0).await;
+
+    // axis-3's actor crashes; the others keep every cycle and their speed.
+    let b1 = snapshot(&axis1.handle).await.unwrap().stats;
+    let b2 = snapshot(&running.drives["axis-2"].handle)
+        .await
+        .unwrap()
+        .stats;
+    running.drives["axis-3"]
+        .handle
+        .cast(DriveMsg::Crash)
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let a1 = snapshot(&axis1.handle).await.unwrap();
+    let a2 = snapshot(&running.drives["axis-2"].handle).await.unwrap();
+    assert_eq!(
+        a1.stats.missed, b1.missed,
+        "axis-3's crash cost axis-1 cycles"
+    );
+    assert_eq!(
+        a2.stats.missed, b2.missed,
+        "axis-3's crash cost axis-2 cycles"
+    );
+    assert!(
+        a1.stats.cycles >= b1.cycles + 150,
+        "{} → {}",
+        b1.cycles,
+        a1.stats.cycles
+    );
+    assert_eq!(a1.state, DriveState::OperationEnabled);
+    assert_eq!(a2.state, DriveState::OperationEnabled);
+    let back = snapshot(&running.drives["axis-3"].handle).await.unwrap();
+    assert!(back.generation >= 2, "the crashed actor was restarted");
+    running.shutdown().await.expect("shutdown");
+}
