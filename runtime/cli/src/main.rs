@@ -2,12 +2,14 @@
 //! used only here, at the edge.
 
 mod check;
+mod client;
 mod run;
 mod signals;
 mod sim;
 mod table;
 
 use std::io::Write as _;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -49,6 +51,60 @@ enum Command {
         /// Stop by itself after this many seconds (for scripted demos and smoke tests).
         #[arg(long, value_name = "SECONDS")]
         duration: Option<u64>,
+        /// Serve the API here instead of `line.api_listen` (port 0: any free port; the address
+        /// is printed on stderr).
+        #[arg(long, value_name = "IP:PORT")]
+        listen: Option<SocketAddr>,
+        /// Tokens file (TOML `[[token]] name, value, role`). Without it the API is open and
+        /// refuses any address but loopback. (A config key for it comes later.)
+        #[arg(long, value_name = "FILE", env = "LINEVISOR_TOKENS_FILE")]
+        tokens: Option<PathBuf>,
+        /// Journal file (JSON lines, crash-safe framing): every command, fault, restart.
+        #[arg(long, value_name = "FILE", env = "LINEVISOR_JOURNAL")]
+        journal: Option<PathBuf>,
+        /// Rotate the journal when it reaches this many bytes.
+        #[arg(long, value_name = "BYTES", default_value_t = 16 << 20)]
+        journal_max_bytes: u64,
+        /// Rotated journal files kept.
+        #[arg(long, value_name = "N", default_value_t = 4)]
+        journal_keep: usize,
+    },
+    /// Show a running instance's line: drives with state and counters, buses with comm counters.
+    Status {
+        #[command(flatten)]
+        target: client::ApiTarget,
+        /// The full JSON of GET /api/v1/line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send a command to one drive of a running instance and wait for its acknowledgement:
+    /// enable [reverse], disable, stop, quick_stop, fault_reset, home, set_velocity <v>,
+    /// move_to <position> [velocity].
+    Drive {
+        #[command(flatten)]
+        target: client::ApiTarget,
+        /// Drive id.
+        id: String,
+        /// The command.
+        command: String,
+        /// Its values.
+        #[arg(allow_negative_numbers = true)]
+        args: Vec<String>,
+    },
+    /// Restart one drive (or, if no drive has the id, one bus) of a running instance.
+    Restart {
+        #[command(flatten)]
+        target: client::ApiTarget,
+        /// Drive or bus id.
+        id: String,
+    },
+    /// Print a running instance's recent events, or follow them live with --follow.
+    Events {
+        #[command(flatten)]
+        target: client::ApiTarget,
+        /// Keep printing new events until interrupted.
+        #[arg(long)]
+        follow: bool,
     },
     /// Serve simulated drives on Modbus TCP ports and/or pseudo-terminals (printed on start),
     /// so a line can be tried before the hardware arrives. Runs until Ctrl-C or SIGTERM.
@@ -88,7 +144,32 @@ fn main() -> ExitCode {
             config,
             logs,
             duration,
-        } => run::run(config.as_deref(), logs, duration),
+            listen,
+            tokens,
+            journal,
+            journal_max_bytes,
+            journal_keep,
+        } => run::run(
+            config.as_deref(),
+            logs,
+            duration,
+            &run::ApiArgs {
+                listen,
+                tokens,
+                journal,
+                journal_max_bytes,
+                journal_keep,
+            },
+        ),
+        Command::Status { target, json } => client::run(&target, client::Call::Status { json }),
+        Command::Drive {
+            target,
+            id,
+            command,
+            args,
+        } => client::run(&target, client::Call::Drive { id, command, args }),
+        Command::Restart { target, id } => client::run(&target, client::Call::Restart { id }),
+        Command::Events { target, follow } => client::run(&target, client::Call::Events { follow }),
         Command::Sim { config } => sim::run(&config),
         Command::Schema { profile } => {
             let schema = if profile {

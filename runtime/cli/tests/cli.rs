@@ -126,7 +126,14 @@ fn schema_is_json_with_the_bus_types() {
 #[test]
 fn run_starts_the_demo_line_and_stops_it_to_safe_states() {
     let out = linevisor()
-        .args(["run", "--logs", "--duration", "2"])
+        .args([
+            "run",
+            "--logs",
+            "--duration",
+            "2",
+            "--listen",
+            "127.0.0.1:0",
+        ])
         .env("RUST_LOG", "info")
         .output()
         .unwrap();

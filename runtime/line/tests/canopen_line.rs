@@ -67,19 +67,9 @@ async fn event(
 }
 
 async fn start() -> (RunningLine, Vec<(String, broadcast::Receiver<DriveEvent>)>) {
-    let mut line = check_text("canopen-test.toml", LINE, None)
+    let line = check_text("canopen-test.toml", LINE, None)
         .line
         .expect("valid line");
-    // The simulated node has no 0x6081 (profile velocity): its RPDO2 carries the target
-    // position alone and no profile velocity is set; everything else is the shipped profile.
-    for p in line.profiles.values_mut() {
-        p.profile.setpoints.profile_velocity = None;
-        if let Some(c) = p.profile.canopen.as_mut() {
-            for set in &mut c.rpdo {
-                set.retain(|name| name != "profile_velocity");
-            }
-        }
-    }
     let running = RunningLine::start(&line, LineOptions::default())
         .await
         .expect("start");

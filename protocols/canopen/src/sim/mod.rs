@@ -31,6 +31,8 @@ pub struct NodeStatus {
     pub velocity: f64,
     /// Target velocity.
     pub target_velocity: f64,
+    /// Target position (0x607A as the drive model took it).
+    pub target_position: f64,
     /// 0x603F.
     pub error_code: u16,
     /// 0x1018 sub 4.
@@ -147,6 +149,7 @@ async fn run<T: CanTransport>(
                             statusword: d.statusword().0,
                             velocity: d.velocity(),
                             target_velocity: d.target_velocity(),
+                            target_position: d.target_position(),
                             error_code: d.error_code(),
                             serial: node.serial(),
                             silent,

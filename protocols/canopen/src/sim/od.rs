@@ -155,6 +155,7 @@ pub(crate) const MAPPABLE: &[(u16, bool)] = &[
     (0x6040, true),
     (0x6060, true),
     (0x607A, true),
+    (0x6081, true),
     (0x60FF, true),
     (0x6041, false),
     (0x6061, false),
@@ -220,6 +221,13 @@ pub fn factory(node: NodeId, identity: Identity, heartbeat_ms: u16) -> ObjectDic
     od.insert(0x606C, 0, Ro, &0i32.to_le_bytes());
     od.insert(0x607A, 0, Rw, &0i32.to_le_bytes());
     od.insert(0x60FF, 0, Rw, &0i32.to_le_bytes());
+    // Profile velocity, acceleration, deceleration, quick-stop deceleration, homing method:
+    // stored and read back (parameters downloaded at boot are verified against them).
+    od.insert(0x6081, 0, Rw, &0u32.to_le_bytes());
+    od.insert(0x6083, 0, Rw, &1000u32.to_le_bytes());
+    od.insert(0x6084, 0, Rw, &1000u32.to_le_bytes());
+    od.insert(0x6085, 0, Rw, &5000u32.to_le_bytes());
+    od.insert(0x6098, 0, Rw, &[35]);
     // PP, PV, HM, CSP, CSV.
     od.insert(0x6502, 0, Ro, &0b1_1010_0101u32.to_le_bytes());
     od

@@ -1,0 +1,218 @@
+//! `GET /metrics`: Prometheus text exposition (format 0.0.4), per drive, per bus and per
+//! supervisor.
+
+use std::fmt::Write as _;
+
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use futures_util::future::join_all;
+
+use crate::auth::{Caller, Role};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::views;
+
+/// Label values escaped as the exposition format asks.
+fn esc(v: &str) -> String {
+    v.replace('\\', r"\\")
+        .replace('"', "\\\"")
+        .replace('\n', r"\n")
+}
+
+/// (metric name, help, value of one snapshot).
+type Metric<T> = (&'static str, &'static str, fn(&T) -> u64);
+
+struct Out(String);
+
+impl Out {
+    fn help(&mut self, name: &str, kind: &str, help: &str) {
+        let _ = writeln!(self.0, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    }
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: impl std::fmt::Display) {
+        let labels: Vec<String> = labels
+            .iter()
+            .map(|(k, v)| format!("{k}=\"{}\"", esc(v)))
+            .collect();
+        let _ = writeln!(self.0, "{name}{{{}}} {value}", labels.join(","));
+    }
+}
+
+pub(crate) async fn metrics(
+    caller: Caller,
+    State(s): State<AppState>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(Role::Viewer, "read metrics")?;
+    let line = &s.line;
+    let mut o = Out(String::new());
+    let ln = line.name.as_str();
+
+    let snaps = join_all(line.drives.values().map(views::drive_snapshot)).await;
+    let drives: Vec<_> = line.drives.values().zip(&snaps).collect();
+    o.help(
+        "linevisor_drive_up",
+        "gauge",
+        "1 when the drive answered its snapshot.",
+    );
+    for (d, snap) in &drives {
+        o.sample(
+            "linevisor_drive_up",
+            &[("line", ln), ("drive", &d.id)],
+            u8::from(snap.is_ok()),
+        );
+    }
+    let counters: [Metric<linevisor_drive::DriveSnapshot>; 6] = [
+        ("linevisor_drive_cycles_total", "Samples handled.", |s| {
+            s.stats.cycles
+        }),
+        (
+            "linevisor_drive_missed_cycles_total",
+            "Cycles without a sample (skipped or failed).",
+            |s| s.stats.missed,
+        ),
+        (
+            "linevisor_drive_failed_cycles_total",
+            "Cycles the bus reported failed.",
+            |s| s.stats.failed,
+        ),
+        (
+            "linevisor_drive_overruns_total",
+            "Samples superseded before the drive took them.",
+            |s| s.stats.overruns,
+        ),
+        (
+            "linevisor_drive_restarts_total",
+            "Restarts of the drive actor (generation - 1).",
+            |s| s.generation.saturating_sub(1),
+        ),
+        (
+            "linevisor_drive_jitter_max_us",
+            "Largest cycle-to-cycle change of completion offset.",
+            |s| s.stats.jitter_max_us,
+        ),
+    ];
+    for (name, help, f) in counters {
+        let kind = if name.ends_with("_total") {
+            "counter"
+        } else {
+            "gauge"
+        };
+        o.help(name, kind, help);
+        for (d, snap) in &drives {
+            if let Ok(snap) = snap {
+                o.sample(name, &[("line", ln), ("drive", &d.id)], f(snap));
+            }
+        }
+    }
+    o.help(
+        "linevisor_drive_state",
+        "gauge",
+        "1 for the drive's current uniform state.",
+    );
+    for (d, snap) in &drives {
+        if let Ok(snap) = snap {
+            o.sample(
+                "linevisor_drive_state",
+                &[("line", ln), ("drive", &d.id), ("state", snap.state.name())],
+                1,
+            );
+        }
+    }
+
+    let metrics = join_all(line.buses.values().map(views::bus_metrics)).await;
+    let buses: Vec<_> = line
+        .buses
+        .values()
+        .zip(&metrics)
+        .filter_map(|(b, m)| m.as_ref().ok().map(|m| (b, m)))
+        .collect();
+    o.help(
+        "linevisor_bus_link_up",
+        "gauge",
+        "1 when the bus's port or connection is open.",
+    );
+    for (b, m) in &buses {
+        o.sample(
+            "linevisor_bus_link_up",
+            &[("line", ln), ("bus", &b.id)],
+            u8::from(m.link_up),
+        );
+    }
+    let bus_counters: [Metric<linevisor_bus::BusMetrics>; 9] = [
+        ("linevisor_bus_transactions_total", "Requests sent.", |m| {
+            m.counters.transactions
+        }),
+        (
+            "linevisor_bus_timeouts_total",
+            "Attempts without a response in time.",
+            |m| m.counters.timeouts,
+        ),
+        (
+            "linevisor_bus_crc_errors_total",
+            "Responses with a bad CRC.",
+            |m| m.counters.crc_errors,
+        ),
+        (
+            "linevisor_bus_framing_errors_total",
+            "Malformed or mismatched responses.",
+            |m| m.counters.framing_errors,
+        ),
+        (
+            "linevisor_bus_exceptions_total",
+            "Exception responses.",
+            |m| m.counters.exceptions,
+        ),
+        (
+            "linevisor_bus_demotions_total",
+            "Times a unit was demoted.",
+            |m| m.counters.demotions,
+        ),
+        (
+            "linevisor_bus_missed_cycles_total",
+            "Cycles skipped, overdue by a whole period.",
+            |m| m.counters.missed_cycles,
+        ),
+        (
+            "linevisor_bus_link_losses_total",
+            "Times the link was lost.",
+            |m| m.link_losses,
+        ),
+        ("linevisor_bus_queued", "Acyclic requests waiting.", |m| {
+            m.queued as u64
+        }),
+    ];
+    for (name, help, f) in bus_counters {
+        let kind = if name.ends_with("_total") {
+            "counter"
+        } else {
+            "gauge"
+        };
+        o.help(name, kind, help);
+        for (b, m) in &buses {
+            o.sample(name, &[("line", ln), ("bus", &b.id)], f(m));
+        }
+    }
+
+    o.help(
+        "linevisor_supervisor_child_restarts_total",
+        "counter",
+        "Restarts of each child by its supervisor.",
+    );
+    for sup in [&line.tree.root, &line.tree.buses, &line.tree.drives] {
+        if let Ok(children) = views::children(sup).await {
+            let path = sup.path();
+            for c in children {
+                o.sample(
+                    "linevisor_supervisor_child_restarts_total",
+                    &[
+                        ("line", ln),
+                        ("supervisor", &path),
+                        ("child", c.id.as_str()),
+                    ],
+                    c.restarts,
+                );
+            }
+        }
+    }
+    Ok(([(CONTENT_TYPE, "text/plain; version=0.0.4")], o.0))
+}

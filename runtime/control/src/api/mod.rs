@@ -1,0 +1,44 @@
+//! The router: every endpoint under `/api/v1`, plus `/metrics`.
+
+mod act;
+mod metrics;
+mod read;
+mod stream;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::Uri;
+use axum::routing::{get, post};
+
+pub use act::BODY_LIMIT;
+pub use read::OPENAPI;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Every route; the OpenAPI document lists the same paths (a test checks it).
+pub const ROUTES: [&str; 8] = [
+    "/api/v1/line",
+    "/api/v1/drives/{id}",
+    "/api/v1/drives/{id}/commands",
+    "/api/v1/drives/{id}/restart",
+    "/api/v1/buses/{id}/restart",
+    "/api/v1/events",
+    "/api/v1/openapi.json",
+    "/metrics",
+];
+
+pub(crate) fn router(state: AppState) -> Router {
+    Router::new()
+        .route(ROUTES[0], get(read::line))
+        .route(ROUTES[1], get(read::drive))
+        .route(ROUTES[2], post(act::command))
+        .route(ROUTES[3], post(act::restart_drive))
+        .route(ROUTES[4], post(act::restart_bus))
+        .route(ROUTES[5], get(stream::events))
+        .route(ROUTES[6], get(read::openapi))
+        .route(ROUTES[7], get(metrics::metrics))
+        .fallback(|uri: Uri| async move { ApiError::UnknownPath(uri.path().to_owned()) })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}

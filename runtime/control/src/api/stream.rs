@@ -1,0 +1,41 @@
+//! `GET /api/v1/events`: Server-Sent Events, one `data:` JSON object per drive or supervisor
+//! event, from the moment of the request on.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::Stream;
+use futures_util::stream;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::auth::{Caller, Role};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub(crate) async fn events(
+    caller: Caller,
+    State(s): State<AppState>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    caller.require(Role::Viewer, "follow events")?;
+    let rx = s.feed.subscribe();
+    let closing = s.closing.subscribe();
+    let stream = stream::unfold((rx, closing), |(mut rx, mut closing)| async move {
+        let received = tokio::select! {
+            r = rx.recv() => r,
+            _ = closing.wait_for(|c| *c) => return None,
+        };
+        let data: Arc<str> = match received {
+            Ok(text) => text,
+            // A slow client is told how much it missed instead of being cut off.
+            Err(RecvError::Lagged(n)) => {
+                format!(r#"{{"source":"api","kind":"lagged","missed":{n}}}"#).into()
+            }
+            Err(RecvError::Closed) => return None,
+        };
+        Some((Ok(Event::default().data(&*data)), (rx, closing)))
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}

@@ -1,0 +1,36 @@
+//! What every handler shares: the running line, the tokens, the journal, the recent events
+//! and the live feed.
+
+use std::sync::Arc;
+
+use linevisor_line::RunningLine;
+use serde_json::Value;
+use tokio::sync::{broadcast, watch};
+
+use crate::auth::Tokens;
+use crate::events::Recent;
+use crate::journal::Journal;
+
+/// Shared state of the API's handlers.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub(crate) line: Arc<RunningLine>,
+    pub(crate) tokens: Option<Arc<Tokens>>,
+    pub(crate) journal: Option<Arc<Journal>>,
+    pub(crate) recent: Arc<Recent>,
+    /// Every event as one JSON text, for the SSE stream.
+    pub(crate) feed: broadcast::Sender<Arc<str>>,
+    /// Set when the server stops, so open SSE streams end and graceful shutdown completes.
+    pub(crate) closing: Arc<watch::Sender<bool>>,
+}
+
+impl AppState {
+    /// Appends to the journal if there is one; a failed write is logged, never fails the call.
+    pub(crate) fn journal(&self, record: Value) {
+        if let Some(j) = &self.journal
+            && let Err(e) = j.append(record)
+        {
+            tracing::warn!(error = %e, "journal write failed");
+        }
+    }
+}
