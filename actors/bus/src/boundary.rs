@@ -59,11 +59,6 @@ impl ReadBlock {
         }
     }
 
-    /// One past the last register (may be 0x10000).
-    pub(crate) fn end(&self) -> u32 {
-        u32::from(self.address) + u32::from(self.count)
-    }
-
     /// The read request for this block.
     pub fn request(&self) -> Request {
         let (address, quantity) = (self.address, self.count);

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
+use linevisor_config::{RegisterRun, merge_register_runs};
 use linevisor_modbus::Request;
 use linevisor_modbus::frame::limits::READ_REGISTERS;
 use tokio::sync::mpsc;
@@ -12,7 +13,7 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio::time::Instant;
 
 use crate::breaker::Breakers;
-use crate::{Attach, BusEvent, ReadBlock, Sample};
+use crate::{Attach, BusEvent, ReadBlock, RegisterTable, Sample};
 
 /// One request of a cycle and where its words go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,30 +25,36 @@ pub(crate) struct MergedRead {
 
 /// Merges overlapping or adjacent blocks of one table into reads of at most 125 registers.
 pub(crate) fn merge(blocks: &[ReadBlock]) -> Vec<MergedRead> {
-    let mut order: Vec<usize> = (0..blocks.len()).collect();
-    order.sort_by_key(|&i| (blocks[i].table, blocks[i].address, blocks[i].count));
-    let mut reads: Vec<MergedRead> = Vec::new();
-    for i in order {
-        let b = blocks[i];
-        if let Some(r) = reads.last_mut() {
-            let start = u32::from(r.block.address);
-            let end = r.block.end().max(b.end());
-            if r.block.table == b.table
-                && u32::from(b.address) <= r.block.end()
-                && end - start <= u32::from(READ_REGISTERS)
-            {
-                // Fits: end - start ≤ 125.
-                r.block.count = u16::try_from(end - start).unwrap_or(READ_REGISTERS);
-                r.parts.push((i, usize::from(b.address - r.block.address)));
-                continue;
-            }
-        }
-        reads.push(MergedRead {
-            block: b,
-            parts: vec![(i, 0)],
-        });
-    }
-    reads
+    let runs = blocks
+        .iter()
+        .enumerate()
+        .map(|(i, b)| RegisterRun {
+            input: b.table == RegisterTable::Input,
+            start: u32::from(b.address),
+            len: u32::from(b.count),
+            key: i,
+        })
+        .collect();
+    merge_register_runs(runs, u32::from(READ_REGISTERS))
+        .into_iter()
+        .map(|r| MergedRead {
+            block: ReadBlock {
+                table: if r.input {
+                    RegisterTable::Input
+                } else {
+                    RegisterTable::Holding
+                },
+                // Addresses are u16 and a read is at most 125 registers.
+                address: r.start as u16,
+                count: r.len as u16,
+            },
+            parts: r
+                .parts
+                .into_iter()
+                .map(|(off, i)| (i, off as usize))
+                .collect(),
+        })
+        .collect()
 }
 
 /// A poll transaction handed to the line.

@@ -1,14 +1,13 @@
 //! Read plans: a set of points as contiguous Modbus register blocks, and the decoding of the
 //! blocks' words into a [`Sample`].
 //!
-//! The merge rule is the one `linevisor_config::modbus_reads` uses for the bus-load check
-//! (sorted by table and address; contiguous or overlapping registers of one table merged while
-//! the block stays within `max_registers_per_read`), here with addresses. The config crate
-//! cannot depend on this one, so the rule exists twice; `tests/shipped.rs` checks they agree.
+//! The merge rule is `linevisor_config::merge_register_runs`, the same one the bus-load check
+//! and the bus actor use.
 
 use std::collections::BTreeMap;
 
 use linevisor_config::model::PointTable;
+use linevisor_config::{RegisterRun, merge_register_runs};
 
 use crate::{CodecError, PointCodec};
 
@@ -34,40 +33,40 @@ pub struct ReadPlan {
 impl ReadPlan {
     /// Plans `points` (Modbus points: each must have an address), `max` registers per read.
     pub(crate) fn build(points: &[&PointCodec], max: u16) -> Self {
-        let max = u32::from(max.max(1));
-        let mut sorted: Vec<(bool, u16, &PointCodec)> = points
-            .iter()
-            .filter_map(|p| Some((p.table() == PointTable::Input, p.address()?, *p)))
-            .collect();
-        sorted.sort_by(|a, b| {
-            let key =
-                |x: &(bool, u16, &PointCodec)| (x.0, x.1, x.2.registers(), x.2.name().to_owned());
-            key(a).cmp(&key(b))
-        });
         // A name listed twice is read once.
-        let mut seen = std::collections::BTreeSet::new();
-        sorted.retain(|x| seen.insert(x.2.name().to_owned()));
-        let mut blocks: Vec<Block> = Vec::new();
-        for (_, address, point) in sorted {
-            let end = u32::from(address) + u32::from(point.registers());
-            if let Some(b) = blocks.last_mut() {
-                let (start, b_end) = (
-                    u32::from(b.address),
-                    u32::from(b.address) + u32::from(b.count),
-                );
-                if b.table == point.table() && u32::from(address) <= b_end && end - start <= max {
-                    b.count = (b_end.max(end) - start) as u16;
-                    b.points.push((address - b.address, point.clone()));
-                    continue;
-                }
-            }
-            blocks.push(Block {
-                table: point.table(),
-                address,
-                count: point.registers(),
-                points: vec![(0, point.clone())],
-            });
+        let mut by_name: BTreeMap<&str, &PointCodec> = BTreeMap::new();
+        for p in points {
+            by_name.entry(p.name()).or_insert(p);
         }
+        let runs = by_name
+            .iter()
+            .filter_map(|(name, p)| {
+                Some(RegisterRun {
+                    input: p.table() == PointTable::Input,
+                    start: u32::from(p.address()?),
+                    len: u32::from(p.registers()),
+                    key: *name,
+                })
+            })
+            .collect();
+        let blocks = merge_register_runs(runs, u32::from(max))
+            .into_iter()
+            .map(|r| Block {
+                table: if r.input {
+                    PointTable::Input
+                } else {
+                    PointTable::Holding
+                },
+                // Register addresses are u16 and a read is at most `max` (a u16) long.
+                address: r.start as u16,
+                count: r.len as u16,
+                points: r
+                    .parts
+                    .into_iter()
+                    .map(|(offset, name)| (offset as u16, by_name[name].clone()))
+                    .collect(),
+            })
+            .collect();
         Self { blocks }
     }
 

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use crate::diag::{Finding, Path};
 use crate::load::ProfileSet;
 use crate::model::{BusConfig, DriveConfig, LineConfig, Parity, PointTable, Profile};
+use crate::registers::{RegisterRun, merge_register_runs};
 
 /// The computed load of one bus.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,43 +40,32 @@ pub fn rtu_t35_s(baud: u32, override_us: Option<u32>) -> f64 {
     }
 }
 
-/// Register reads per cycle for a Modbus poll set: contiguous registers of one table merged,
-/// split at the profile's per-read maximum. Returns the register count of each read.
+/// Register reads per cycle for a Modbus poll set (the rule of [`merge_register_runs`]).
+/// Returns the register count of each read.
 pub fn modbus_reads(profile: &Profile) -> Vec<u32> {
     let max = profile
         .modbus
         .as_ref()
-        .map_or(125, |m| m.max_registers_per_read.max(1));
-    let mut regs: Vec<(bool, u32, u32)> = profile
-        .poll
-        .iter()
-        .flat_map(|p| &p.points)
-        .filter_map(|n| profile.points.get(n))
-        .filter_map(|pt| {
-            let r = pt.register?;
-            Some((pt.table == PointTable::Input, r, pt.data_type.registers()))
+        .map_or(125, |m| m.max_registers_per_read);
+    let mut names: Vec<&String> = profile.poll.iter().flat_map(|p| &p.points).collect();
+    names.sort();
+    names.dedup();
+    let runs = names
+        .into_iter()
+        .filter_map(|n| {
+            let pt = profile.points.get(n)?;
+            Some(RegisterRun {
+                input: pt.table == PointTable::Input,
+                start: pt.register?,
+                len: pt.data_type.registers(),
+                key: n,
+            })
         })
         .collect();
-    regs.sort_unstable();
-    let mut reads = Vec::new();
-    let mut cur: Option<(bool, u32, u32)> = None; // table, start, end (exclusive)
-    for (input, start, len) in regs {
-        let end = start + len;
-        cur = match cur {
-            Some((t, s, e)) if t == input && start <= e && end - s <= max => {
-                Some((t, s, e.max(end)))
-            }
-            Some((_, s, e)) => {
-                reads.push(e - s);
-                Some((input, start, end))
-            }
-            None => Some((input, start, end)),
-        };
-    }
-    if let Some((_, s, e)) = cur {
-        reads.push(e - s);
-    }
-    reads
+    merge_register_runs(runs, max)
+        .into_iter()
+        .map(|r| r.len)
+        .collect()
 }
 
 fn cycle_ms(line: &LineConfig, d: &DriveConfig) -> f64 {

@@ -12,6 +12,7 @@ mod diag;
 mod feasibility;
 mod load;
 pub mod model;
+mod registers;
 mod schema;
 mod source;
 mod tree;
@@ -21,6 +22,7 @@ pub use check::{CAN_BITRATES, STANDARD_BAUDS};
 pub use diag::{Diagnostic, Severity};
 pub use feasibility::{BusLoad, can_frame_bits, modbus_reads, rtu_t35_s};
 pub use load::{Checked, LoadedProfile, ProfileSet, SourceText, ValidLine, check_file, check_text};
+pub use registers::{MergedRead, RegisterRun, merge_register_runs};
 pub use schema::{line_schema, profile_schema};
 pub use tree::render as render_tree;
 
