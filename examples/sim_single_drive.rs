@@ -41,7 +41,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // One structured line per panic, without a backtrace on the restart path.
     linevisor_supervisor::install_panic_hook();
     let running = RunningLine::start(&line, LineOptions::default()).await?;
-    let axis = &running.drives["axis"];
+    let axis = &running.drive("axis").unwrap();
 
     send_command(&axis.handle, Command::Enable(Direction::Forward)).await?;
     send_command(&axis.handle, Command::SetVelocity(1500.0)).await?;

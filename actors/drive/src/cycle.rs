@@ -17,10 +17,11 @@ impl DriveInstance {
             BusEvent::CycleFailed { seq, error, .. } => {
                 self.tracker
                     .on_failed(&mut self.shared.memory().stats, seq);
-                match error {
+                match &error {
                     CycleFault::Device(e) => warn!(seq, error = %e, "The drive refused its cyclic read."),
                     CycleFault::Bus(e) => debug!(seq, error = %e, "Cycle failed."),
                 }
+                self.trial_failed(|| format!("cycle {seq} failed: {error}"));
             }
             BusEvent::CommLost { error, .. } => self.comm_down(error.to_string()),
             BusEvent::Demoted {
@@ -69,9 +70,13 @@ impl DriveInstance {
             Ok(d) => d,
             Err(e) => {
                 warn!(seq = s.seq, error = %e, "Cannot decode the drive's cyclic data.");
+                self.trial_failed(|| format!("cycle {} undecodable: {e}", s.seq));
                 return;
             }
         };
+        if let Some(t) = self.trial.as_mut() {
+            t.good_sample();
+        }
         let t = codec.telemetry(&sample);
         self.device = Some(device);
         self.fault_code = t.fault_code;
@@ -113,6 +118,7 @@ impl DriveInstance {
             return;
         }
         warn!(%reason, "Communication with the drive lost.");
+        self.trial_failed(|| format!("communication lost: {reason}"));
         self.link_up = Some(false);
         self.comm_reason.clone_from(&reason);
         self.shared.emit(DriveEventKind::CommLost {

@@ -25,6 +25,7 @@ mod startup;
 mod state;
 mod stats;
 mod telemetry;
+mod trial;
 mod worker;
 
 pub use command::{Next, Sequence};
@@ -39,6 +40,7 @@ pub use telemetry::{
     DriveChannels, DriveEvent, DriveEventKind, DriveSnapshot, Mismatch, ReparamReason, Situation,
     StartupKind, TelemetrySample,
 };
+pub use trial::TrialRule;
 pub use worker::{DriveArgs, DriveInstance, DriveWorker, Handover};
 
 /// Re-exported: the enable direction of enumerated drives.

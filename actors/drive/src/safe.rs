@@ -8,11 +8,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use linevisor_config::model::SafeState;
+use linevisor_config::model::{RestartPolicy, SafeState};
 use linevisor_profile::{
     CommandState, CommandStep, ProfileCodec, Sample, UniformCommand, UniformState,
 };
-use linevisor_supervisor::ActorProcessingErr;
+use linevisor_supervisor::{ActorProcessingErr, StopCause};
 use tokio::time::Instant;
 use tracing::{info, warn};
 
@@ -146,7 +146,15 @@ pub(crate) async fn apply(
 }
 
 /// The supervisor's safe-stop step: `on_stop` through the bus, after the instance is gone.
-pub(crate) async fn stop_step(shared: Arc<Shared>) -> Result<(), ActorProcessingErr> {
+pub(crate) async fn stop_step(
+    shared: Arc<Shared>,
+    cause: StopCause,
+) -> Result<(), ActorProcessingErr> {
+    if cause == StopCause::Restart && shared.restart == RestartPolicy::Adopt {
+        info!("Actor restarts and adopts the drive: safe state not applied.");
+        shared.memory().planned_restart = true;
+        return Ok(());
+    }
     let safe = shared.safe.on_stop;
     let mut memory = shared.memory().last_command;
     // Continue from the drive's own command word (mode bits, halt), if it can be read.

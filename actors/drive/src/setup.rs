@@ -12,13 +12,16 @@ use linevisor_config::model::{
     DriveConfig, Limits, LineSection, Profile, RestartPolicy, SafeState,
 };
 use linevisor_profile::{CommandState, ProfileCodec};
-use linevisor_supervisor::{ActorProcessingErr, Shutdown, WorkerSpec};
+use linevisor_supervisor::{
+    ActorProcessingErr, Probation, Replacement, Shutdown, StopCause, WorkerSpec,
+};
 use tokio::time::Instant;
 use tracing::{Instrument, Span, info_span};
 
 use crate::link::Link;
 use crate::stats::CycleStats;
 use crate::telemetry::{DriveChannels, DriveEvent, DriveEventKind};
+use crate::trial::TrialRule;
 use crate::worker::{DriveArgs, DriveWorker};
 use crate::{DriveError, safe};
 
@@ -77,6 +80,8 @@ pub(crate) struct Memory {
     pub(crate) last_command: CommandState,
     /// Comm was lost while the drive was under control; `on_comm_loss` is still to be applied.
     pub(crate) comm_loss_pending: bool,
+    /// The last stop was a planned restart that left the drive running for the next instance.
+    pub(crate) planned_restart: bool,
     pub(crate) stats: CycleStats,
 }
 
@@ -140,6 +145,11 @@ pub type SafeStopFuture = Pin<Box<dyn Future<Output = Result<(), ActorProcessing
 #[derive(Debug, Clone)]
 pub struct DriveSetup {
     shared: Arc<Shared>,
+    /// The version whose instance runs now, shared by every version of this drive: the one
+    /// safe-stop step registered with the supervisor uses the running version's profile.
+    current: Arc<Mutex<Arc<Shared>>>,
+    /// `profile@version`: the supervisor's version label of this setup.
+    version: Arc<str>,
 }
 
 impl DriveSetup {
@@ -168,27 +178,71 @@ impl DriveSetup {
         let default = line.safe_state;
         let s = &config.safe_state;
         let cycle_ms = config.cycle_ms.unwrap_or(line.cycle_ms).max(1);
+        let shared = Arc::new(Shared {
+            id: drive.into(),
+            line: line.name.as_str().into(),
+            bus: bus_id,
+            codec,
+            link,
+            period: Duration::from_millis(u64::from(cycle_ms)),
+            restart: config.restart,
+            safe: SafeStates {
+                on_stop: s.on_stop.unwrap_or(default),
+                on_crash: s.on_crash.unwrap_or(default),
+                on_comm_loss: s.on_comm_loss.unwrap_or(default),
+            },
+            limits: config.limits.clone(),
+            parameters: config.parameters.clone().into_iter().collect(),
+            channels,
+            options,
+            memory: Mutex::default(),
+        });
         Ok(Self {
-            shared: Arc::new(Shared {
-                id: drive.into(),
-                line: line.name.as_str().into(),
-                bus: bus_id,
-                codec,
-                link,
-                period: Duration::from_millis(u64::from(cycle_ms)),
-                restart: config.restart,
-                safe: SafeStates {
-                    on_stop: s.on_stop.unwrap_or(default),
-                    on_crash: s.on_crash.unwrap_or(default),
-                    on_comm_loss: s.on_comm_loss.unwrap_or(default),
-                },
-                limits: config.limits.clone(),
-                parameters: config.parameters.clone().into_iter().collect(),
-                channels,
-                options,
-                memory: Mutex::default(),
-            }),
+            current: Arc::new(Mutex::new(shared.clone())),
+            shared,
+            version: format!("{}@{}", profile.profile.name, profile.profile.version).into(),
         })
+    }
+
+    /// Makes this setup the next version of `previous` (an upgrade or a config change of the
+    /// same drive): it takes over the start-up record, identity, last command and statistics,
+    /// and shares the running-version slot, so the registered safe-stop step follows it.
+    pub fn succeed(mut self, previous: &DriveSetup) -> Self {
+        {
+            let old = previous.shared.memory();
+            let mut new = self.shared.memory();
+            new.started = old.started;
+            new.identity.clone_from(&old.identity);
+            new.last_command = old.last_command;
+            new.stats = old.stats.clone();
+            new.planned_restart = old.planned_restart;
+        }
+        self.current = previous.current.clone();
+        self
+    }
+
+    /// This setup as a new version of the running drive, for
+    /// `SupervisorRef::replace`: it adopts the hand-over and must win `trial` (good samples with
+    /// its own profile) before probation counts; otherwise the supervisor rolls back.
+    pub fn replacement(&self, trial: TrialRule) -> Replacement<DriveWorker> {
+        let (shared, current) = (self.shared.clone(), self.current.clone());
+        Replacement::new(&self.version, move |handover| {
+            *lock(&current) = shared.clone();
+            let args = DriveArgs {
+                handover,
+                trial: Some(trial),
+            };
+            Ok((DriveWorker::new(shared.clone()), args))
+        })
+        .probation(Probation {
+            cycles: 1,
+            duration: Duration::ZERO,
+        })
+    }
+
+    /// `profile@version` of this setup.
+    pub fn version(&self) -> &str {
+        &self.version
     }
 
     /// Drive id (the child id).
@@ -210,26 +264,38 @@ impl DriveSetup {
     /// a planned replacement's hand-over makes the new instance adopt), the safe-stop step,
     /// the shutdown timeout and the queue bound. Permanent; change it with `.restart(..)`.
     pub fn spec(&self) -> WorkerSpec<DriveWorker> {
-        let shared = self.shared.clone();
+        let (shared, current) = (self.shared.clone(), self.current.clone());
         let o = &self.shared.options;
         WorkerSpec::new(self.id(), move |handover| {
-            Ok((DriveWorker::new(shared.clone()), DriveArgs { handover }))
+            *lock(&current) = shared.clone();
+            let args = DriveArgs {
+                handover,
+                trial: None,
+            };
+            Ok((DriveWorker::new(shared.clone()), args))
         })
+        .version(&self.version)
         .capacity(o.queue_capacity)
         .shutdown(Shutdown::Timeout(o.shutdown))
         .safe_stop(o.safe_stop_timeout, self.safe_stop_step())
     }
 
-    /// The safe-stop step to register with the supervisor: applies `safe_state.on_stop` through
-    /// the bus (acyclic reads and writes), independent of any instance. Hold writes nothing.
-    pub fn safe_stop_step(&self) -> impl Fn() -> SafeStopFuture + Send + Sync + 'static {
-        let shared = self.shared.clone();
-        move || {
-            let shared = shared.clone();
+    /// The safe-stop step to register with the supervisor: applies `safe_state.on_stop` of the
+    /// running version through the bus (acyclic reads and writes), independent of any
+    /// instance. Hold writes nothing; so does a planned restart of a drive whose restart policy
+    /// is `adopt` (the next instance takes the running drive over bumplessly).
+    pub fn safe_stop_step(&self) -> impl Fn(StopCause) -> SafeStopFuture + Send + Sync + 'static {
+        let current = self.current.clone();
+        move |cause| {
+            let shared = lock(&current).clone();
             let span = shared.span();
-            Box::pin(safe::stop_step(shared).instrument(span))
+            Box::pin(safe::stop_step(shared, cause).instrument(span))
         }
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Parameters must encode, and those in the acceleration unit must respect `acceleration_max`.

@@ -6,7 +6,8 @@
 //! |---|---|---|
 //! | `First` | first start of the drive in this process | a running drive is quick-stopped, then disabled; parameters downloaded and verified |
 //! | `Reinit` | restart with `restart = "reinit"` | as `First`: the drive ends disabled until commanded |
-//! | `Adopt` | restart with `restart = "adopt"`, or a planned replacement | `on_crash = "hold"`: none (bumpless); `quick_stop` / `disable`: that sequence. Parameters are read and compared |
+//! | `Adopt` | restart after a crash with `restart = "adopt"` | `on_crash = "hold"`: none (bumpless); `quick_stop` / `disable`: that sequence. Parameters are read and compared |
+//! | `Planned` | planned restart (`adopt`) or replacement by a new version | none (bumpless); parameters read and compared |
 //! | `Reconnect` | communication came back | `on_comm_loss` (`hold`: none); parameters read and compared |
 //!
 //! Every procedure first reads the state, the command word, the setpoints and the identity
@@ -148,6 +149,7 @@ impl DriveInstance {
             }
             Err(reason) => {
                 warn!(kind = ?s.kind, error = %reason, "Start-up procedure failed; will retry.");
+                self.trial_failed(|| format!("start-up ({:?}) failed: {reason}", s.kind));
                 self.shared.emit(DriveEventKind::StartupFailed {
                     startup: s.kind,
                     reason: reason.clone(),

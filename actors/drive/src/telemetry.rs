@@ -54,6 +54,9 @@ pub enum StartupKind {
     /// Restart with `restart = "adopt"` (or a planned replacement): state read, no writes
     /// unless `on_crash` asks for quick stop or disable.
     Adopt,
+    /// A planned restart or a replacement by a new version (upgrade, config change) of a drive
+    /// whose policy is `adopt`: state read, nothing written (bumpless); parameters compared.
+    Planned,
     /// Communication came back: identity and parameters checked, `on_comm_loss` applied.
     Reconnect,
 }

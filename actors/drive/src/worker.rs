@@ -9,7 +9,7 @@ use linevisor_config::model::RestartPolicy;
 use linevisor_profile::{CommandState, UniformState};
 use linevisor_supervisor::{ActorProcessingErr, ChildHandle, Worker, WorkerCtx};
 use tokio::time::Instant;
-use tracing::{Instrument, Span, info};
+use tracing::{Instrument, Span, info, warn};
 
 use crate::command::{PendingMotion, PendingState, Reply};
 use crate::link::{Task, spawn_forwarder};
@@ -17,6 +17,7 @@ use crate::msg::{DriveMsg, Internal, InternalKind};
 use crate::setup::Shared;
 use crate::stats::Tracker;
 use crate::telemetry::{DriveEventKind, DriveSnapshot, StartupKind, TelemetrySample};
+use crate::trial::{Trial, TrialRule};
 use crate::{Command, DriveState};
 
 /// The drive worker: configuration only; the state of a running instance is [`DriveInstance`].
@@ -36,6 +37,8 @@ impl DriveWorker {
 pub struct DriveArgs {
     /// The previous version's hand-over on a planned replacement (the new one adopts).
     pub handover: Option<Handover>,
+    /// Set for a new version on probation (an upgrade); not for a rollback or a restart.
+    pub trial: Option<TrialRule>,
 }
 
 /// What a drive hands to its replacement on a planned upgrade.
@@ -88,6 +91,8 @@ pub struct DriveInstance {
     pub(crate) last: Option<TelemetrySample>,
     pub(crate) state_cmd: Option<PendingState>,
     pub(crate) motion_cmd: Option<PendingMotion>,
+    /// A new version's trial; `None` once won (or for an ordinary start).
+    pub(crate) trial: Option<Trial>,
 }
 
 impl Worker for DriveWorker {
@@ -109,11 +114,12 @@ impl Worker for DriveWorker {
                 m.identity.clone_from(&h.identity);
                 m.last_command.last_command = h.last_command;
             }
-            match (args.handover.is_some(), m.started, shared.restart) {
-                (true, _, _) => StartupKind::Adopt,
-                (false, true, RestartPolicy::Adopt) => StartupKind::Adopt,
-                (false, true, RestartPolicy::Reinit) => StartupKind::Reinit,
-                (false, false, _) => StartupKind::First,
+            let planned = std::mem::take(&mut m.planned_restart);
+            match (args.handover.is_some(), planned, m.started, shared.restart) {
+                (true, _, _, _) | (false, true, true, RestartPolicy::Adopt) => StartupKind::Planned,
+                (false, false, true, RestartPolicy::Adopt) => StartupKind::Adopt,
+                (false, _, true, RestartPolicy::Reinit) => StartupKind::Reinit,
+                (false, _, false, _) => StartupKind::First,
             }
         };
         let span = shared.span();
@@ -155,6 +161,7 @@ impl Worker for DriveWorker {
             last: None,
             state_cmd: None,
             motion_cmd: None,
+            trial: args.trial.map(Trial::start),
         })
     }
 
@@ -166,7 +173,11 @@ impl Worker for DriveWorker {
     ) -> Result<(), ActorProcessingErr> {
         let span = state.span.clone();
         state.dispatch(msg).instrument(span).await;
-        Ok(())
+        state.judge_trial()
+    }
+
+    fn proven(&self, state: &DriveInstance) -> bool {
+        state.trial.is_none()
     }
 
     fn export(&self, state: &mut DriveInstance) -> Option<Handover> {
@@ -186,6 +197,30 @@ fn queue_start(handle: &ChildHandle<DriveMsg>, generation: u64) {
 }
 
 impl DriveInstance {
+    /// Ends a won trial; a lost one fails the instance (the supervisor rolls back).
+    fn judge_trial(&mut self) -> Result<(), ActorProcessingErr> {
+        let Some(trial) = self.trial.as_mut() else {
+            return Ok(());
+        };
+        if let Some(reason) = trial.verdict(Instant::now()) {
+            let reason = format!("new version failed its first cycles: {reason}");
+            self.span.in_scope(|| warn!(%reason, "Upgrade trial lost."));
+            return Err(reason.into());
+        }
+        if trial.proven() {
+            self.trial = None;
+            self.span.in_scope(|| info!("Upgrade trial won."));
+        }
+        Ok(())
+    }
+
+    /// Notes a failure against a running trial.
+    pub(crate) fn trial_failed(&mut self, reason: impl FnOnce() -> String) {
+        if let Some(t) = self.trial.as_mut() {
+            t.fail(reason);
+        }
+    }
+
     async fn dispatch(&mut self, msg: DriveMsg) {
         match msg {
             DriveMsg::Snapshot(reply) => {

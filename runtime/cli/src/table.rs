@@ -39,7 +39,7 @@ async fn render(line: &RunningLine) -> String {
         "{:<20} {:<10} {:<22} {:>10} {:>11} {:>9} {:>7} {:>8} {:>8}",
         "drive", "bus", "state", "velocity", "position", "cycles", "missed", "jitter", "restarts"
     );
-    for d in line.drives.values() {
+    for d in line.drives().values() {
         let row = match snapshot(&d.handle).await {
             Ok(snap) => {
                 let last = snap.last.as_ref();

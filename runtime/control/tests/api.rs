@@ -19,7 +19,7 @@ async fn line_shows_buses_drives_and_counters() {
     assert_eq!(status, StatusCode::OK, "{v}");
     assert_eq!(v["line"], "demo");
     let drives = v["drives"].as_array().expect("drives");
-    assert_eq!(drives.len(), line.drives.len());
+    assert_eq!(drives.len(), line.drives().len());
     for d in drives {
         assert_ne!(d["state"], "unavailable", "{d}");
         assert!(d["cycles"].as_u64().is_some_and(|c| c > 0), "{d}");
@@ -92,7 +92,7 @@ async fn commands_are_acknowledged_or_refused_with_the_reason() {
     .await;
     assert_eq!(status, StatusCode::OK, "{v}");
     assert!(v["readback"].to_string().contains("120"), "{v}");
-    let before = snapshot(&line.drives["infeed-conveyor"].handle)
+    let before = snapshot(&line.drive("infeed-conveyor").unwrap().handle)
         .await
         .expect("snapshot");
 
@@ -147,7 +147,7 @@ async fn commands_are_acknowledged_or_refused_with_the_reason() {
         (StatusCode::NOT_FOUND, Some("ghost"))
     );
 
-    let after = snapshot(&line.drives["infeed-conveyor"].handle)
+    let after = snapshot(&line.drive("infeed-conveyor").unwrap().handle)
         .await
         .expect("snapshot");
     assert_eq!(after.state, before.state);
@@ -216,7 +216,7 @@ async fn roles_guard_every_action() {
             .0,
         StatusCode::FORBIDDEN
     );
-    let generation = snapshot(&line.drives["labeler"].handle)
+    let generation = snapshot(&line.drive("labeler").unwrap().handle)
         .await
         .expect("snapshot")
         .generation;
@@ -240,7 +240,7 @@ async fn restarting_one_drive_leaves_the_others_alone() {
             assert_eq!(d["missed"], 0, "{d}");
         }
     }
-    assert!(line.drives.contains_key("labeler"));
+    assert!(line.drives().contains_key("labeler"));
     let (status, v) = post(&r, "/api/v1/drives/ghost/restart", None, "").await;
     assert_eq!(
         (status, v["error"].as_str()),
@@ -264,7 +264,7 @@ async fn metrics_are_prometheus_text() {
     let (status, v) = get(&r, "/metrics", None).await;
     assert_eq!(status, StatusCode::OK);
     let text = v.as_str().expect("text");
-    for id in line.drives.keys() {
+    for id in line.drives().keys() {
         let prefix = format!("linevisor_drive_cycles_total{{line=\"demo\",drive=\"{id}\"}} ");
         let value = text
             .lines()

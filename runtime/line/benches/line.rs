@@ -86,7 +86,11 @@ fn cpu_and_rss() -> (f64, f64) {
 /// Completion offsets (ms) of every drive but `skip`, collected for `window`.
 async fn collect(line: &RunningLine, window: Duration, skip: Option<&str>) -> Vec<f64> {
     let mut tasks = Vec::new();
-    for d in line.drives.values().filter(|d| Some(d.id.as_str()) != skip) {
+    for d in line
+        .drives()
+        .values()
+        .filter(|d| Some(d.id.as_str()) != skip)
+    {
         let mut rx = d.channels.telemetry.subscribe();
         tasks.push(tokio::spawn(async move {
             let end = tokio::time::Instant::now() + window;
@@ -113,7 +117,11 @@ fn offset_ms(s: &TelemetrySample) -> f64 {
 
 async fn missed(line: &RunningLine, skip: Option<&str>) -> u64 {
     let mut n = 0;
-    for d in line.drives.values().filter(|d| Some(d.id.as_str()) != skip) {
+    for d in line
+        .drives()
+        .values()
+        .filter(|d| Some(d.id.as_str()) != skip)
+    {
         n += snapshot(&d.handle)
             .await
             .map(|s| s.stats.missed)
@@ -135,7 +143,7 @@ async fn main() {
         .expect("line starts");
     // Let every drive finish its start-up procedure.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let commander = line.drives["d007"].handle.clone();
+    let commander = line.drive("d007").unwrap().handle.clone();
     send_command(&commander, Command::Enable(Direction::Forward))
         .await
         .expect("enable");
@@ -168,7 +176,7 @@ async fn main() {
     let cpu_pct = (cpu1 - cpu0) / wall.elapsed().as_secs_f64() * 100.0;
 
     // Run 2: the victim's actor crashes every second.
-    let victim = line.drives[VICTIM].clone();
+    let victim = line.drive(VICTIM).unwrap().clone();
     let crasher = tokio::spawn(async move {
         let mut restart_ms = Vec::new();
         let end = Instant::now() + window;

@@ -1,4 +1,4 @@
-//! Why a line could not be started.
+//! Why a line could not be started or changed.
 
 use thiserror::Error;
 
@@ -23,7 +23,50 @@ pub enum LineError {
         /// What went wrong.
         reason: String,
     },
-    /// The supervision tree did not start.
-    #[error("the supervision tree did not start: {0}")]
+    /// No drive with this id runs.
+    #[error("no drive \"{0}\" on this line")]
+    UnknownDrive(String),
+    /// No bus with this id runs.
+    #[error("no bus \"{0}\" on this line")]
+    UnknownBus(String),
+    /// An added or restarted drive did not show good samples in time.
+    #[error("drive \"{drive}\" failed its trial: {reason}")]
+    Trial {
+        /// Drive id.
+        drive: String,
+        /// Samples seen, and the drive's state.
+        reason: String,
+    },
+    /// The supervision tree refused or failed (a start, a replacement rolled back, ...).
+    #[error(transparent)]
     Supervisor(#[from] linevisor_supervisor::SupervisorError),
+}
+
+/// Why a change (apply, upgrade, add, remove) did not happen.
+#[derive(Debug, Error)]
+pub enum ChangeError {
+    /// Another change is running.
+    #[error("another change is in progress; try again when it is done")]
+    Busy,
+    /// The new config changes something a running line cannot take.
+    #[error("refused: {}", .0.join("; "))]
+    Refused(Vec<String>),
+    /// A step failed; every step done before it was undone.
+    #[error("{step} failed: {reason}; {}", rollback_summary(.rollback_errors))]
+    Failed {
+        /// The step, e.g. `add drive "press-2"`.
+        step: String,
+        /// Why.
+        reason: String,
+        /// Rollback steps that failed themselves (empty: the old tree runs again).
+        rollback_errors: Vec<String>,
+    },
+}
+
+fn rollback_summary(errors: &[String]) -> String {
+    if errors.is_empty() {
+        "rolled back: the line runs as before".to_owned()
+    } else {
+        format!("rollback INCOMPLETE: {}", errors.join("; "))
+    }
 }

@@ -1,13 +1,17 @@
 //! Runs a line: turns a checked config into the supervision tree of
 //! `linevisor-supervisor` — one child per bus under the buses supervisor, one subtree per drive
-//! under the drives supervisor — and keeps the handles the binary and the control plane use.
+//! under the drives supervisor — keeps the handles the binary and the control plane use, and
+//! changes the running tree live (`change/`: plan, transactional apply with rollback).
 //! Simulated buses get their drives from linevisor-sim, reached through the real bus actor.
 
+mod build;
 mod bus;
+pub mod change;
 mod error;
 mod line;
 mod simulated;
 
 pub use bus::BusCtl;
-pub use error::LineError;
-pub use line::{BusEntry, DriveEntry, LineOptions, RunningLine};
+pub use change::{ApplyReport, Plan};
+pub use error::{ChangeError, LineError};
+pub use line::{BusEntry, DriveEntry, LineNotice, LineOptions, RunningLine};

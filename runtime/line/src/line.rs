@@ -1,20 +1,25 @@
-//! Starting and stopping a whole line.
+//! Starting, watching and stopping a whole line. What runs (buses, drives, the config they
+//! came from) can change while the line runs (see `change/`), so it is read through accessors
+//! that return a consistent copy.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 
 use linevisor_bus::BusHandle;
 use linevisor_config::ValidLine;
-use linevisor_config::model::BusConfig;
-use linevisor_drive::{DriveChannels, DriveMsg, DriveOptions, DriveSetup};
+use linevisor_config::model::{BusConfig, DriveConfig};
+use linevisor_drive::{DriveChannels, DriveMsg, DriveOptions, DriveSetup, TrialRule};
 use linevisor_sim::SimHandle;
 use linevisor_supervisor::{
-    ChildHandle, EventBus, LineTree, LineTreeSpec, SupervisorError, drive_subtree,
+    ChildHandle, EventBus, LineTree, LineTreeSpec, SupervisorError, SupervisorRef,
 };
+use tokio::sync::broadcast;
 use tracing::info;
 
 use crate::LineError;
-use crate::bus::{self, BusCtl};
-use crate::simulated;
+use crate::build;
+use crate::bus::BusCtl;
 
 /// One running drive: its stable handle and its broadcasts.
 #[derive(Debug, Clone)]
@@ -23,10 +28,17 @@ pub struct DriveEntry {
     pub id: String,
     /// Bus id.
     pub bus: String,
-    /// Commands and snapshots; stable across restarts.
+    /// Commands and snapshots; stable across restarts and upgrades.
     pub handle: ChildHandle<DriveMsg>,
-    /// Telemetry and events; subscribers survive restarts.
+    /// Telemetry and events; subscribers survive restarts and upgrades.
     pub channels: DriveChannels,
+    /// Running version: `profile@version`.
+    pub version: String,
+    /// The drive's config as running.
+    pub config: DriveConfig,
+    /// The drive's own subtree supervisor (its actor is the child named like the drive).
+    pub subtree: SupervisorRef,
+    pub(crate) setup: Arc<DriveSetup>,
 }
 
 /// One running bus: the handle its drives use, its own child handle (fault injection), and the
@@ -41,6 +53,38 @@ pub struct BusEntry {
     pub child: ChildHandle<BusCtl>,
     /// The in-process simulator of a simulated bus.
     pub sim: Option<SimHandle>,
+    /// The bus's config as running.
+    pub config: BusConfig,
+}
+
+/// A change to what runs, announced to subscribers (the control plane follows new drives).
+#[derive(Debug, Clone)]
+pub enum LineNotice {
+    /// A drive was added (also when a change re-creates it).
+    DriveAdded(DriveEntry),
+    /// A drive was removed.
+    DriveRemoved(String),
+    /// A drive runs a new version (its handle and channels are the same).
+    DriveUpgraded(DriveEntry),
+    /// The running config changed.
+    ConfigChanged,
+}
+
+/// Options of a running line that are not in the config file.
+#[derive(Debug, Clone, Default)]
+pub struct LineOptions {
+    /// Drive timing knobs (command timeout, safe-stop bound).
+    pub drive: DriveOptions,
+    /// What a new drive version (upgrade, reconfiguration) or an added drive must show before
+    /// a change counts as done; otherwise the change rolls back.
+    pub trial: TrialRule,
+}
+
+#[derive(Debug)]
+pub(crate) struct Running {
+    pub(crate) config: Arc<ValidLine>,
+    pub(crate) buses: BTreeMap<String, BusEntry>,
+    pub(crate) drives: BTreeMap<String, DriveEntry>,
 }
 
 /// A line whose supervision tree is running.
@@ -50,17 +94,13 @@ pub struct RunningLine {
     pub name: String,
     /// The tree: root, buses and drives supervisors, lifecycle events.
     pub tree: LineTree,
-    /// Buses by id.
-    pub buses: BTreeMap<String, BusEntry>,
-    /// Drives by id, in config order of their ids.
-    pub drives: BTreeMap<String, DriveEntry>,
-}
-
-/// Options of a running line that are not in the config file.
-#[derive(Debug, Clone, Default)]
-pub struct LineOptions {
-    /// Drive timing knobs (command timeout, safe-stop bound).
-    pub drive: DriveOptions,
+    pub(crate) running: RwLock<Running>,
+    /// One change at a time.
+    pub(crate) change: tokio::sync::Mutex<()>,
+    pub(crate) notices: broadcast::Sender<LineNotice>,
+    pub(crate) options: LineOptions,
+    /// Serial numbers of simulated units added later stay distinct from those at start.
+    pub(crate) next_serial: AtomicU32,
 }
 
 impl RunningLine {
@@ -70,58 +110,90 @@ impl RunningLine {
         let mut tree = LineTreeSpec::new(&config.line.name);
         let mut buses = BTreeMap::new();
         for (i, b) in config.bus.iter().enumerate() {
-            let sim = match b {
-                BusConfig::Simulated(s) => Some(simulated::build(line, s, 1000 * (i as u32 + 1))?),
-                _ => None,
-            };
-            let child = bus::child(b, sim)?;
-            let entry = BusEntry {
-                id: b.id().to_owned(),
-                handle: child.handle.clone(),
-                child: child.spec.handle(),
-                sim: child.sim.clone(),
-            };
-            tree = tree.bus(child.spec);
+            let (spec, entry) = build::bus(line, b, 1000 * (i as u32 + 1))?;
+            tree = tree.bus(spec);
             buses.insert(entry.id.clone(), entry);
         }
         let mut drives = BTreeMap::new();
         for d in &config.drive {
-            let profile = simulated::profile_of(&line.profiles, d)?;
             let bus = buses.get(&d.bus).ok_or_else(|| LineError::Drive {
                 drive: d.id.clone(),
                 reason: format!("bus \"{}\" is not running", d.bus),
             })?;
-            let channels = DriveChannels::default();
-            let setup = DriveSetup::new(
-                &config.line,
-                d,
-                profile,
-                bus.handle.clone(),
-                channels.clone(),
-                options.drive.clone(),
-            )
-            .map_err(|e| LineError::Drive {
-                drive: d.id.clone(),
-                reason: e.to_string(),
-            })?;
-            let spec = setup.spec();
-            let entry = DriveEntry {
-                id: d.id.clone(),
-                bus: d.bus.clone(),
-                handle: spec.handle(),
-                channels,
-            };
-            tree = tree.drive(drive_subtree([spec.build()]).into_child(d.id.as_str()));
+            let (spec, entry) = build::drive(line, d, bus, &options, None)?;
+            tree = tree.drive(spec);
             drives.insert(d.id.clone(), entry);
         }
         let tree = tree.start(EventBus::default()).await?;
         info!(line = %config.line.name, buses = buses.len(), drives = drives.len(), "Line started.");
+        let first_free_serial = 1000 * (config.bus.len() as u32 + 1);
         Ok(Self {
             name: config.line.name.clone(),
             tree,
-            buses,
-            drives,
+            running: RwLock::new(Running {
+                config: Arc::new(line.clone()),
+                buses,
+                drives,
+            }),
+            change: tokio::sync::Mutex::new(()),
+            notices: broadcast::channel(256).0,
+            options,
+            next_serial: AtomicU32::new(first_free_serial),
         })
+    }
+
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, Running> {
+        self.running.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Every running drive, by id.
+    pub fn drives(&self) -> BTreeMap<String, DriveEntry> {
+        self.read().drives.clone()
+    }
+
+    /// One drive.
+    pub fn drive(&self, id: &str) -> Option<DriveEntry> {
+        self.read().drives.get(id).cloned()
+    }
+
+    /// Every running bus, by id.
+    pub fn buses(&self) -> BTreeMap<String, BusEntry> {
+        self.read().buses.clone()
+    }
+
+    /// One bus.
+    pub fn bus(&self, id: &str) -> Option<BusEntry> {
+        self.read().buses.get(id).cloned()
+    }
+
+    /// The config the line runs now (changes with every applied change).
+    pub fn config(&self) -> Arc<ValidLine> {
+        self.read().config.clone()
+    }
+
+    /// Announcements of drives added, removed or upgraded.
+    pub fn subscribe(&self) -> broadcast::Receiver<LineNotice> {
+        self.notices.subscribe()
+    }
+
+    /// Planned restart of one drive's actor (the drive itself keeps running when its restart
+    /// policy is `adopt`; `reinit` brings it to its `on_stop` safe state first). Its siblings
+    /// are not touched.
+    pub async fn restart_drive(&self, id: &str) -> Result<(), LineError> {
+        let entry = self
+            .drive(id)
+            .ok_or_else(|| LineError::UnknownDrive(id.to_owned()))?;
+        entry.subtree.restart_now(id).await?;
+        Ok(())
+    }
+
+    /// Planned restart of one bus actor: its drives see comm loss, never a restart.
+    pub async fn restart_bus(&self, id: &str) -> Result<(), LineError> {
+        if self.bus(id).is_none() {
+            return Err(LineError::UnknownBus(id.to_owned()));
+        }
+        self.tree.buses.restart_now(id).await?;
+        Ok(())
     }
 
     /// Ordered shutdown: every drive is brought to its `on_stop` safe state by its supervisor,
@@ -129,5 +201,9 @@ impl RunningLine {
     pub async fn shutdown(&self) -> Result<(), SupervisorError> {
         info!(line = %self.name, "Line stopping: drives to their safe state.");
         self.tree.shutdown().await
+    }
+
+    pub(crate) fn serial(&self) -> u32 {
+        self.next_serial.fetch_add(1, Ordering::Relaxed)
     }
 }

@@ -74,7 +74,7 @@ async fn start() -> (RunningLine, Vec<(String, broadcast::Receiver<DriveEvent>)>
         .await
         .expect("start");
     let events = running
-        .drives
+        .drives()
         .values()
         .map(|d| (d.id.clone(), d.channels.events.subscribe()))
         .collect();
@@ -86,7 +86,9 @@ async fn all_ready(
     events: &mut [(String, broadcast::Receiver<DriveEvent>)],
 ) {
     for (id, rx) in events {
-        let snap = snapshot(&running.drives[id.as_str()].handle).await.unwrap();
+        let snap = snapshot(&running.drive(id.as_str()).unwrap().handle)
+            .await
+            .unwrap();
         if matches!(snap.state, DriveState::Initializing | DriveState::Offline) {
             event(rx, &format!("{id} ready"), |k| {
                 matches!(k, DriveEventKind::Ready { .. })
@@ -97,7 +99,7 @@ async fn all_ready(
 }
 
 async fn enable_at(running: &RunningLine, id: &str, velocity: f64) {
-    let d = &running.drives[id];
+    let d = &running.drive(id).unwrap();
     send_command(&d.handle, Command::Enable(Direction::Forward))
         .await
         .expect("enable");
@@ -123,10 +125,12 @@ async fn canopen_segment_enables_survives_a_power_cycle_and_isolates_a_crash() {
 
     // Node 2 is power cycled (or swapped): its drive loses the node, sees a new unit and
     // becomes ready again; axis-1 keeps its cycle.
-    let axis1 = &running.drives["axis-1"];
+    let axis1 = &running.drive("axis-1").unwrap();
     let before = snapshot(&axis1.handle).await.unwrap().stats;
-    let mut ev2 = running.drives["axis-2"].channels.events.subscribe();
-    running.buses["sim-can"]
+    let mut ev2 = running.drive("axis-2").unwrap().channels.events.subscribe();
+    running
+        .bus("sim-can")
+        .unwrap()
         .child
         .cast(BusCtl::PowerCycleNode(2))
         .unwrap();
@@ -153,17 +157,21 @@ async fn canopen_segment_enables_survives_a_power_cycle_and_isolates_a_crash() {
 
     // axis-3's actor crashes; the others keep every cycle and their speed.
     let b1 = snapshot(&axis1.handle).await.unwrap().stats;
-    let b2 = snapshot(&running.drives["axis-2"].handle)
+    let b2 = snapshot(&running.drive("axis-2").unwrap().handle)
         .await
         .unwrap()
         .stats;
-    running.drives["axis-3"]
+    running
+        .drive("axis-3")
+        .unwrap()
         .handle
         .cast(DriveMsg::Crash)
         .unwrap();
     tokio::time::sleep(Duration::from_secs(2)).await;
     let a1 = snapshot(&axis1.handle).await.unwrap();
-    let a2 = snapshot(&running.drives["axis-2"].handle).await.unwrap();
+    let a2 = snapshot(&running.drive("axis-2").unwrap().handle)
+        .await
+        .unwrap();
     assert_eq!(
         a1.stats.missed, b1.missed,
         "axis-3's crash cost axis-1 cycles"
@@ -180,7 +188,9 @@ async fn canopen_segment_enables_survives_a_power_cycle_and_isolates_a_crash() {
     );
     assert_eq!(a1.state, DriveState::OperationEnabled);
     assert_eq!(a2.state, DriveState::OperationEnabled);
-    let back = snapshot(&running.drives["axis-3"].handle).await.unwrap();
+    let back = snapshot(&running.drive("axis-3").unwrap().handle)
+        .await
+        .unwrap();
     assert!(back.generation >= 2, "the crashed actor was restarted");
     running.shutdown().await.expect("shutdown");
 }

@@ -19,9 +19,9 @@ async fn a_crash_loop_never_touches_the_siblings() {
         .expect("start");
     let mut events = running.tree.subscribe();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let victim = &running.drives["labeler"];
+    let victim = &running.drive("labeler").unwrap();
     let mut before = Vec::new();
-    for (id, d) in &running.drives {
+    for (id, d) in &running.drives() {
         if id != "labeler" {
             before.push((id.clone(), snapshot(&d.handle).await.unwrap()));
         }
@@ -31,7 +31,7 @@ async fn a_crash_loop_never_touches_the_siblings() {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     for (id, b) in &before {
-        let now = snapshot(&running.drives[id].handle).await.unwrap();
+        let now = snapshot(&running.drive(id).unwrap().handle).await.unwrap();
         assert_eq!(
             now.generation, b.generation,
             "{id} was restarted by its sibling's crash loop"

@@ -40,15 +40,17 @@ async fn demo_line_runs_commands_and_isolates_a_crash() {
         let running = RunningLine::start(&line, LineOptions::default())
             .await
             .expect("start");
-        for d in running.drives.values() {
+        for d in running.drives().values() {
             ready.push((d.id.clone(), d.channels.events.subscribe()));
         }
         running
     };
-    assert_eq!(running.drives.len(), line.config.drive.len());
+    assert_eq!(running.drives().len(), line.config.drive.len());
     for (id, rx) in &mut ready {
         // A drive may already be ready; its snapshot says so, else wait for the event.
-        let snap = snapshot(&running.drives[id.as_str()].handle).await.unwrap();
+        let snap = snapshot(&running.drive(id.as_str()).unwrap().handle)
+            .await
+            .unwrap();
         if snap.state == DriveState::Initializing || snap.state == DriveState::Offline {
             event(rx, &format!("{id} ready"), |k| {
                 matches!(k, DriveEventKind::Ready { .. })
@@ -57,7 +59,7 @@ async fn demo_line_runs_commands_and_isolates_a_crash() {
         }
     }
 
-    let axis = &running.drives["infeed-conveyor"];
+    let axis = &running.drive("infeed-conveyor").unwrap();
     send_command(&axis.handle, Command::Enable(Direction::Forward))
         .await
         .expect("enable");
@@ -74,7 +76,7 @@ async fn demo_line_runs_commands_and_isolates_a_crash() {
     }
 
     // A neighbour crashes; the axis keeps its cycle and speed, and the neighbour comes back.
-    let neighbour = &running.drives["labeler"];
+    let neighbour = &running.drive("labeler").unwrap();
     let before = snapshot(&axis.handle).await.unwrap().stats;
     neighbour.handle.cast(DriveMsg::Crash).unwrap();
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -95,7 +97,7 @@ async fn demo_line_runs_commands_and_isolates_a_crash() {
 
     // Shutdown: each drive goes to its on_stop safe state (quick stop by default) through its bus.
     running.shutdown().await.expect("shutdown");
-    let sim = running.buses["sim-modbus"].sim.clone().unwrap();
+    let sim = running.bus("sim-modbus").unwrap().sim.clone().unwrap();
     let state = sim.with_drive(1, |d| format!("{:?}", d.state())).unwrap();
     assert!(
         state.contains("QuickStop") || state.contains("SwitchOnDisabled"),

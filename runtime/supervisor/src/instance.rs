@@ -88,7 +88,9 @@ impl<W: Worker> Instance<W> {
         match result {
             Ok(Ok(())) => {
                 in_flight.settle(Outcome::Delivered);
-                self.count_probation_cycle();
+                if self.worker.proven(state) {
+                    self.count_probation_cycle();
+                }
                 Ok(())
             }
             Ok(Err(err)) => {

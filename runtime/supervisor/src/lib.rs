@@ -39,7 +39,9 @@ pub use handle::{ChildHandle, Deliverable, DeliveryPolicy, HandleState, HandleSt
 pub use intensity::Intensity;
 pub use panic::{install_panic_hook, log_panic};
 pub use replace::{Probation, Replacement};
-pub use spec::{ChildId, ChildKind, ChildSpec, Exit, Factory, Restart, Shutdown, WorkerSpec};
+pub use spec::{
+    ChildId, ChildKind, ChildSpec, Exit, Factory, Restart, Shutdown, StopCause, WorkerSpec,
+};
 pub use strategy::Strategy;
 pub use supervisor::{ChildInfo, ChildStatus, SupervisorRef, SupervisorSpec};
 pub use tree::{LineTree, LineTreeSpec, drive_subtree};

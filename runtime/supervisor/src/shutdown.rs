@@ -9,7 +9,7 @@ use ractor::{ActorCell, RactorErr};
 
 use crate::events::{EventBus, EventKind};
 use crate::instance::panic_message;
-use crate::spec::{ChildId, SafeStop, Shutdown};
+use crate::spec::{ChildId, SafeStop, Shutdown, StopCause};
 
 /// How long to wait for a kill to land. A kill interrupts a handler at its next await point;
 /// a handler that never awaits cannot be interrupted in async Rust.
@@ -60,8 +60,8 @@ async fn kill(cell: &ActorCell, report: &Reporter<'_>) {
 }
 
 /// Run the safe-stop step, bounded by its timeout; panics and errors become events.
-pub(crate) async fn safe_stop(step: &SafeStop, report: &Reporter<'_>) {
-    let run = AssertUnwindSafe(async { (step.step)().await }).catch_unwind();
+pub(crate) async fn safe_stop(step: &SafeStop, cause: StopCause, report: &Reporter<'_>) {
+    let run = AssertUnwindSafe(async { (step.step)(cause).await }).catch_unwind();
     let failure = match tokio::time::timeout(step.timeout, run).await {
         Ok(Ok(Ok(()))) => None,
         Ok(Ok(Err(err))) => Some(err.to_string()),

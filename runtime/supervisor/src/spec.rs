@@ -119,7 +119,19 @@ pub enum ChildKind {
     Supervisor,
 }
 
-type SafeStopFn = dyn Fn() -> BoxFuture<'static, Result<(), ActorProcessingErr>> + Send + Sync;
+type SafeStopFn =
+    dyn Fn(StopCause) -> BoxFuture<'static, Result<(), ActorProcessingErr>> + Send + Sync;
+
+/// Why a planned stop happens; the safe-stop step gets it, so a drive whose actor comes back
+/// at once (and adopts the running drive) may hold instead of stopping the machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopCause {
+    /// Down for good: shutdown, removal, escalation, a failed child not restarted.
+    Shutdown,
+    /// A new instance follows at once: a planned restart, a sibling's restart under
+    /// one_for_all / rest_for_one, or a replacement by a new version.
+    Restart,
+}
 
 /// The child's safe-stop step (for a drive: bring it to its configured safe state).
 ///
@@ -181,10 +193,10 @@ impl ChildSpec {
     /// Set the safe-stop step, bounded by `timeout`.
     pub fn safe_stop<F, Fut>(mut self, timeout: Duration, step: F) -> Self
     where
-        F: Fn() -> Fut + Send + Sync + 'static,
+        F: Fn(StopCause) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), ActorProcessingErr>> + Send + 'static,
     {
-        let step: Arc<SafeStopFn> = Arc::new(move || Box::pin(step()));
+        let step: Arc<SafeStopFn> = Arc::new(move |cause| Box::pin(step(cause)));
         self.safe_stop = Some(SafeStop { timeout, step });
         self
     }
@@ -265,7 +277,7 @@ impl<W: Worker> WorkerSpec<W> {
     /// See [`ChildSpec::safe_stop`].
     pub fn safe_stop<F, Fut>(mut self, timeout: Duration, step: F) -> Self
     where
-        F: Fn() -> Fut + Send + Sync + 'static,
+        F: Fn(StopCause) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), ActorProcessingErr>> + Send + 'static,
     {
         self.spec = self.spec.safe_stop(timeout, step);

@@ -47,6 +47,14 @@ pub trait Worker: Sized + Send + Sync + 'static {
         let _ = state;
         None
     }
+
+    /// During probation after a replacement, a handled message counts toward the probation
+    /// cycles only once this says the instance has proven itself (a drive: good samples read
+    /// with the new profile). Default: every handled message counts.
+    fn proven(&self, state: &Self::State) -> bool {
+        let _ = state;
+        true
+    }
 }
 
 /// What a worker instance knows about itself.

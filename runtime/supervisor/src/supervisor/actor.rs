@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 
 use super::state::{Entry, Run, SupState, Then};
 use super::{SupervisorMsg, SupervisorShared, lock};
@@ -120,6 +120,65 @@ impl SupState {
     }
 }
 
+impl SupState {
+    /// Replies to the caller; returns an error only when the supervisor must escalate.
+    async fn restart_now(
+        &mut self,
+        id: &ChildId,
+        reply: RpcReplyPort<Result<(), SupervisorError>>,
+    ) -> Result<(), SupervisorError> {
+        let idx = match self.index(id) {
+            Ok(idx) => idx,
+            Err(e) => {
+                let _ = reply.send(Err(e));
+                return Ok(());
+            }
+        };
+        let refusal = if !matches!(self.entries[idx].run, Run::Running(_)) {
+            Some(("running", "not running"))
+        } else if self.entries[idx].probation.is_some() {
+            Some(("promoted", "on probation"))
+        } else {
+            None
+        };
+        if let Some((expected, actual)) = refusal {
+            let _ = reply.send(Err(SupervisorError::WrongState {
+                supervisor: self.path.clone(),
+                child: id.clone(),
+                expected,
+                actual,
+            }));
+            return Ok(());
+        }
+        self.stop_entry(idx, "shutdown: restart", Then::Restart)
+            .await;
+        match self.start_entry(idx).await {
+            Ok(()) => {
+                let entry = &mut self.entries[idx];
+                entry.restarts = entry.restarts.saturating_add(1);
+                let count = entry.restarts;
+                self.emit(
+                    id,
+                    EventKind::Restarted {
+                        count,
+                        backoff: std::time::Duration::ZERO,
+                    },
+                );
+                let _ = reply.send(Ok(()));
+                Ok(())
+            }
+            Err(reason) => {
+                let _ = reply.send(Err(SupervisorError::StartFailed {
+                    child: id.clone(),
+                    reason: reason.clone(),
+                }));
+                // Handled as a failure of that child: its restart policy and backoff apply.
+                self.settle(Some((idx, Exit::Abnormal(reason)))).await
+            }
+        }
+    }
+}
+
 fn escalate(err: SupervisorError) -> ActorProcessingErr {
     Box::new(err)
 }
@@ -158,6 +217,9 @@ impl Actor for SupervisorActor {
             }
             SupervisorMsg::Restart(id, reply) => {
                 let _ = reply.send(state.restart(&id).await);
+            }
+            SupervisorMsg::RestartNow(id, reply) => {
+                state.restart_now(&id, reply).await.map_err(escalate)?;
             }
             SupervisorMsg::Which(reply) => {
                 let _ = reply.send(state.info());

@@ -28,6 +28,7 @@ pub(crate) enum SupervisorMsg {
     Remove(ChildId, RpcReplyPort<Result<(), SupervisorError>>),
     Terminate(ChildId, RpcReplyPort<Result<(), SupervisorError>>),
     Restart(ChildId, RpcReplyPort<Result<(), SupervisorError>>),
+    RestartNow(ChildId, RpcReplyPort<Result<(), SupervisorError>>),
     Which(RpcReplyPort<Vec<ChildInfo>>),
     Replace {
         child: ChildId,
@@ -290,6 +291,14 @@ impl SupervisorRef {
     pub async fn restart_child(&self, id: impl Into<ChildId>) -> Result<(), SupervisorError> {
         let id = id.into();
         self.request(|r| SupervisorMsg::Restart(id, r)).await?
+    }
+
+    /// Planned restart of a running child: a planned stop (its safe-stop step learns
+    /// [`StopCause::Restart`](crate::StopCause::Restart)) and a new instance at once, with no
+    /// backoff and not counted against the restart intensity (nothing failed).
+    pub async fn restart_now(&self, id: impl Into<ChildId>) -> Result<(), SupervisorError> {
+        let id = id.into();
+        self.request(|r| SupervisorMsg::RestartNow(id, r)).await?
     }
 
     /// Children in start order (OTP `which_children`).

@@ -13,7 +13,7 @@ use crate::events::{EventBus, EventKind};
 use crate::intensity::RestartLog;
 use crate::replace::ProbationState;
 use crate::shutdown::{Reporter, safe_stop, stop_instance};
-use crate::spec::{ChildId, ChildSpec, Exit, Restart};
+use crate::spec::{ChildId, ChildSpec, Exit, Restart, StopCause};
 use crate::starter::StartCtx;
 
 pub(crate) enum Run {
@@ -337,7 +337,11 @@ impl SupState {
             Run::Down => false,
         };
         if needs_safe_stop && let Some(step) = &spec.safe_stop {
-            safe_stop(step, &report).await;
+            let cause = match then {
+                Then::Restart => StopCause::Restart,
+                Then::Close => StopCause::Shutdown,
+            };
+            safe_stop(step, cause, &report).await;
         }
     }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use linevisor_supervisor::{
     ActorProcessingErr, ChildHandle, Deliverable, DeliveryPolicy, Event, EventKind, RpcReplyPort,
-    Worker, WorkerCtx, WorkerSpec,
+    StopCause, Worker, WorkerCtx, WorkerSpec,
 };
 use ractor::ActorCell;
 use tokio::sync::broadcast::Receiver;
@@ -87,6 +87,8 @@ pub(crate) struct TestWorker {
     pub(crate) fault: fn(u64) -> Fault,
     /// Panic when the n-th message of this instance is handled.
     pub(crate) crash_on_handled: Option<u64>,
+    /// `Worker::proven` once this many messages were handled by the instance.
+    pub(crate) proven_after: u64,
 }
 
 pub(crate) struct State {
@@ -166,6 +168,10 @@ impl Worker for TestWorker {
     fn export(&self, state: &mut State) -> Option<u64> {
         Some(state.counter)
     }
+
+    fn proven(&self, state: &State) -> bool {
+        state.handled >= self.proven_after
+    }
 }
 
 pub(crate) fn no_fault(_: u64) -> Fault {
@@ -192,14 +198,18 @@ pub(crate) fn worker_with(
                 probe: p.clone(),
                 fault,
                 crash_on_handled: None,
+                proven_after: 0,
             },
             handover.unwrap_or(0),
         ))
     })
-    .safe_stop(Duration::from_secs(1), move || {
+    .safe_stop(Duration::from_secs(1), move |cause| {
         let (n, p) = (n2.clone(), p2.clone());
         async move {
-            p.push(format!("safe:{n}"));
+            match cause {
+                StopCause::Shutdown => p.push(format!("safe:{n}")),
+                StopCause::Restart => p.push(format!("safe:{n}@restart")),
+            }
             Ok(())
         }
     })

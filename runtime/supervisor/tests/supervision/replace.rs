@@ -29,6 +29,14 @@ async fn start(
 }
 
 fn v2(probe: &Probe, crash_on_handled: Option<u64>) -> Replacement<TestWorker> {
+    v2_proven_after(probe, crash_on_handled, 0)
+}
+
+fn v2_proven_after(
+    probe: &Probe,
+    crash_on_handled: Option<u64>,
+    proven_after: u64,
+) -> Replacement<TestWorker> {
     let probe = probe.clone();
     Replacement::new("2", move |handover: Option<u64>| {
         Ok((
@@ -38,6 +46,7 @@ fn v2(probe: &Probe, crash_on_handled: Option<u64>) -> Replacement<TestWorker> {
                 probe: probe.clone(),
                 fault: no_fault,
                 crash_on_handled,
+                proven_after,
             },
             handover.unwrap_or(0),
         ))
@@ -81,8 +90,8 @@ async fn replacement_hands_state_over_and_keeps_every_message() {
     let starts = probe.lines_with("start:");
     assert_eq!(starts.len(), 2);
     assert!(starts[1].starts_with("start:w:v2:g2:h"), "{starts:?}");
-    // The old version's stop was planned: its safe-stop ran.
-    assert_eq!(probe.lines_with("safe:"), ["safe:w"]);
+    // The old version's stop was planned: its safe-stop ran, told that a new version follows.
+    assert_eq!(probe.lines_with("safe:"), ["safe:w@restart"]);
 
     let kinds: Vec<_> = drain(&mut rx).into_iter().map(|e| e.kind).collect();
     assert!(kinds.contains(&EventKind::Replaced {
@@ -197,4 +206,50 @@ async fn a_replacement_of_another_worker_type_is_refused() {
         Err(SupervisorError::WrongType { .. })
     ));
     assert_eq!(ping(&h).await, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn probation_counts_only_once_the_new_version_has_proven_itself() {
+    let probe = Probe::default();
+    let (sup, h, _events) = start(&probe).await;
+    let replacing = tokio::spawn({
+        let (sup, r) = (sup.clone(), v2_proven_after(&probe, None, 5));
+        async move { sup.replace("w", r).await }
+    });
+    // Past the 1 s deadline, with messages 1..=6 handled: only 5 and 6 counted (3 needed).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for i in 1..=6 {
+        h.send(Msg::Command(i)).unwrap().await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert!(!replacing.is_finished(), "promoted before it was proven");
+    h.send(Msg::Command(7)).unwrap().await.unwrap();
+    replacing.await.unwrap().unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn restart_now_is_a_planned_restart_whose_safe_stop_knows_it() {
+    let probe = Probe::default();
+    let (sup, h, events) = start(&probe).await;
+    let mut rx = events.subscribe();
+    let before = ping(&h).await;
+    sup.restart_now("w").await.unwrap();
+    assert_eq!(ping(&h).await, before + 1);
+    assert_eq!(probe.lines_with("safe:"), ["safe:w@restart"]);
+    let restarted = expect(&mut rx, |e| matches!(e.kind, EventKind::Restarted { .. })).await;
+    assert_eq!(
+        restarted.kind,
+        EventKind::Restarted {
+            count: 1,
+            backoff: Duration::ZERO
+        }
+    );
+    let unknown = sup.restart_now("nope").await.unwrap_err();
+    assert!(
+        matches!(unknown, SupervisorError::UnknownChild { .. }),
+        "{unknown}"
+    );
+    // Removal is for good: the step hears Shutdown.
+    sup.remove_child("w").await.unwrap();
+    assert_eq!(probe.lines_with("safe:"), ["safe:w@restart", "safe:w"]);
 }

@@ -135,11 +135,11 @@ async fn a_stopping_parent_stops_nested_children_properly() {
 #[tokio::test(start_paused = true)]
 async fn safe_stop_failures_and_timeouts_are_reported() {
     let probe = Probe::default();
-    let slow = worker("slow", &probe).safe_stop(Duration::from_millis(50), || async {
+    let slow = worker("slow", &probe).safe_stop(Duration::from_millis(50), |_| async {
         std::future::pending::<()>().await;
         Ok(())
     });
-    let bad = worker("bad", &probe).safe_stop(Duration::from_secs(1), || async {
+    let bad = worker("bad", &probe).safe_stop(Duration::from_secs(1), |_| async {
         Err("drive did not reach its safe state".into())
     });
     let events = EventBus::default();

@@ -82,8 +82,12 @@ async fn one_for_all_stops_the_others_in_reverse_and_restarts_all_in_order() {
             "c:restarted"
         ]
     );
-    // Planned stops of the siblings ran their safe-stop, in reverse order.
-    assert_eq!(probe.lines_with("safe:"), ["safe:c", "safe:a"]);
+    // Planned stops of the siblings ran their safe-stop, in reverse order, told that a new
+    // instance follows.
+    assert_eq!(
+        probe.lines_with("safe:"),
+        ["safe:c@restart", "safe:a@restart"]
+    );
     let after = generations(&h).await;
     assert!(after.iter().zip(&before).all(|(a, b)| a > b));
 }

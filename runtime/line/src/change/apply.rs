@@ -1,0 +1,300 @@
+//! Applying a plan to the running tree, transactionally. Steps run from the least to the most
+//! disruptive (new buses, new drives, new versions, restarts, then removals), each recording
+//! how to undo it; the first failure undoes every recorded step in reverse, so the tree is the
+//! old one again. Untouched drives are never addressed: not stopped, not messaged.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use linevisor_config::ValidLine;
+use linevisor_drive::{DriveSetup, DriveWorker};
+use tracing::{info, warn};
+
+use super::plan::{BusAction, DriveAction, Plan};
+use super::trial;
+use crate::build;
+use crate::line::{BusEntry, DriveEntry, LineNotice, RunningLine};
+use crate::{ChangeError, LineError};
+
+/// A change that went through.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ApplyReport {
+    /// What was done.
+    pub plan: Plan,
+    /// From the call to the last step's completion (trials included), in milliseconds.
+    pub took_ms: f64,
+}
+
+/// How to undo one done step.
+enum Undo {
+    /// An added bus: remove it.
+    RemoveBus(String),
+    /// An added drive: remove it.
+    RemoveDrive(String),
+    /// A removed bus: start it again from the old config.
+    RestoreBus(BusEntry),
+    /// A removed drive: start it again from the old config.
+    RestoreDrive(DriveEntry),
+    /// A drive on a new version: hand it back to this (old) entry's config.
+    Downgrade(DriveEntry),
+}
+
+impl RunningLine {
+    /// The plan that turns the running line into `new`.
+    pub fn plan(&self, new: &ValidLine) -> Plan {
+        Plan::between(&self.config(), new)
+    }
+
+    /// Validated `new` becomes the running line: only the difference is applied, and any
+    /// failure rolls every done step back. One change runs at a time.
+    pub async fn apply(&self, new: ValidLine) -> Result<ApplyReport, ChangeError> {
+        let Ok(_guard) = self.change.try_lock() else {
+            return Err(ChangeError::Busy);
+        };
+        let started = Instant::now();
+        let old = self.config();
+        let plan = Plan::between(&old, &new);
+        if !plan.refused.is_empty() {
+            return Err(ChangeError::Refused(plan.refused));
+        }
+        let new = Arc::new(new);
+        let mut done = Vec::new();
+        if let Err((step, e)) = self.steps(&plan, &old, &new, &mut done).await {
+            warn!(line = %self.name, %step, error = %e, "Change failed; rolling back.");
+            let rollback_errors = self.undo(&old, done).await;
+            return Err(ChangeError::Failed {
+                step,
+                reason: e.to_string(),
+                rollback_errors,
+            });
+        }
+        self.running
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .config = new;
+        let _ = self.notices.send(LineNotice::ConfigChanged);
+        let took_ms = started.elapsed().as_secs_f64() * 1e3;
+        info!(line = %self.name, took_ms, "Change applied.");
+        Ok(ApplyReport { plan, took_ms })
+    }
+
+    async fn steps(
+        &self,
+        plan: &Plan,
+        old: &Arc<ValidLine>,
+        new: &Arc<ValidLine>,
+        done: &mut Vec<Undo>,
+    ) -> Result<(), (String, LineError)> {
+        let drives_of = |a: DriveAction| plan.drives.iter().filter(move |d| d.action == a);
+        let buses_of = |a: BusAction| plan.buses.iter().filter(move |b| b.action == a);
+        for b in buses_of(BusAction::Add) {
+            self.add_bus(new, &b.id)
+                .await
+                .map_err(|e| (step("add bus", &b.id), e))?;
+            done.push(Undo::RemoveBus(b.id.clone()));
+        }
+        for d in drives_of(DriveAction::Add) {
+            self.add_drive(new, &d.id, None)
+                .await
+                .map_err(|e| (step("add drive", &d.id), e))?;
+            done.push(Undo::RemoveDrive(d.id.clone()));
+        }
+        for d in plan
+            .drives
+            .iter()
+            .filter(|d| matches!(d.action, DriveAction::Upgrade | DriveAction::Reconfigure))
+        {
+            let previous = self
+                .replace_drive(new, &d.id)
+                .await
+                .map_err(|e| (step("new version of drive", &d.id), e))?;
+            done.push(Undo::Downgrade(previous));
+        }
+        // Restarts: every drive on a replaced bus first goes, then the bus is rebuilt. A
+        // restarted drive keeps its channels, so subscribers stay with it.
+        let mut channels = std::collections::BTreeMap::new();
+        for d in drives_of(DriveAction::Restart) {
+            let old_entry = self
+                .remove_drive(&d.id)
+                .await
+                .map_err(|e| (step("stop drive", &d.id), e))?;
+            channels.insert(d.id.clone(), old_entry.channels.clone());
+            done.push(Undo::RestoreDrive(old_entry));
+        }
+        for b in buses_of(BusAction::Replace) {
+            for d in drives_of(DriveAction::Remove).filter(|d| on_bus(old, &d.id, &b.id)) {
+                let e = self
+                    .remove_drive(&d.id)
+                    .await
+                    .map_err(|e| (step("remove drive", &d.id), e))?;
+                done.push(Undo::RestoreDrive(e));
+            }
+            let e = self
+                .remove_bus(&b.id)
+                .await
+                .map_err(|e| (step("stop bus", &b.id), e))?;
+            done.push(Undo::RestoreBus(e));
+            self.add_bus(new, &b.id)
+                .await
+                .map_err(|e| (step("start bus", &b.id), e))?;
+            done.push(Undo::RemoveBus(b.id.clone()));
+        }
+        for d in drives_of(DriveAction::Restart) {
+            self.add_drive(new, &d.id, channels.remove(&d.id))
+                .await
+                .map_err(|e| (step("start drive", &d.id), e))?;
+            done.push(Undo::RemoveDrive(d.id.clone()));
+        }
+        for d in drives_of(DriveAction::Remove) {
+            if self.drive(&d.id).is_some() {
+                let e = self
+                    .remove_drive(&d.id)
+                    .await
+                    .map_err(|e| (step("remove drive", &d.id), e))?;
+                done.push(Undo::RestoreDrive(e));
+            }
+        }
+        for b in buses_of(BusAction::Remove) {
+            let e = self
+                .remove_bus(&b.id)
+                .await
+                .map_err(|e| (step("remove bus", &b.id), e))?;
+            done.push(Undo::RestoreBus(e));
+        }
+        Ok(())
+    }
+
+    /// Undoes `done` in reverse; returns what could not be undone.
+    async fn undo(&self, old: &Arc<ValidLine>, done: Vec<Undo>) -> Vec<String> {
+        let mut errors = Vec::new();
+        for u in done.into_iter().rev() {
+            let result = match u {
+                Undo::RemoveBus(id) => self.remove_bus(&id).await.map(drop),
+                Undo::RemoveDrive(id) => self.remove_drive(&id).await.map(drop),
+                Undo::RestoreBus(e) => self.add_bus(old, &e.id).await,
+                Undo::RestoreDrive(e) => self.add_drive(old, &e.id, Some(e.channels)).await,
+                Undo::Downgrade(e) => self.replace_drive(old, &e.id).await.map(drop),
+            };
+            if let Err(e) = result {
+                warn!(line = %self.name, error = %e, "A rollback step failed.");
+                errors.push(e.to_string());
+            }
+        }
+        errors
+    }
+
+    async fn add_bus(&self, line: &Arc<ValidLine>, id: &str) -> Result<(), LineError> {
+        let config = line
+            .config
+            .bus
+            .iter()
+            .find(|b| b.id() == id)
+            .ok_or_else(|| LineError::UnknownBus(id.to_owned()))?;
+        let (spec, entry) = build::bus(line, config, 1000 * self.serial())?;
+        self.tree.buses.add_child(spec).await?;
+        self.write().buses.insert(id.to_owned(), entry);
+        Ok(())
+    }
+
+    async fn remove_bus(&self, id: &str) -> Result<BusEntry, LineError> {
+        let entry = self
+            .bus(id)
+            .ok_or_else(|| LineError::UnknownBus(id.to_owned()))?;
+        self.tree.buses.remove_child(id).await?;
+        self.write().buses.remove(id);
+        Ok(entry)
+    }
+
+    /// Starts drive `id` of `line` (reusing `channels` when it comes back) and waits for its
+    /// trial: good samples, or the step fails (and the drive is removed again).
+    async fn add_drive(
+        &self,
+        line: &Arc<ValidLine>,
+        id: &str,
+        channels: Option<linevisor_drive::DriveChannels>,
+    ) -> Result<(), LineError> {
+        let d = line
+            .config
+            .drive
+            .iter()
+            .find(|d| d.id == id)
+            .ok_or_else(|| LineError::UnknownDrive(id.to_owned()))?;
+        let bus = self
+            .bus(&d.bus)
+            .ok_or_else(|| LineError::UnknownBus(d.bus.clone()))?;
+        build::ensure_sim_unit(line, d, &bus, self.serial())?;
+        let (spec, entry) = build::drive(line, d, &bus, &self.options, channels)?;
+        let samples = entry.channels.telemetry.subscribe();
+        self.tree.drives.add_child(spec).await?;
+        self.write().drives.insert(id.to_owned(), entry.clone());
+        let _ = self.notices.send(LineNotice::DriveAdded(entry.clone()));
+        if let Err(e) = trial::wait_good_samples(&entry, samples, self.options.trial).await {
+            let _ = self.remove_drive(id).await;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    async fn remove_drive(&self, id: &str) -> Result<DriveEntry, LineError> {
+        let entry = self
+            .drive(id)
+            .ok_or_else(|| LineError::UnknownDrive(id.to_owned()))?;
+        self.tree.drives.remove_child(id).await?;
+        self.write().drives.remove(id);
+        let _ = self.notices.send(LineNotice::DriveRemoved(id.to_owned()));
+        Ok(entry)
+    }
+
+    /// Hands drive `id` over to its version in `line`; returns the previous entry. The
+    /// supervisor runs the trial and rolls this one drive back itself if it is lost.
+    async fn replace_drive(
+        &self,
+        line: &Arc<ValidLine>,
+        id: &str,
+    ) -> Result<DriveEntry, LineError> {
+        let previous = self
+            .drive(id)
+            .ok_or_else(|| LineError::UnknownDrive(id.to_owned()))?;
+        let d = line
+            .config
+            .drive
+            .iter()
+            .find(|d| d.id == id)
+            .ok_or_else(|| LineError::UnknownDrive(id.to_owned()))?;
+        let bus = self
+            .bus(&d.bus)
+            .ok_or_else(|| LineError::UnknownBus(d.bus.clone()))?;
+        let setup: DriveSetup =
+            build::drive_setup(line, d, &bus, previous.channels.clone(), &self.options)?
+                .succeed(&previous.setup);
+        let replacement = setup.replacement(self.options.trial);
+        previous
+            .subtree
+            .replace::<DriveWorker>(id, replacement)
+            .await?;
+        let entry = DriveEntry {
+            version: setup.version().to_owned(),
+            config: d.clone(),
+            setup: Arc::new(setup),
+            ..previous.clone()
+        };
+        self.write().drives.insert(id.to_owned(), entry.clone());
+        let _ = self.notices.send(LineNotice::DriveUpgraded(entry));
+        Ok(previous)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, crate::line::Running> {
+        self.running.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn step(what: &str, id: &str) -> String {
+    format!("{what} \"{id}\"")
+}
+
+fn on_bus(line: &ValidLine, drive: &str, bus: &str) -> bool {
+    line.config
+        .drive
+        .iter()
+        .any(|d| d.id == drive && d.bus == bus)
+}
