@@ -5,6 +5,8 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use linevisor_control::client::{Client, ClientError};
+
+use crate::change;
 use serde_json::{Value, json};
 
 /// Where the API is and who is asking.
@@ -35,6 +37,23 @@ pub(crate) enum Call {
     Events {
         follow: bool,
     },
+    Plan {
+        config: std::path::PathBuf,
+        json: bool,
+    },
+    Apply {
+        config: std::path::PathBuf,
+    },
+    Upgrade {
+        id: String,
+        profile: String,
+    },
+    Add {
+        file: std::path::PathBuf,
+    },
+    Remove {
+        id: String,
+    },
 }
 
 pub(crate) fn run(target: &ApiTarget, call: Call) -> ExitCode {
@@ -55,6 +74,11 @@ pub(crate) fn run(target: &ApiTarget, call: Call) -> ExitCode {
             Call::Drive { id, command, args } => drive(&client, &id, &command, &args).await,
             Call::Restart { id } => restart(&client, &id).await,
             Call::Events { follow } => events(&client, follow).await,
+            Call::Plan { config, json } => change::plan(&client, &config, json).await,
+            Call::Apply { config } => change::apply(&client, &config).await,
+            Call::Upgrade { id, profile } => change::upgrade(&client, &id, &profile).await,
+            Call::Add { file } => change::add(&client, &file).await,
+            Call::Remove { id } => change::remove(&client, &id).await,
         }
     });
     match result {
@@ -66,7 +90,7 @@ pub(crate) fn run(target: &ApiTarget, call: Call) -> ExitCode {
     }
 }
 
-fn out(line: &str) {
+pub(crate) fn out(line: &str) {
     // A closed pipe (`linevisor events --follow | head`) is not worth a panic.
     let _ = writeln!(std::io::stdout().lock(), "{line}");
 }

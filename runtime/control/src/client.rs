@@ -73,7 +73,7 @@ impl Client {
         &self,
         method: Method,
         path: &str,
-        body: Option<&Value>,
+        body: Option<(&'static str, Bytes)>,
     ) -> Result<Response<Incoming>, ClientError> {
         let stream =
             TcpStream::connect(&self.addr)
@@ -99,9 +99,9 @@ impl Client {
             req = req.header(AUTHORIZATION, format!("Bearer {t}"));
         }
         let body = match body {
-            Some(v) => {
-                req = req.header(CONTENT_TYPE, "application/json");
-                Full::new(Bytes::from(v.to_string()))
+            Some((content_type, bytes)) => {
+                req = req.header(CONTENT_TYPE, content_type);
+                Full::new(bytes)
             }
             None => Full::new(Bytes::new()),
         };
@@ -125,7 +125,7 @@ impl Client {
         &self,
         method: Method,
         path: &str,
-        body: Option<&Value>,
+        body: Option<(&'static str, Bytes)>,
     ) -> Result<Value, ClientError> {
         let resp = self.send(method, path, body).await?;
         let bytes = resp
@@ -147,7 +147,19 @@ impl Client {
 
     /// `POST path` with an optional JSON body, JSON answer.
     pub async fn post(&self, path: &str, body: Option<&Value>) -> Result<Value, ClientError> {
+        let body = body.map(|v| ("application/json", Bytes::from(v.to_string())));
         self.json(Method::POST, path, body).await
+    }
+
+    /// `POST path` with a config (TOML) body, JSON answer.
+    pub async fn post_toml(&self, path: &str, text: String) -> Result<Value, ClientError> {
+        let body = Some(("application/toml", Bytes::from(text)));
+        self.json(Method::POST, path, body).await
+    }
+
+    /// `DELETE path`, JSON answer.
+    pub async fn delete(&self, path: &str) -> Result<Value, ClientError> {
+        self.json(Method::DELETE, path, None).await
     }
 
     /// Follows `GET /api/v1/events`, calling `on_event` with each event's JSON text until it

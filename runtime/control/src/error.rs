@@ -5,6 +5,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use linevisor_drive::CommandError;
+use linevisor_line::{ChangeError, LineError};
 use linevisor_supervisor::SupervisorError;
 use serde_json::json;
 
@@ -55,6 +56,21 @@ pub enum ApiError {
     /// The supervision layer refused (child restarting, supervisor down, meltdown).
     #[error("{0}")]
     Supervisor(#[from] SupervisorError),
+    /// The request conflicts with what runs (e.g. a drive id that exists).
+    #[error("{0}")]
+    Conflict(String),
+    /// The config of a change does not pass `linevisor check`; every diagnostic line.
+    #[error("the config is invalid: {}", .0.join(" | "))]
+    InvalidConfig(Vec<String>),
+    /// The line refused or failed (unknown drive, a trial lost).
+    #[error(transparent)]
+    Line(#[from] LineError),
+    /// A change did not happen (busy, refused, failed and rolled back).
+    #[error(transparent)]
+    Change(#[from] ChangeError),
+    /// A bug on our side, named.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl ApiError {
@@ -68,11 +84,26 @@ impl ApiError {
             ApiError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             ApiError::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::Command { reason, .. } => command_status(reason),
-            ApiError::Supervisor(e) => match e {
+            ApiError::Supervisor(e) | ApiError::Line(LineError::Supervisor(e)) => match e {
                 SupervisorError::UnknownChild { .. } => (StatusCode::NOT_FOUND, "unknown_child"),
                 SupervisorError::WrongState { .. } => (StatusCode::CONFLICT, "wrong_state"),
+                SupervisorError::RolledBack { .. } => (StatusCode::CONFLICT, "rolled_back"),
                 _ => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             },
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::InvalidConfig(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_config"),
+            ApiError::Line(e) => match e {
+                LineError::UnknownDrive(_) => (StatusCode::NOT_FOUND, "unknown_drive"),
+                LineError::UnknownBus(_) => (StatusCode::NOT_FOUND, "unknown_bus"),
+                LineError::Trial { .. } => (StatusCode::CONFLICT, "trial_lost"),
+                _ => (StatusCode::UNPROCESSABLE_ENTITY, "cannot_build"),
+            },
+            ApiError::Change(e) => match e {
+                ChangeError::Busy => (StatusCode::CONFLICT, "busy"),
+                ChangeError::Refused(_) => (StatusCode::CONFLICT, "refused"),
+                ChangeError::Failed { .. } => (StatusCode::CONFLICT, "change_failed"),
+            },
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
 }
@@ -104,6 +135,18 @@ impl IntoResponse for ApiError {
             ApiError::Command { drive, command, .. } => {
                 body["drive"] = json!(drive);
                 body["command"] = json!(command);
+            }
+            ApiError::InvalidConfig(lines) => body["diagnostics"] = json!(lines),
+            ApiError::Change(ChangeError::Refused(what)) => body["refused"] = json!(what),
+            ApiError::Change(ChangeError::Failed {
+                step,
+                reason,
+                rollback_errors,
+            }) => {
+                body["step"] = json!(step);
+                body["reason"] = json!(reason);
+                body["rolled_back"] = json!(rollback_errors.is_empty());
+                body["rollback_errors"] = json!(rollback_errors);
             }
             _ => {}
         }

@@ -19,6 +19,7 @@ mod error;
 mod events;
 pub mod journal;
 mod state;
+pub mod tls;
 mod views;
 
 use std::future::Future;
@@ -26,6 +27,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use linevisor_line::RunningLine;
+use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 
@@ -44,6 +46,9 @@ pub struct ControlOptions {
     pub journal: Option<Journal>,
     /// Recent events kept per drive (default 64).
     pub recent_events: Option<usize>,
+    /// The config file the line was started from: its folder resolves the profile folders of
+    /// changes, and [`ControlPlane::reload`] re-reads it. `None`: the embedded demo.
+    pub config_file: Option<std::path::PathBuf>,
 }
 
 /// The API over one running line; its event collector runs while it lives.
@@ -65,7 +70,13 @@ impl ControlPlane {
             feed.clone(),
             journal.clone(),
         );
+        let config_dir = options
+            .config_file
+            .as_deref()
+            .and_then(std::path::Path::parent)
+            .map(Arc::from);
         let state = AppState {
+            config_dir,
             line,
             tokens: options.tokens.map(Arc::new),
             journal,
@@ -99,6 +110,16 @@ impl ControlPlane {
         axum::serve(listener, self.router())
             .with_graceful_shutdown(stop)
             .await
+    }
+
+    /// Re-reads `path` and applies it as `POST /api/v1/config/apply` would (SIGHUP); `by`
+    /// names who asked in the journal. The error is one line for the log.
+    pub async fn reload(&self, path: &std::path::Path, by: &str) -> Result<Value, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        api::apply_text(&self.state, by, text)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Records a line-level event in the journal, if there is one.

@@ -15,6 +15,9 @@ use crate::journal::Journal;
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub(crate) line: Arc<RunningLine>,
+    /// Folder of the config the line was started from: profile folders of changes resolve
+    /// against it (`None` for the embedded demo: shipped profiles only).
+    pub(crate) config_dir: Option<Arc<std::path::Path>>,
     pub(crate) tokens: Option<Arc<Tokens>>,
     pub(crate) journal: Option<Arc<Journal>>,
     pub(crate) recent: Arc<Recent>,

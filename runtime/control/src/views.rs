@@ -23,7 +23,10 @@ pub(crate) fn drive_view(
         .recent
         .with(&d.id, |log| log.last_fault.clone())
         .flatten();
-    let mut v = json!({ "id": d.id, "bus": d.bus, "last_fault": last_fault });
+    let mut v = json!({
+        "id": d.id, "bus": d.bus, "address": d.config.address, "version": d.version,
+        "last_fault": last_fault,
+    });
     match snap {
         Ok(s) => {
             let last = s.last.as_ref().map(|l| {

@@ -1,12 +1,15 @@
-//! The demo line runs end to end on simulated drives: every drive starts and becomes ready, a
-//! drive is enabled and follows a velocity setpoint, one drive's actor crashes while its
-//! neighbours keep their cycle, and a shutdown brings every drive to its safe state.
+//! The demo line runs end to end on simulated drives: every drive (Modbus and CANopen) starts and
+//! becomes ready, a drive of each segment is enabled and follows a velocity setpoint, one drive's
+//! actor crashes while its neighbours keep their cycle, and a shutdown brings every drive to its
+//! safe state.
 
 use std::time::Duration;
 
 use linevisor_config::{DEMO_LINE, DEMO_LINE_NAME, check_text};
-use linevisor_drive::{Command, DriveEventKind, DriveMsg, DriveState, send_command, snapshot};
-use linevisor_line::{LineOptions, RunningLine};
+use linevisor_drive::{
+    Command, DriveEventKind, DriveMsg, DriveState, Situation, send_command, snapshot,
+};
+use linevisor_line::{DriveEntry, LineOptions, RunningLine};
 use linevisor_profile::Direction;
 
 /// Waits (in paused time) for an event of `drive` matching `pred`; the bound is a hang guard.
@@ -29,6 +32,24 @@ async fn event(
     }
 }
 
+/// Enables `d` and waits for its telemetry to show `velocity` in operation enabled.
+async fn enable_at(d: &DriveEntry, velocity: f64) {
+    send_command(&d.handle, Command::Enable(Direction::Forward))
+        .await
+        .expect("enable");
+    send_command(&d.handle, Command::SetVelocity(velocity))
+        .await
+        .expect("velocity");
+    let mut telemetry = d.channels.telemetry.subscribe();
+    loop {
+        let s = telemetry.recv().await.unwrap();
+        if s.velocity.is_some_and(|v| (v - velocity).abs() < 1.0) {
+            assert_eq!(s.state, DriveState::OperationEnabled, "{}", d.id);
+            return;
+        }
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn demo_line_runs_commands_and_isolates_a_crash() {
     let line = check_text(DEMO_LINE_NAME, DEMO_LINE, None)
@@ -46,6 +67,13 @@ async fn demo_line_runs_commands_and_isolates_a_crash() {
         running
     };
     assert_eq!(running.drives().len(), line.config.drive.len());
+    let canopen = line
+        .config
+        .drive
+        .iter()
+        .filter(|d| d.bus == "sim-canopen")
+        .count();
+    assert_eq!(canopen, 3, "the demo line has a CANopen segment");
     for (id, rx) in &mut ready {
         // A drive may already be ready; its snapshot says so, else wait for the event.
         let snap = snapshot(&running.drive(id.as_str()).unwrap().handle)
@@ -59,44 +87,60 @@ async fn demo_line_runs_commands_and_isolates_a_crash() {
         }
     }
 
-    let axis = &running.drive("infeed-conveyor").unwrap();
-    send_command(&axis.handle, Command::Enable(Direction::Forward))
-        .await
-        .expect("enable");
-    send_command(&axis.handle, Command::SetVelocity(600.0))
-        .await
-        .expect("velocity");
-    let mut telemetry = axis.channels.telemetry.subscribe();
-    loop {
-        let s = telemetry.recv().await.unwrap();
-        if s.velocity.is_some_and(|v| (v - 600.0).abs() < 1.0) {
-            assert_eq!(s.state, DriveState::OperationEnabled);
-            break;
-        }
+    let axis = running.drive("infeed-conveyor").unwrap();
+    enable_at(&axis, 600.0).await;
+    let can_axis = running.drive("palletizer-x").unwrap();
+    enable_at(&can_axis, 400.0).await;
+
+    // A neighbour on each segment crashes; both axes keep their cycle and speed, and the
+    // neighbours come back.
+    let neighbour = running.drive("labeler").unwrap();
+    let can_neighbour = running.drive("palletizer-z").unwrap();
+    let before = snapshot(&axis.handle).await.unwrap().stats;
+    let can_before = snapshot(&can_axis.handle).await.unwrap().stats;
+    neighbour.handle.cast(DriveMsg::Crash).unwrap();
+    can_neighbour.handle.cast(DriveMsg::Crash).unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for (a, b) in [(&axis, before), (&can_axis, can_before)] {
+        let after = snapshot(&a.handle).await.unwrap();
+        assert_eq!(
+            after.stats.missed, b.missed,
+            "the neighbours' crashes cost {} cycles",
+            a.id
+        );
+        assert!(
+            after.stats.cycles >= b.cycles + 150,
+            "{}: {} → {}",
+            a.id,
+            b.cycles,
+            after.stats.cycles
+        );
+        assert_eq!(after.state, DriveState::OperationEnabled, "{}", a.id);
+    }
+    for n in [&neighbour, &can_neighbour] {
+        let back = snapshot(&n.handle).await.unwrap();
+        assert!(back.generation >= 2, "{} was not restarted", n.id);
     }
 
-    // A neighbour crashes; the axis keeps its cycle and speed, and the neighbour comes back.
-    let neighbour = &running.drive("labeler").unwrap();
-    let before = snapshot(&axis.handle).await.unwrap().stats;
-    neighbour.handle.cast(DriveMsg::Crash).unwrap();
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let after = snapshot(&axis.handle).await.unwrap();
-    assert_eq!(
-        after.stats.missed, before.missed,
-        "the neighbour's crash cost the axis cycles"
-    );
-    assert!(
-        after.stats.cycles >= before.cycles + 150,
-        "{} → {}",
-        before.cycles,
-        after.stats.cycles
-    );
-    assert_eq!(after.state, DriveState::OperationEnabled);
-    let back = snapshot(&neighbour.handle).await.unwrap();
-    assert!(back.generation >= 2, "the crashed actor was restarted");
-
     // Shutdown: each drive goes to its on_stop safe state (quick stop by default) through its bus.
+    let mut stopping: Vec<_> = running
+        .drives()
+        .values()
+        .map(|d| (d.id.clone(), d.channels.events.subscribe()))
+        .collect();
     running.shutdown().await.expect("shutdown");
+    for (id, rx) in &mut stopping {
+        event(rx, &format!("{id} safe state on stop"), |k| {
+            matches!(
+                k,
+                DriveEventKind::SafeStateApplied {
+                    situation: Situation::Stop,
+                    ..
+                }
+            )
+        })
+        .await;
+    }
     let sim = running.bus("sim-modbus").unwrap().sim.clone().unwrap();
     let state = sim.with_drive(1, |d| format!("{:?}", d.state())).unwrap();
     assert!(

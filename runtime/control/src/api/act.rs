@@ -7,7 +7,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use linevisor_drive::send_command;
-use linevisor_supervisor::{ChildStatus, SupervisorError, SupervisorRef};
+use linevisor_supervisor::ChildStatus;
 use serde_json::{Value, json};
 
 use crate::auth::{Caller, Role};
@@ -28,16 +28,9 @@ pub(crate) async fn command(
     caller.require(Role::Operator, "command a drive")?;
     let d = s
         .line
-        .drives
-        .get(&id)
+        .drive(&id)
         .ok_or(ApiError::UnknownDrive(id.clone()))?;
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::TooLarge { limit: BODY_LIMIT }
-        } else {
-            ApiError::BadRequest(e.body_text())
-        }
-    })?;
+    let body = read_body(body)?;
     let cmd = CommandBody::parse(&body).map_err(ApiError::BadRequest)?;
     let sent = cmd.to_command();
     let outcome = send_command(&d.handle, sent).await;
@@ -70,27 +63,47 @@ pub(crate) async fn command(
     }
 }
 
-/// Planned restart of one child: stop it (safe-stop step included) if it runs, start it again.
-async fn restart_child(sup: &SupervisorRef, id: &str) -> Result<(), SupervisorError> {
-    let children = sup.which_children().await?;
-    let running = children
+/// The body, or the reason it could not be read (too large, cut off).
+pub(crate) fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge { limit: BODY_LIMIT }
+        } else {
+            ApiError::BadRequest(e.body_text())
+        }
+    })
+}
+
+/// Restarts one child: a running one by a planned restart (`restart_now`: a drive with
+/// `restart = "adopt"` keeps running), a stopped one (taken out of service after a crash loop)
+/// by starting it again.
+async fn restart_child(s: &AppState, what: &'static str, id: &str) -> Result<(), ApiError> {
+    let sup = match what {
+        "drive" => s.line.tree.drives.clone(),
+        _ => s.line.tree.buses.clone(),
+    };
+    let stopped = sup
+        .which_children()
+        .await?
         .iter()
-        .find(|c| c.id.as_str() == id)
-        .is_some_and(|c| c.status != ChildStatus::Stopped);
-    if running {
-        sup.terminate_child(id).await?;
+        .any(|c| c.id.as_str() == id && c.status == ChildStatus::Stopped);
+    if stopped {
+        return Ok(sup.restart_child(id).await?);
     }
-    sup.restart_child(id).await
+    let restarted = match what {
+        "drive" => s.line.restart_drive(id).await,
+        _ => s.line.restart_bus(id).await,
+    };
+    restarted.map_err(ApiError::from)
 }
 
 async fn restart(
     s: &AppState,
     caller: &Caller,
     what: &'static str,
-    sup: &SupervisorRef,
     id: String,
 ) -> Result<Json<Value>, ApiError> {
-    let outcome = restart_child(sup, &id).await;
+    let outcome = restart_child(s, what, &id).await;
     let mut record = json!({
         "kind": "restart", "target": what, "id": id,
         "by": caller.name, "role": caller.role.name(),
@@ -105,7 +118,7 @@ async fn restart(
             record["outcome"] = json!("failed");
             record["reason"] = json!(e.to_string());
             s.journal(record);
-            Err(e.into())
+            Err(e)
         }
     }
 }
@@ -117,11 +130,10 @@ pub(crate) async fn restart_drive(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Admin, "restart a drive")?;
-    if !s.line.drives.contains_key(&id) {
+    if s.line.drive(&id).is_none() {
         return Err(ApiError::UnknownDrive(id));
     }
-    let sup = s.line.tree.drives.clone();
-    restart(&s, &caller, "drive", &sup, id).await
+    restart(&s, &caller, "drive", id).await
 }
 
 /// `POST /api/v1/buses/{id}/restart`.
@@ -131,9 +143,8 @@ pub(crate) async fn restart_bus(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Admin, "restart a bus")?;
-    if !s.line.buses.contains_key(&id) {
+    if s.line.bus(&id).is_none() {
         return Err(ApiError::UnknownBus(id));
     }
-    let sup = s.line.tree.buses.clone();
-    restart(&s, &caller, "bus", &sup, id).await
+    restart(&s, &caller, "bus", id).await
 }

@@ -47,8 +47,9 @@ pub(crate) async fn metrics(
     let mut o = Out(String::new());
     let ln = line.name.as_str();
 
-    let snaps = join_all(line.drives.values().map(views::drive_snapshot)).await;
-    let drives: Vec<_> = line.drives.values().zip(&snaps).collect();
+    let (all_drives, all_buses) = (line.drives(), line.buses());
+    let snaps = join_all(all_drives.values().map(views::drive_snapshot)).await;
+    let drives: Vec<_> = all_drives.values().zip(&snaps).collect();
     o.help(
         "linevisor_drive_up",
         "gauge",
@@ -119,9 +120,8 @@ pub(crate) async fn metrics(
         }
     }
 
-    let metrics = join_all(line.buses.values().map(views::bus_metrics)).await;
-    let buses: Vec<_> = line
-        .buses
+    let metrics = join_all(all_buses.values().map(views::bus_metrics)).await;
+    let buses: Vec<_> = all_buses
         .values()
         .zip(&metrics)
         .filter_map(|(b, m)| m.as_ref().ok().map(|m| (b, m)))

@@ -1,6 +1,7 @@
 //! The router: every endpoint under `/api/v1`, plus `/metrics`.
 
 mod act;
+mod change;
 mod metrics;
 mod read;
 mod stream;
@@ -11,13 +12,14 @@ use axum::http::Uri;
 use axum::routing::{get, post};
 
 pub use act::BODY_LIMIT;
+pub(crate) use change::apply_text;
 pub use read::OPENAPI;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Every route; the OpenAPI document lists the same paths (a test checks it).
-pub const ROUTES: [&str; 8] = [
+pub const ROUTES: [&str; 13] = [
     "/api/v1/line",
     "/api/v1/drives/{id}",
     "/api/v1/drives/{id}/commands",
@@ -26,18 +28,28 @@ pub const ROUTES: [&str; 8] = [
     "/api/v1/events",
     "/api/v1/openapi.json",
     "/metrics",
+    "/api/v1/drives",
+    "/api/v1/drives/{id}/upgrade",
+    "/api/v1/config",
+    "/api/v1/config/plan",
+    "/api/v1/config/apply",
 ];
 
 pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route(ROUTES[0], get(read::line))
-        .route(ROUTES[1], get(read::drive))
+        .route(ROUTES[1], get(read::drive).delete(change::remove_drive))
         .route(ROUTES[2], post(act::command))
         .route(ROUTES[3], post(act::restart_drive))
         .route(ROUTES[4], post(act::restart_bus))
         .route(ROUTES[5], get(stream::events))
         .route(ROUTES[6], get(read::openapi))
         .route(ROUTES[7], get(metrics::metrics))
+        .route(ROUTES[8], post(change::add_drive))
+        .route(ROUTES[9], post(change::upgrade))
+        .route(ROUTES[10], get(change::config))
+        .route(ROUTES[11], post(change::plan))
+        .route(ROUTES[12], post(change::apply))
         .fallback(|uri: Uri| async move { ApiError::UnknownPath(uri.path().to_owned()) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)

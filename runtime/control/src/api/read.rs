@@ -19,16 +19,15 @@ pub(crate) async fn line(
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Viewer, "read the line")?;
     let line = &s.line;
-    let snaps = join_all(line.drives.values().map(views::drive_snapshot)).await;
-    let drives: Vec<Value> = line
-        .drives
+    let (all_drives, all_buses) = (line.drives(), line.buses());
+    let snaps = join_all(all_drives.values().map(views::drive_snapshot)).await;
+    let drives: Vec<Value> = all_drives
         .values()
         .zip(&snaps)
         .map(|(d, snap)| views::drive_view(&s, d, snap))
         .collect();
-    let metrics = join_all(line.buses.values().map(views::bus_metrics)).await;
-    let buses: Vec<Value> = line
-        .buses
+    let metrics = join_all(all_buses.values().map(views::bus_metrics)).await;
+    let buses: Vec<Value> = all_buses
         .values()
         .zip(&metrics)
         .map(|(b, m)| views::bus_view(b, m))
@@ -57,11 +56,10 @@ pub(crate) async fn drive(
     caller.require(Role::Viewer, "read a drive")?;
     let d = s
         .line
-        .drives
-        .get(&id)
+        .drive(&id)
         .ok_or(ApiError::UnknownDrive(id.clone()))?;
-    let snap = views::drive_snapshot(d).await;
-    let mut v = views::drive_view(&s, d, &snap);
+    let snap = views::drive_snapshot(&d).await;
+    let mut v = views::drive_view(&s, &d, &snap);
     let recent = s
         .recent
         .with(&id, |log| log.events.iter().cloned().collect::<Vec<_>>())
