@@ -254,3 +254,69 @@ async fn a_change_that_a_running_line_cannot_take_is_refused_and_changes_nothing
     assert!(matches!(err, ChangeError::Refused(_)), "{err}");
     assert_eq!(line.config().config.line.name, "cell");
 }
+
+const CANOPEN: &str = include_str!("../../../configs/profiles/generic-cia402-canopen.toml");
+
+/// A simulated CANopen segment with `drives` (`id = node`, profile version).
+fn canopen_config(drives: &[(&str, u32, &str)]) -> String {
+    let mut s = String::from(
+        "[line]\nname = \"can-cell\"\ncycle_ms = 10\n\n[[bus]]\nid = \"can\"\ntype = \"simulated\"\nprotocol = \"canopen\"\n",
+    );
+    for (id, node, version) in drives {
+        s.push_str(&format!(
+            "\n[[drive]]\nid = \"{id}\"\nbus = \"can\"\naddress = {node}\n\
+             profile = {{ name = \"generic-cia402-canopen\", version = \"{version}\" }}\n"
+        ));
+    }
+    s
+}
+
+fn check_canopen(dir: &Path, text: &str) -> ValidLine {
+    let profiles = dir.join("profiles");
+    std::fs::create_dir_all(&profiles).unwrap();
+    let v11 = CANOPEN.replace("version = \"1.0\"", "version = \"1.1\"");
+    std::fs::write(profiles.join("cia402-canopen-1.1.toml"), v11).unwrap();
+    let checked = check_text("can-cell.toml", text, Some(dir));
+    checked
+        .line
+        .unwrap_or_else(|| panic!("invalid: {:?}", checked.diagnostics))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_canopen_drive_is_upgraded_and_one_added_while_the_others_keep_their_cycle() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = canopen_config(&[("x", 1, "1.0"), ("y", 2, "1.0"), ("z", 3, "1.0")]);
+    let line = RunningLine::start(&check_canopen(dir.path(), &old), LineOptions::default())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before = snapshots(&line).await;
+    assert!(
+        before.iter().all(|(_, s)| s.stats.cycles > 50),
+        "{before:?}"
+    );
+
+    let new = canopen_config(&[
+        ("x", 1, "1.0"),
+        ("y", 2, "1.1"),
+        ("z", 3, "1.0"),
+        ("w", 4, "1.0"),
+    ]);
+    let report = line.apply(check_canopen(dir.path(), &new)).await.unwrap();
+    assert_eq!(report.plan.touched_drives().count(), 2);
+    assert_eq!(
+        line.drive("y").unwrap().version,
+        "generic-cia402-canopen@1.1"
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let after = snapshots(&line).await;
+    for (id, b) in &before {
+        let a = &after.iter().find(|(i, _)| i == id).unwrap().1;
+        assert_eq!(a.stats.missed, b.stats.missed, "{id} missed cycles");
+        assert!(a.stats.cycles > b.stats.cycles + 50, "{id} stopped cycling");
+        let expected = b.generation + u64::from(id == "y");
+        assert_eq!(a.generation, expected, "{id}");
+    }
+    let w = &after.iter().find(|(i, _)| i == "w").unwrap().1;
+    assert!(w.stats.cycles > 50, "the added drive is not cycling: {w:?}");
+}
