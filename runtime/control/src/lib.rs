@@ -31,7 +31,7 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 
-pub use api::{BODY_LIMIT, OPENAPI, ROUTES};
+pub use api::{BODY_LIMIT, CONFIG_LIMIT, OPENAPI, ROUTES};
 pub use auth::{Caller, ListenRefused, Role, Tokens, check_listen};
 pub use error::ApiError;
 pub use journal::{Journal, JournalError, JournalLimits};

@@ -200,3 +200,26 @@ async fn add_upgrade_and_remove_a_drive_with_roles_rollback_and_journal() {
         "no rollback event journalled"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn configs_may_be_large_but_not_unbounded() {
+    let (_line, control) = demo(ControlOptions::default()).await;
+    let r = control.router();
+    let config = running_config(&r, None).await.to_string();
+    // A big line (comments stand in for drives) passes the 64 KiB limit of other bodies.
+    let big = format!("{config}\n{}", "# padding\n".repeat(20_000));
+    assert!(big.len() > 150_000);
+    let (status, v) = post(&r, "/api/v1/config/plan", None, &big).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let huge = format!("{config}\n{}", "# padding\n".repeat(120_000));
+    let (status, v) = post(&r, "/api/v1/config/plan", None, &huge).await;
+    assert_eq!(
+        (status, &v["error"]),
+        (StatusCode::PAYLOAD_TOO_LARGE, &json!("too_large")),
+        "{v}"
+    );
+    assert!(
+        v["message"].as_str().unwrap_or("").contains("1048576"),
+        "{v}"
+    );
+}

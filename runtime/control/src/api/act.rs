@@ -65,9 +65,17 @@ pub(crate) async fn command(
 
 /// The body, or the reason it could not be read (too large, cut off).
 pub(crate) fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    read_body_up_to(body, BODY_LIMIT)
+}
+
+/// As [`read_body`], on a route whose limit is `limit`.
+pub(crate) fn read_body_up_to(
+    body: Result<Bytes, BytesRejection>,
+    limit: usize,
+) -> Result<Bytes, ApiError> {
     body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::TooLarge { limit: BODY_LIMIT }
+            ApiError::TooLarge { limit }
         } else {
             ApiError::BadRequest(e.body_text())
         }

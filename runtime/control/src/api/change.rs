@@ -15,7 +15,7 @@ use linevisor_line::{ApplyReport, Plan};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::act::read_body;
+use super::act::{read_body, read_body_up_to};
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -200,8 +200,11 @@ fn check(s: &AppState, text: &str) -> Result<(ValidLine, Vec<String>), ApiError>
     }
 }
 
+/// Largest config accepted by plan and apply (a whole line; other bodies stay at 64 KiB).
+pub const CONFIG_LIMIT: usize = 1024 * 1024;
+
 fn text(body: Result<Bytes, BytesRejection>) -> Result<String, ApiError> {
-    let body = read_body(body)?;
+    let body = read_body_up_to(body, CONFIG_LIMIT)?;
     String::from_utf8(body.to_vec())
         .map_err(|e| ApiError::BadRequest(format!("the config is not UTF-8: {e}")))
 }

@@ -12,6 +12,7 @@ use axum::http::Uri;
 use axum::routing::{get, post};
 
 pub use act::BODY_LIMIT;
+pub use change::CONFIG_LIMIT;
 pub(crate) use change::apply_text;
 pub use read::OPENAPI;
 
@@ -48,8 +49,14 @@ pub(crate) fn router(state: AppState) -> Router {
         .route(ROUTES[8], post(change::add_drive))
         .route(ROUTES[9], post(change::upgrade))
         .route(ROUTES[10], get(change::config))
-        .route(ROUTES[11], post(change::plan))
-        .route(ROUTES[12], post(change::apply))
+        .route(
+            ROUTES[11],
+            post(change::plan).layer(DefaultBodyLimit::max(CONFIG_LIMIT)),
+        )
+        .route(
+            ROUTES[12],
+            post(change::apply).layer(DefaultBodyLimit::max(CONFIG_LIMIT)),
+        )
         .fallback(|uri: Uri| async move { ApiError::UnknownPath(uri.path().to_owned()) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
