@@ -128,6 +128,53 @@ pub struct BusMetrics {
     pub utilisation_percent: Option<f64>,
     /// Per unit, by unit id.
     pub units: Vec<UnitMetrics>,
+    /// CANopen buses only: the master's own figures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub canopen: Option<CanopenMetrics>,
+}
+
+/// The figures of a CANopen bus. On such a bus the generic [`Counters`] mean, per node and in
+/// total: `transactions` SDO transfers, `timeouts` SDO timeouts, `exceptions` SDO aborts (the
+/// node's answer), `framing_errors` other SDO failures, `demotions` times a node was lost
+/// (heartbeat overdue, boot-up, failed boot), `restorations` times it came back, `samples`
+/// SYNC cycles delivered, `missed_cycles` SYNC cycles whose TPDOs did not all arrive before the
+/// next SYNC, `overruns` samples a full drive sink dropped; the latency is SYNC to last TPDO.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CanopenMetrics {
+    /// Frames sent through the interface.
+    pub frames_sent: u64,
+    /// Frames received from it.
+    pub frames_received: u64,
+    /// Sends the interface refused (adapter lost, bus off).
+    pub send_errors: u64,
+    /// Frames per second both ways since the bus started.
+    pub frames_per_s: f64,
+    /// SDO transfers started.
+    pub sdo_transfers: u64,
+    /// SDO transfers refused by the node with an abort code.
+    pub sdo_aborts: u64,
+    /// SDO transfers without a response in time.
+    pub sdo_timeouts: u64,
+    /// SDO transfers ended by another link or protocol fault.
+    pub sdo_failures: u64,
+    /// SYNC frames sent.
+    pub sync_sent: u64,
+    /// SYNC periods longer than 1.5 × nominal (cycles skipped).
+    pub sync_missed: u64,
+    /// Median |actual − nominal| SYNC period over the last 4096 periods, µs.
+    pub sync_jitter_p50_us: u64,
+    /// 99th percentile of the same, µs.
+    pub sync_jitter_p99_us: u64,
+    /// Largest seen, µs.
+    pub sync_jitter_max_us: u64,
+    /// EMCY messages received (error resets included).
+    pub emcy: u64,
+    /// Heartbeats gone overdue.
+    pub heartbeat_losses: u64,
+    /// Boot-up messages received (power cycles, unit swaps, resets).
+    pub boot_ups: u64,
+    /// Transient transport faults seen by the receiver.
+    pub link_faults: u64,
 }
 
 /// Byte and frame counts at the stream, shared with [`crate::link`]'s counting wrapper.
@@ -139,7 +186,7 @@ pub(crate) struct Wire {
 }
 
 /// The metrics being kept.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Metrics {
     bus: String,
     started: Instant,
@@ -232,6 +279,7 @@ impl Metrics {
             },
             utilisation_percent,
             units: self.units.values().cloned().collect(),
+            canopen: None,
         }
     }
 }

@@ -17,6 +17,7 @@ use crate::emcy::Emcy;
 use crate::heartbeat::{HeartbeatConsumer, HeartbeatProducer, Observation, consumer_timeout};
 use crate::nmt::{NmtCommand, NmtState, frame};
 use crate::sdo::{SdoChannel, SdoClient, SdoConfig};
+use crate::stats::{BusStats, Stats, StatsHandle};
 use crate::sync::{SyncConfig, SyncConfigError, SyncProducer};
 
 /// Settings of one bus.
@@ -138,6 +139,7 @@ struct Shared<T> {
     routes: Arc<Routes>,
     channels: Mutex<HashMap<NodeId, Arc<SdoChannel>>>,
     states: Arc<Mutex<HashMap<NodeId, NmtState>>>,
+    stats: Arc<Stats>,
     control: mpsc::UnboundedSender<Control>,
     _tasks: Tasks,
 }
@@ -178,10 +180,12 @@ impl<T: CanTransport> Bus<T> {
         let (control, control_rx) = mpsc::unbounded_channel();
         let routes = Arc::new(Routes::default());
         let states = Arc::new(Mutex::new(HashMap::new()));
+        let stats = Arc::new(Stats::default());
         let dispatcher = Dispatcher {
             transport: transport.clone(),
             routes: routes.clone(),
             states: states.clone(),
+            stats: stats.clone(),
             events: events_tx,
             consumer: HeartbeatConsumer::new(),
         };
@@ -205,6 +209,7 @@ impl<T: CanTransport> Bus<T> {
             routes,
             channels: Mutex::default(),
             states,
+            stats,
             control,
             _tasks: Tasks(tasks),
         };
@@ -250,7 +255,19 @@ impl<T: CanTransport> Bus<T> {
             self.shared.transport.clone(),
             channel,
             self.shared.config.sdo,
+            self.shared.stats.clone(),
         )
+    }
+
+    /// Counters since the bus started: frames received, SDO outcomes, EMCY, boot-ups,
+    /// heartbeat losses.
+    pub fn stats(&self) -> BusStats {
+        self.shared.stats.snapshot()
+    }
+
+    /// The counters as a handle (for a metrics reader that must not hold the bus open).
+    pub fn stats_handle(&self) -> StatsHandle {
+        StatsHandle(self.shared.stats.clone())
     }
 
     /// Watches `node`'s heartbeat: [`Event::NodeLost`] once it is `timeout` overdue
@@ -295,6 +312,7 @@ struct Dispatcher<T> {
     transport: Arc<T>,
     routes: Arc<Routes>,
     states: Arc<Mutex<HashMap<NodeId, NmtState>>>,
+    stats: Arc<Stats>,
     events: mpsc::UnboundedSender<Event>,
     consumer: HeartbeatConsumer,
 }
@@ -312,6 +330,7 @@ impl<T: CanTransport> Dispatcher<T> {
                 _ = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
                     for (node, silent_for) in self.consumer.expire(Instant::now()) {
                         warn!(node = node.get(), ?silent_for, "Heartbeat lost.");
+                        self.stats.update(|s| s.heartbeat_losses += 1);
                         self.emit(Event::NodeLost { node, silent_for });
                     }
                 },
@@ -323,6 +342,7 @@ impl<T: CanTransport> Dispatcher<T> {
                     }
                     Err(e) => {
                         warn!(error = %e, "CAN link fault.");
+                        self.stats.update(|s| s.link_faults += 1);
                         self.emit(Event::LinkDown(e));
                         tokio::task::yield_now().await;
                     }
@@ -336,6 +356,7 @@ impl<T: CanTransport> Dispatcher<T> {
     }
 
     fn dispatch(&mut self, f: CanFrame) {
+        self.stats.update(|s| s.frames_received += 1);
         if f.is_remote() {
             return self.emit(Event::Other(f));
         }
@@ -356,6 +377,10 @@ impl<T: CanTransport> Dispatcher<T> {
             Some(Cob::Emcy(node)) => match Emcy::parse(data) {
                 Ok(emcy) => {
                     warn!(node = node.get(), %emcy, "Emergency.");
+                    self.stats.update(|s| {
+                        s.emcy += 1;
+                        *s.emcy_by_node.entry(node).or_default() += 1;
+                    });
                     self.emit(Event::Emcy { node, emcy });
                 }
                 Err(e) => debug!(node = node.get(), error = %e, "Malformed EMCY dropped."),
@@ -383,6 +408,7 @@ impl<T: CanTransport> Dispatcher<T> {
         let previous = lock(&self.states).insert(node, known);
         if state == NmtState::BootUp {
             info!(node = node.get(), "Boot-up.");
+            self.stats.update(|s| s.boot_ups += 1);
             return self.emit(Event::BootUp { node });
         }
         match observed {

@@ -10,6 +10,7 @@ pub mod nmt;
 pub mod pdo;
 pub mod sdo;
 pub mod sim;
+mod stats;
 pub mod sync;
 
 pub use abort::AbortCode;
@@ -21,4 +22,5 @@ pub use heartbeat::{HeartbeatConsumer, HeartbeatProducer, consumer_timeout};
 pub use nmt::{NmtCommand, NmtState};
 pub use pdo::{MappingEntry, PdoConfig, PdoKind, PdoMapping};
 pub use sdo::{SdoClient, SdoConfig};
-pub use sync::{JitterReport, SyncConfig, SyncProducer, SyncTick};
+pub use stats::{BusStats, SdoCounts, StatsHandle};
+pub use sync::{JitterReport, SyncConfig, SyncMeter, SyncProducer, SyncTick};

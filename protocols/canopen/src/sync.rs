@@ -3,7 +3,7 @@
 //! cycle is dropped, never bunched); the actual periods are measured and their jitter exposed.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use linevisor_can::{CanError, CanTransport};
@@ -60,6 +60,75 @@ pub struct JitterReport {
 
 const WINDOW: usize = 4096;
 
+#[derive(Debug)]
+struct Meter {
+    nominal: Duration,
+    sent: u64,
+    deviations: VecDeque<Duration>,
+    report: JitterReport,
+}
+
+/// The SYNC producer's counts and period jitter, readable from another task while the producer
+/// runs (e.g. a metrics request); clones share it.
+#[derive(Debug, Clone)]
+pub struct SyncMeter(Arc<Mutex<Meter>>);
+
+impl SyncMeter {
+    fn new(nominal: Duration) -> Self {
+        Self(Arc::new(Mutex::new(Meter {
+            nominal,
+            sent: 0,
+            deviations: VecDeque::with_capacity(WINDOW),
+            report: JitterReport::default(),
+        })))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Meter> {
+        // Plain numbers, never left half-updated.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// SYNC frames sent.
+    pub fn sent(&self) -> u64 {
+        self.lock().sent
+    }
+
+    /// Jitter of the measured periods.
+    pub fn report(&self) -> JitterReport {
+        let m = self.lock();
+        let mut sorted: Vec<Duration> = m.deviations.iter().copied().collect();
+        let report = m.report;
+        drop(m);
+        sorted.sort_unstable();
+        let pick = |q: f64| {
+            let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+            sorted.get(i).copied().unwrap_or_default()
+        };
+        JitterReport {
+            p50: pick(0.50),
+            p99: pick(0.99),
+            ..report
+        }
+    }
+
+    fn record(&self, period: Option<Duration>) {
+        let mut m = self.lock();
+        m.sent += 1;
+        let Some(period) = period else { return };
+        let nominal = m.nominal;
+        let deviation = period.abs_diff(nominal);
+        m.report.periods += 1;
+        if period > nominal.saturating_mul(3) / 2 {
+            m.report.missed += 1;
+        }
+        m.report.max = m.report.max.max(deviation);
+        if m.deviations.len() == WINDOW {
+            m.deviations.pop_front();
+        }
+        m.deviations.push_back(deviation);
+    }
+}
+
 /// Sends SYNC on every [`SyncProducer::tick`]. The caller sends its RPDOs after each tick;
 /// nodes latch them at the next SYNC.
 #[derive(Debug)]
@@ -69,8 +138,7 @@ pub struct SyncProducer<T> {
     interval: Interval,
     counter: u8,
     last: Option<Instant>,
-    deviations: VecDeque<Duration>,
-    report: JitterReport,
+    meter: SyncMeter,
 }
 
 impl<T: CanTransport> SyncProducer<T> {
@@ -90,14 +158,25 @@ impl<T: CanTransport> SyncProducer<T> {
             interval,
             counter: 0,
             last: None,
-            deviations: VecDeque::with_capacity(WINDOW),
-            report: JitterReport::default(),
+            meter: SyncMeter::new(config.period),
         })
     }
 
     /// Waits for the next period and sends SYNC.
     pub async fn tick(&mut self) -> Result<SyncTick, CanError> {
+        self.wait().await;
+        self.send().await
+    }
+
+    /// Waits for the next period (cancel safe: usable as a `select!` branch). Follow with
+    /// [`SyncProducer::send`]; a caller that must prepare the cycle first (so no answer to this
+    /// SYNC can be taken for the previous cycle's) does it in between.
+    pub async fn wait(&mut self) {
         self.interval.tick().await;
+    }
+
+    /// Sends the SYNC of the period just waited for.
+    pub async fn send(&mut self) -> Result<SyncTick, CanError> {
         let counter = self.config.counter_overflow.map(|overflow| {
             self.counter = if self.counter >= overflow {
                 1
@@ -113,9 +192,7 @@ impl<T: CanTransport> SyncProducer<T> {
         self.transport.send(&frame(Cob::Sync, data)).await?;
         let at = Instant::now();
         let period = self.last.replace(at).map(|last| at - last);
-        if let Some(p) = period {
-            self.record(p);
-        }
+        self.meter.record(period);
         Ok(SyncTick {
             at,
             counter,
@@ -130,30 +207,11 @@ impl<T: CanTransport> SyncProducer<T> {
 
     /// Jitter of the measured periods.
     pub fn jitter(&self) -> JitterReport {
-        let mut sorted: Vec<Duration> = self.deviations.iter().copied().collect();
-        sorted.sort_unstable();
-        let pick = |q: f64| {
-            let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
-            sorted.get(i).copied().unwrap_or_default()
-        };
-        JitterReport {
-            p50: pick(0.50),
-            p99: pick(0.99),
-            ..self.report
-        }
+        self.meter.report()
     }
 
-    fn record(&mut self, period: Duration) {
-        let nominal = self.config.period;
-        let deviation = period.abs_diff(nominal);
-        self.report.periods += 1;
-        if period > nominal.saturating_mul(3) / 2 {
-            self.report.missed += 1;
-        }
-        self.report.max = self.report.max.max(deviation);
-        if self.deviations.len() == WINDOW {
-            self.deviations.pop_front();
-        }
-        self.deviations.push_back(deviation);
+    /// A handle on the counts and jitter that stays readable while the producer runs.
+    pub fn meter(&self) -> SyncMeter {
+        self.meter.clone()
     }
 }

@@ -50,4 +50,10 @@ pub enum SimError {
     /// A pseudo-terminal pair could not be created.
     #[error("cannot create a pseudo-terminal pair: {0}")]
     Pty(#[from] tokio_serial::Error),
+    /// The slcan adapter's pseudo-terminal could not be created.
+    #[error("cannot create the slcan adapter's pseudo-terminal: {0}")]
+    SlcanPty(std::io::Error),
+    /// A CANopen node id outside 1–127.
+    #[error("CANopen node id {0} is outside 1–127")]
+    NodeRange(u8),
 }

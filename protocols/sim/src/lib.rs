@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod bank;
+mod canopen;
 mod config;
 mod drive;
 mod error;
@@ -8,6 +9,7 @@ mod run;
 mod serve;
 
 pub use bank::SimHandle;
+pub use canopen::SlcanEndpoint;
 pub use config::{EndpointConfig, SimConfig, SimConfigError, SimDriveConfig};
 pub use drive::{SimDrive, SimDriveOptions};
 pub use error::SimError;

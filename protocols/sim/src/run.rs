@@ -1,4 +1,5 @@
-//! Running a sim config: the drives on a [`SimHandle`], every endpoint serving all of them.
+//! Running a sim config: the Modbus drives on a [`SimHandle`], every endpoint serving all of
+//! them; the CANopen drives as nodes behind one emulated slcan adapter ([`SlcanEndpoint`]).
 //! `linevisor sim <sim-config>` calls [`run_sim`].
 
 use std::collections::BTreeMap;
@@ -8,10 +9,13 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use linevisor_canopen::NodeId;
+use linevisor_canopen::sim::NodeConfig;
+use linevisor_config::model::Protocol;
 use linevisor_profile::ProfileCodec;
 
 use crate::config::{EndpointConfig, SimConfig};
-use crate::{PtyEndpoint, SimDrive, SimError, SimHandle, TcpEndpoint};
+use crate::{PtyEndpoint, SimDrive, SimError, SimHandle, SlcanEndpoint, TcpEndpoint};
 
 /// Where a running simulator can be reached.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +24,8 @@ pub enum EndpointInfo {
     Tcp(SocketAddr),
     /// Path of the pseudo-terminal a Modbus RTU client opens.
     Pty(PathBuf),
+    /// Path of the pseudo-terminal of the emulated slcan adapter (CANopen nodes).
+    Slcan(PathBuf),
 }
 
 impl fmt::Display for EndpointInfo {
@@ -27,6 +33,7 @@ impl fmt::Display for EndpointInfo {
         match self {
             EndpointInfo::Tcp(a) => write!(f, "modbus tcp {a}"),
             EndpointInfo::Pty(p) => write!(f, "modbus rtu {}", p.display()),
+            EndpointInfo::Slcan(p) => write!(f, "slcan {}", p.display()),
         }
     }
 }
@@ -42,6 +49,7 @@ enum Served {
 pub struct RunningSim {
     handle: SimHandle,
     served: Vec<Served>,
+    slcan: Option<SlcanEndpoint>,
 }
 
 impl RunningSim {
@@ -49,7 +57,16 @@ impl RunningSim {
     pub async fn start(config: &SimConfig) -> Result<Self, SimError> {
         let handle = SimHandle::new();
         let mut codecs: BTreeMap<(String, String), Arc<ProfileCodec>> = BTreeMap::new();
+        let mut nodes = Vec::new();
         for d in &config.drives {
+            if d.profile.profile.protocol == Protocol::Canopen {
+                let node = NodeId::new(d.unit).map_err(|_| SimError::NodeRange(d.unit))?;
+                let mut c = NodeConfig::new(node);
+                c.identity.serial = d.options.serial_number;
+                c.drive = d.options.drive.clone();
+                nodes.push(c);
+                continue;
+            }
             let key = (
                 d.profile.profile.name.clone(),
                 d.profile.profile.version.clone(),
@@ -73,7 +90,21 @@ impl RunningSim {
                 EndpointConfig::Pty { baud } => Served::Pty(handle.serve_pty(*baud)?),
             });
         }
-        Ok(Self { handle, served })
+        let slcan = if nodes.is_empty() {
+            None
+        } else {
+            Some(SlcanEndpoint::serve(nodes)?)
+        };
+        Ok(Self {
+            handle,
+            served,
+            slcan,
+        })
+    }
+
+    /// The CANopen nodes behind the emulated slcan adapter, if the config has CANopen drives.
+    pub fn slcan(&self) -> Option<&SlcanEndpoint> {
+        self.slcan.as_ref()
     }
 
     /// Control of the drives (fault injection, inspection).
@@ -81,7 +112,7 @@ impl RunningSim {
         &self.handle
     }
 
-    /// The endpoints, in config order.
+    /// The endpoints, in config order, then the slcan adapter if any.
     pub fn endpoints(&self) -> Vec<EndpointInfo> {
         self.served
             .iter()
@@ -89,20 +120,36 @@ impl RunningSim {
                 Served::Tcp(t) => EndpointInfo::Tcp(t.address),
                 Served::Pty(p) => EndpointInfo::Pty(p.path.clone()),
             })
+            .chain(
+                self.slcan
+                    .iter()
+                    .map(|s| EndpointInfo::Slcan(s.path.clone())),
+            )
             .collect()
     }
 }
 
 /// Serves `config` until `shutdown` completes. Prints one line per endpoint on stdout, e.g.
-/// `modbus tcp 127.0.0.1:5020 units 1,2,3` or `modbus rtu /dev/pts/4 units 1,2,3`.
+/// `modbus tcp 127.0.0.1:5020 units 1,2,3`, `modbus rtu /dev/pts/4 units 1,2,3` or
+/// `slcan /dev/pts/5 nodes 5,6`.
 pub async fn run_sim(
     config: SimConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), SimError> {
     let sim = RunningSim::start(&config).await?;
-    let units: Vec<String> = sim.handle.units().iter().map(u8::to_string).collect();
+    let list = |ids: &[u8]| ids.iter().map(u8::to_string).collect::<Vec<_>>().join(",");
+    let units = list(&sim.handle.units());
+    let nodes = list(
+        &sim.slcan
+            .as_ref()
+            .map(SlcanEndpoint::node_ids)
+            .unwrap_or_default(),
+    );
     for e in sim.endpoints() {
-        println!("{e} units {}", units.join(","));
+        match e {
+            EndpointInfo::Slcan(_) => println!("{e} nodes {nodes}"),
+            _ => println!("{e} units {units}"),
+        }
         tracing::info!(endpoint = %e, "Simulated drives served.");
     }
     shutdown.await;

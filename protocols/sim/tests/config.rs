@@ -52,7 +52,7 @@ unit = 0
 profile = { name = "linevisor-sim-servo", version = "1.1" }
 
 [[drive]]
-unit = 2
+unit = 200
 profile = { name = "generic-cia402-canopen", version = "1.0" }
 
 [[drive]]
@@ -68,7 +68,7 @@ factory = { max_curent = 3.0 }
         "sim.toml:9:1: error: endpoint[2]: an endpoint has exactly one of `tcp` and `pty`",
         "sim.toml:14:8: error: drive[0].unit: unit id 0 is outside 1–247",
         "sim.toml:15:11: error: drive[0].profile: unknown profile \"linevisor-sim-servo\" version \"1.1\"; available versions: 1.0",
-        "sim.toml:19:11: error: drive[1].profile: profile \"generic-cia402-canopen\" speaks canopen; the simulator serves Modbus profiles",
+        "sim.toml:18:8: error: drive[1].unit: CANopen node id 200 is outside 1–127",
         "sim.toml:24:16: error: drive[2].acceleration: -5 must be a positive number",
         "sim.toml:25:26: error: drive[2].factory.max_curent: profile \"linevisor-sim-servo\" has no parameter \"max_curent\"",
     ];
@@ -157,4 +157,33 @@ async fn run_sim_serves_until_shutdown() {
     }));
     tx.send(()).unwrap();
     run.await.unwrap().unwrap();
+}
+
+#[test]
+fn canopen_drives_need_no_endpoint_and_are_checked_as_nodes() {
+    let text = "[[drive]]\nunit = 5\nprofile = { name = \"generic-cia402-canopen\", version = \"1.0\" }\nserial_number = 77\n";
+    let c = SimConfig::parse("sim.toml", text, None).expect("valid");
+    assert!(c.endpoints.is_empty());
+    assert_eq!(c.drives[0].unit, 5);
+    assert_eq!(c.drives[0].options.serial_number, 77);
+    // Node 5 on CANopen and unit 5 on Modbus are different devices.
+    let both = format!(
+        "{text}\n[[endpoint]]\ntcp = \"127.0.0.1:0\"\n\n[[drive]]\nunit = 5\nprofile = {{ name = \"linevisor-sim-servo\", version = \"1.0\" }}\n"
+    );
+    assert_eq!(
+        SimConfig::parse("sim.toml", &both, None)
+            .unwrap()
+            .drives
+            .len(),
+        2
+    );
+    let e = errors(&format!(
+        "{text}\n[[drive]]\nunit = 5\nprofile = {{ name = \"generic-cia402-canopen\", version = \"1.0\" }}\nfactory = {{ profile_acceleration = 1.0 }}\n"
+    ));
+    assert!(
+        e[0].contains("drive[1].unit: CANopen node id 5 is simulated twice"),
+        "{e:?}"
+    );
+    assert!(e[1].contains("drive[1].factory.profile_acceleration: factory values are simulated for Modbus drives only"), "{e:?}");
+    assert_eq!(e.len(), 2, "{e:?}");
 }

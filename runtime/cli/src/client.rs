@@ -12,12 +12,15 @@ use serde_json::{Value, json};
 /// Where the API is and who is asking.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ApiTarget {
-    /// API address (host:port or http://host:port).
+    /// API address (host:port, http://host:port or https://host:port).
     #[arg(long, env = "LINEVISOR_API", default_value = "127.0.0.1:7010")]
     api: String,
     /// Bearer token (needed when the instance has a tokens file).
     #[arg(long, env = "LINEVISOR_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// CA certificate (PEM) to trust for an https:// API address; nothing else is trusted.
+    #[arg(long, env = "LINEVISOR_CA", value_name = "FILE")]
+    ca: Option<std::path::PathBuf>,
 }
 
 /// What the client subcommands do.
@@ -68,7 +71,10 @@ pub(crate) fn run(target: &ApiTarget, call: Call) -> ExitCode {
         }
     };
     let result = rt.block_on(async {
-        let client = Client::new(&target.api, target.token.clone())?;
+        let mut client = Client::new(&target.api, target.token.clone())?;
+        if let Some(ca) = &target.ca {
+            client = client.with_ca(ca)?;
+        }
         match call {
             Call::Status { json } => status(&client, json).await,
             Call::Drive { id, command, args } => drive(&client, &id, &command, &args).await,

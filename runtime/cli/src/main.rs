@@ -1,11 +1,13 @@
 //! The `linevisor` binary. Thin: parses arguments and hands off to the library crates; anyhow is
 //! used only here, at the edge.
 
+mod change;
 mod check;
 mod client;
 mod run;
 mod signals;
 mod sim;
+mod systemd;
 mod table;
 
 use std::io::Write as _;
@@ -41,7 +43,9 @@ enum Command {
     /// Run a line: one supervised actor per bus and per drive. Without a file, runs the
     /// embedded demo line on simulated drives. On a terminal it shows a live table of the
     /// drives; otherwise it writes structured logs. Ctrl-C or SIGTERM brings every drive to its
-    /// safe state, then exits.
+    /// safe state, then exits; SIGHUP re-reads the config file. Under systemd (Type=notify) it
+    /// reports readiness, watchdog and stopping. The API settings come from `[control]`; the
+    /// flags below override them.
     Run {
         /// The line config (TOML). Default: the embedded demo line.
         config: Option<PathBuf>,
@@ -51,23 +55,24 @@ enum Command {
         /// Stop by itself after this many seconds (for scripted demos and smoke tests).
         #[arg(long, value_name = "SECONDS")]
         duration: Option<u64>,
-        /// Serve the API here instead of `line.api_listen` (port 0: any free port; the address
+        /// Serve the API here instead of `control.listen` (port 0: any free port; the address
         /// is printed on stderr).
         #[arg(long, value_name = "IP:PORT")]
         listen: Option<SocketAddr>,
-        /// Tokens file (TOML `[[token]] name, value, role`). Without it the API is open and
-        /// refuses any address but loopback. (A config key for it comes later.)
+        /// Tokens file (TOML `[[token]] name, value, role`) instead of `control.tokens_file`.
+        /// Without any, the API is open and refuses any address but loopback.
         #[arg(long, value_name = "FILE", env = "LINEVISOR_TOKENS_FILE")]
         tokens: Option<PathBuf>,
-        /// Journal file (JSON lines, crash-safe framing): every command, fault, restart.
+        /// Journal file (JSON lines, crash-safe framing) instead of `control.journal`.
         #[arg(long, value_name = "FILE", env = "LINEVISOR_JOURNAL")]
         journal: Option<PathBuf>,
-        /// Rotate the journal when it reaches this many bytes.
-        #[arg(long, value_name = "BYTES", default_value_t = 16 << 20)]
-        journal_max_bytes: u64,
-        /// Rotated journal files kept.
-        #[arg(long, value_name = "N", default_value_t = 4)]
-        journal_keep: usize,
+        /// Rotate the journal at this many bytes, instead of `control.journal_max_bytes`
+        /// (default 16 MiB).
+        #[arg(long, value_name = "BYTES")]
+        journal_max_bytes: Option<u64>,
+        /// Rotated journal files kept, instead of `control.journal_keep` (default 4).
+        #[arg(long, value_name = "N")]
+        journal_keep: Option<usize>,
     },
     /// Show a running instance's line: drives with state and counters, buses with comm counters.
     Status {
@@ -105,6 +110,49 @@ enum Command {
         /// Keep printing new events until interrupted.
         #[arg(long)]
         follow: bool,
+    },
+    /// Show what applying a config to a running instance would touch (the blast radius):
+    /// per bus and drive added, removed, upgraded, reconfigured, restarted or untouched.
+    Plan {
+        #[command(flatten)]
+        target: client::ApiTarget,
+        /// The new line config (TOML).
+        config: PathBuf,
+        /// The full JSON answer.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Apply a config to a running instance: checked, only the difference applied, everything
+    /// rolled back on any failure. Untouched drives keep their cycle.
+    Apply {
+        #[command(flatten)]
+        target: client::ApiTarget,
+        /// The new line config (TOML).
+        config: PathBuf,
+    },
+    /// Run one drive on another profile version (name@version) with state hand-over; the old
+    /// version runs again if the new one fails its first cycles.
+    Upgrade {
+        #[command(flatten)]
+        target: client::ApiTarget,
+        /// Drive id.
+        id: String,
+        /// New profile, as name@version (e.g. linevisor-sim-servo@1.1).
+        profile: String,
+    },
+    /// Add a drive to a running instance from a file holding one [[drive]] table.
+    Add {
+        #[command(flatten)]
+        target: client::ApiTarget,
+        /// TOML file with the drive's keys (id, bus, address, profile, ...).
+        file: PathBuf,
+    },
+    /// Remove a drive from a running instance (it goes to its on_stop safe state first).
+    Remove {
+        #[command(flatten)]
+        target: client::ApiTarget,
+        /// Drive id.
+        id: String,
     },
     /// Serve simulated drives on Modbus TCP ports and/or pseudo-terminals (printed on start),
     /// so a line can be tried before the hardware arrives. Runs until Ctrl-C or SIGTERM.
@@ -170,6 +218,19 @@ fn main() -> ExitCode {
         } => client::run(&target, client::Call::Drive { id, command, args }),
         Command::Restart { target, id } => client::run(&target, client::Call::Restart { id }),
         Command::Events { target, follow } => client::run(&target, client::Call::Events { follow }),
+        Command::Plan {
+            target,
+            config,
+            json,
+        } => client::run(&target, client::Call::Plan { config, json }),
+        Command::Apply { target, config } => client::run(&target, client::Call::Apply { config }),
+        Command::Upgrade {
+            target,
+            id,
+            profile,
+        } => client::run(&target, client::Call::Upgrade { id, profile }),
+        Command::Add { target, file } => client::run(&target, client::Call::Add { file }),
+        Command::Remove { target, id } => client::run(&target, client::Call::Remove { id }),
         Command::Sim { config } => sim::run(&config),
         Command::Schema { profile } => {
             let schema = if profile {

@@ -1,80 +1,24 @@
-//! `linevisor run`: check the config, start the line's supervision tree, serve its control API,
-//! show it, and stop it cleanly (every drive to its safe state) on Ctrl-C or SIGTERM.
+//! `linevisor run`: check the config, start the line's supervision tree, serve its control API
+//! (HTTPS when `[control]` names a certificate), tell systemd, show the line, re-read the config
+//! on SIGHUP, and stop cleanly (every drive to its safe state) on Ctrl-C or SIGTERM.
+
+mod prepare;
 
 use std::io::IsTerminal;
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use linevisor_config::{DEMO_LINE, DEMO_LINE_NAME, ValidLine};
-use linevisor_control::{ControlOptions, ControlPlane, Journal, JournalLimits, Tokens};
+use linevisor_control::ControlPlane;
 use linevisor_line::{LineOptions, RunningLine};
 
+pub(crate) use prepare::ApiArgs;
+
+use crate::signals::{self, Hangups};
+use crate::systemd::Notifier;
 use crate::table;
-
-/// Control-plane options of `linevisor run` that are not config keys yet.
-#[derive(Debug)]
-pub(crate) struct ApiArgs {
-    /// Overrides `line.api_listen`.
-    pub(crate) listen: Option<SocketAddr>,
-    /// Tokens file (TOML `[[token]]`).
-    pub(crate) tokens: Option<PathBuf>,
-    /// Journal file.
-    pub(crate) journal: Option<PathBuf>,
-    /// Rotate the journal at this size.
-    pub(crate) journal_max_bytes: u64,
-    /// Rotated journal files kept.
-    pub(crate) journal_keep: usize,
-}
-
-/// Everything that can refuse to start before a drive is touched.
-struct Prepared {
-    listener: tokio::net::TcpListener,
-    control: ControlOptions,
-}
-
-async fn prepare(line: &ValidLine, api: &ApiArgs) -> Result<Prepared, String> {
-    let tokens = match &api.tokens {
-        Some(p) => Some(Tokens::load(p).map_err(|e| e.to_string())?),
-        None => None,
-    };
-    let addr = match api.listen {
-        Some(a) => a,
-        None => line.config.line.api_listen.parse().map_err(|_| {
-            format!(
-                "line.api_listen \"{}\" is not ip:port",
-                line.config.line.api_listen
-            )
-        })?,
-    };
-    linevisor_control::check_listen(addr, tokens.as_ref()).map_err(|e| e.to_string())?;
-    let journal = match &api.journal {
-        Some(p) => Some(
-            Journal::open(
-                p,
-                JournalLimits {
-                    max_bytes: api.journal_max_bytes,
-                    keep: api.journal_keep,
-                },
-            )
-            .map_err(|e| e.to_string())?,
-        ),
-        None => None,
-    };
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("cannot listen on {addr} for the API: {e}"))?;
-    Ok(Prepared {
-        listener,
-        control: ControlOptions {
-            tokens,
-            journal,
-            recent_events: None,
-        },
-    })
-}
 
 pub(crate) fn run(
     config: Option<&Path>,
@@ -107,12 +51,23 @@ pub(crate) fn run(
             return ExitCode::from(1);
         }
     };
-    rt.block_on(run_line(line, live, duration, api))
+    rt.block_on(run_line(line, config, live, duration, api))
 }
 
-async fn run_line(line: ValidLine, live: bool, duration: Option<u64>, api: &ApiArgs) -> ExitCode {
+async fn run_line(
+    line: ValidLine,
+    config: Option<&Path>,
+    live: bool,
+    duration: Option<u64>,
+    api: &ApiArgs,
+) -> ExitCode {
     linevisor_supervisor::install_panic_hook();
-    let prepared = match prepare(&line, api).await {
+    let sd = Notifier::from_env();
+    // Before READY=1: from then on `systemctl reload` may send SIGHUP, which must not kill us.
+    let mut hangups = Hangups::new();
+    let name = line.config.line.name.clone();
+    sd.status(&format!("line {name}: starting"));
+    let prepared = match prepare::prepare(&line, config, api).await {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
@@ -127,40 +82,77 @@ async fn run_line(line: ValidLine, live: bool, duration: Option<u64>, api: &ApiA
         }
     };
     let control = Arc::new(ControlPlane::new(running.clone(), prepared.control));
-    match prepared.listener.local_addr() {
-        Ok(a) => eprintln!("linevisor: API on http://{a}"),
-        Err(e) => eprintln!("linevisor: API listening (address unknown: {e})"),
-    }
+    let scheme = if prepared.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let url = match prepared.listener.local_addr() {
+        Ok(a) => format!("{scheme}://{a}"),
+        Err(e) => format!("{scheme}://? ({e})"),
+    };
+    eprintln!("linevisor: API on {url}");
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
     let server = {
         let control = control.clone();
-        let listener = prepared.listener;
+        let (listener, tls) = (prepared.listener, prepared.tls);
         tokio::spawn(async move {
             let stop = async {
                 let _ = api_stopped.await;
             };
-            if let Err(e) = control.serve(listener, stop).await {
+            let served = match &tls {
+                Some(tls) => control
+                    .serve_tls(listener, tls, stop)
+                    .await
+                    .map_err(|e| e.to_string()),
+                None => control
+                    .serve(listener, stop)
+                    .await
+                    .map_err(|e| e.to_string()),
+            };
+            if let Err(e) = served {
                 eprintln!("error: the API server stopped: {e}");
             }
         })
     };
-    let stop = async {
-        match duration {
-            Some(s) => {
-                tokio::select! {
-                    () = crate::signals::terminated() => {}
+    let status = format!(
+        "line {name}: {} on {}; API on {url}",
+        count(line.config.drive.len(), "drive"),
+        count(line.config.bus.len(), "bus")
+    );
+    sd.ready(&status);
+    let watchdog = sd.spawn_watchdog(running.tree.root.clone());
+
+    let until_stop = async {
+        let terminated = async {
+            match duration {
+                Some(s) => tokio::select! {
+                    () = signals::terminated() => {}
                     () = tokio::time::sleep(Duration::from_secs(s)) => {}
-                }
+                },
+                None => signals::terminated().await,
             }
-            None => crate::signals::terminated().await,
+        };
+        tokio::pin!(terminated);
+        loop {
+            tokio::select! {
+                () = &mut terminated => return,
+                () = hangups.recv() => reload(&control, config, &sd, &status).await,
+            }
         }
     };
     if live {
-        table::show_until(&running, stop).await;
+        table::show_until(&running, until_stop).await;
     } else {
-        stop.await;
+        until_stop.await;
     }
     eprintln!("linevisor: stopping the line; drives go to their safe state");
+    sd.stopping(&format!(
+        "line {name}: stopping, drives to their safe state"
+    ));
+    if let Some(w) = watchdog {
+        w.abort();
+    }
     let _ = stop_api.send(());
     let _ = server.await;
     let result = running.shutdown().await;
@@ -180,5 +172,43 @@ async fn run_line(line: ValidLine, live: bool, duration: Option<u64>, api: &ApiA
             eprintln!("error: the line did not stop cleanly: {e}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// SIGHUP: apply the config file again, as `linevisor apply` would; the line keeps running
+/// unchanged if it fails. A changed `[control]` key (address, tokens, TLS, journal) refuses
+/// the reload: those need a restart of linevisor.
+async fn reload(control: &ControlPlane, config: Option<&Path>, sd: &Notifier, status: &str) {
+    let Some(path) = config else {
+        eprintln!("linevisor: SIGHUP ignored: the embedded demo line has no file to re-read");
+        return;
+    };
+    sd.reloading();
+    eprintln!("linevisor: SIGHUP: re-reading {}", path.display());
+    match control.reload(path, "SIGHUP").await {
+        Ok(outcome) => {
+            let touched = outcome["plan"]["drives"].as_array().map_or(0, |d| {
+                d.iter().filter(|d| d["action"] != "untouched").count()
+            });
+            eprintln!(
+                "linevisor: reloaded {}: {touched} drive(s) touched in {:.0} ms",
+                path.display(),
+                outcome["took_ms"].as_f64().unwrap_or(0.0)
+            );
+        }
+        Err(e) => eprintln!(
+            "error: reload of {} failed; the line runs unchanged: {e}",
+            path.display()
+        ),
+    }
+    sd.ready(status);
+}
+
+/// `1 drive`, `3 drives`, `2 buses`.
+fn count(n: usize, word: &str) -> String {
+    match (n, word.ends_with('s')) {
+        (1, _) => format!("1 {word}"),
+        (_, true) => format!("{n} {word}es"),
+        (_, false) => format!("{n} {word}s"),
     }
 }

@@ -1,4 +1,6 @@
-//! `linevisor sim <sim-config>`: simulated drives served as real Modbus, in their own process.
+//! `linevisor sim <sim-config>`: simulated drives in their own process, Modbus drives served as
+//! real Modbus (TCP, RTU on a pty), CANopen drives as CiA 402 nodes behind an emulated slcan
+//! adapter on a pty (its path is printed).
 
 use std::path::Path;
 use std::process::ExitCode;

@@ -24,6 +24,7 @@ fn check_without_a_file_checks_the_embedded_demo_line() {
     assert!(stdout.contains("line \"demo\""), "{stdout}");
     assert!(stdout.contains("├─ buses supervisor"));
     assert!(stdout.contains("drive infeed-conveyor on sim-modbus @1"));
+    assert!(stdout.contains("drive palletizer-x on sim-canopen @1"));
     assert!(stdout.starts_with("line"));
 }
 
@@ -140,11 +141,13 @@ fn run_starts_the_demo_line_and_stops_it_to_safe_states() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("Line started."), "{stderr}");
+    // 4 Modbus drives and 3 CANopen drives.
     assert_eq!(
         stderr.matches("Safe state applied on stop.").count(),
-        4,
+        7,
         "{stderr}"
     );
+    assert!(stderr.contains("Node operational."), "{stderr}");
     assert!(stderr.contains("linevisor: stopped"), "{stderr}");
 }
 

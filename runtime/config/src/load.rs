@@ -12,8 +12,8 @@ use crate::check;
 use crate::diag::{Diagnostic, Finding, Path, Severity};
 use crate::feasibility::{self, BusLoad};
 use crate::model::{
-    BusConfig, BusKind, CanopenBus, DriveConfig, LineConfig, LineSection, ModbusRtuBus,
-    ModbusTcpBus, Profile, SerialBus, SimulatedBus,
+    BusConfig, BusKind, CanopenBus, ControlSection, DriveConfig, LineConfig, LineSection,
+    ModbusRtuBus, ModbusTcpBus, Profile, SerialBus, SimulatedBus,
 };
 use crate::source::{Doc, decode};
 
@@ -125,11 +125,13 @@ pub fn check_text(name: &str, text: &str, base_dir: Option<&FsPath>) -> Checked 
         let mut decoded = decode_line(&docs[0], &mut findings);
         let profiles = decode_profiles(&docs, &mut decoded, &mut findings);
         check::line::check(&decoded, &profiles, &mut findings);
+        check::control::check(&decoded, &mut findings);
         if let (true, Some(section)) = (decoded.complete, decoded.line.take()) {
             let config = LineConfig {
                 line: section,
                 bus: decoded.buses.into_iter().map(|(_, b)| b).collect(),
                 drive: decoded.drives.into_iter().map(|(_, d)| d).collect(),
+                control: decoded.control.unwrap_or_default(),
             };
             let loads = feasibility::compute(&config, &profiles);
             feasibility::judge(&config, &loads, &mut findings);
@@ -238,12 +240,15 @@ pub(crate) struct Decoded {
     pub(crate) line: Option<LineSection>,
     pub(crate) buses: Vec<(usize, BusConfig)>,
     pub(crate) drives: Vec<(usize, DriveConfig)>,
+    pub(crate) control: Option<ControlSection>,
+    /// Whether `line.api_listen` is written out (not just defaulted).
+    pub(crate) api_listen_given: bool,
     pub(crate) broken_buses: BTreeSet<String>,
     pub(crate) broken_profiles: BTreeSet<String>,
     pub(crate) complete: bool,
 }
 
-/// Decodes the config document: `[line]`, `[[bus]]`, `[[drive]]`.
+/// Decodes the config document: `[line]`, `[[bus]]`, `[[drive]]`, `[control]`.
 fn decode_line(doc: &Doc<'_>, findings: &mut Vec<Finding>) -> Decoded {
     let mut out = Decoded {
         complete: true,
@@ -259,6 +264,12 @@ fn decode_line(doc: &Doc<'_>, findings: &mut Vec<Finding>) -> Decoded {
                 let before = findings.len();
                 out.line = decode::<LineSection>(value, 0, &path, findings);
                 out.complete &= findings.len() == before;
+                out.api_listen_given = value.get_ref().get("api_listen").is_some();
+            }
+            "control" => {
+                let before = findings.len();
+                out.control = decode::<ControlSection>(value, 0, &path, findings);
+                out.complete &= findings.len() == before && out.control.is_some();
             }
             "bus" => {
                 for (i, v) in array_of_tables(value, &path, "bus", findings) {
@@ -291,7 +302,7 @@ fn decode_line(doc: &Doc<'_>, findings: &mut Vec<Finding>) -> Decoded {
                 out.complete = false;
                 findings.push(
                     Finding::error(0, path.clone(), format!("unknown table \"{other}\""))
-                        .suggest(other, ["line", "bus", "drive"]),
+                        .suggest(other, ["line", "bus", "drive", "control"]),
                 );
             }
         }

@@ -50,7 +50,12 @@ pub fn render(v: &ValidLine) -> String {
             }
         );
     }
-    let _ = writeln!(s, "└─ control plane (API on {})", c.line.api_listen);
+    let scheme = if c.control.tls(None).is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let _ = writeln!(s, "└─ control plane (API on {scheme}://{})", c.api_listen());
     s
 }
 

@@ -1,6 +1,7 @@
-//! The HTTP client of the CLI subcommands (`linevisor status`, `drive`, `restart`, `events`):
-//! HTTP/1.1 over one TCP connection per call, JSON in and out, the API's error message on
-//! failure. Plain HTTP only, like the server for now.
+//! The HTTP client of the CLI subcommands (`linevisor status`, `drive`, `restart`, `events`,
+//! `plan`, `apply`, ...): HTTP/1.1 over one TCP connection per call, JSON in and out, the API's
+//! error message on failure. HTTPS when the address says `https://`, trusting only the CA
+//! certificate given with [`Client::with_ca`] (a gateway's certificate is rarely public).
 
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::{Bytes, Incoming};
@@ -13,9 +14,12 @@ use tokio::net::TcpStream;
 /// Why a call to the API failed; each renders as one line.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    /// The address is not `host:port` or `http://host:port`.
-    #[error("API address {0:?} is not host:port or http://host:port")]
+    /// The address is not `host:port`, `http://host:port` or `https://host:port`.
+    #[error("API address {0:?} is not host:port, http://host:port or https://host:port")]
     Address(String),
+    /// HTTPS without a CA certificate to trust, or one that cannot be read.
+    #[error("{0}")]
+    Tls(String),
     /// No connection.
     #[error("cannot reach the API at {addr}: {source}")]
     Connect {
@@ -53,20 +57,91 @@ pub enum ClientError {
 pub struct Client {
     addr: String,
     token: Option<String>,
+    https: bool,
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
+
+/// The stream under HTTP: TCP, or TLS over TCP.
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin> Io for T {}
 
 impl Client {
     /// `api` is `host:port` or `http://host:port`; `token` goes in `Authorization: Bearer`.
     pub fn new(api: &str, token: Option<String>) -> Result<Self, ClientError> {
+        let https = api.starts_with("https://");
         let addr = api
-            .strip_prefix("http://")
+            .strip_prefix("https://")
+            .or_else(|| api.strip_prefix("http://"))
             .unwrap_or(api)
             .trim_end_matches('/')
             .to_owned();
         if addr.is_empty() || addr.contains('/') || !addr.contains(':') {
             return Err(ClientError::Address(api.to_owned()));
         }
-        Ok(Self { addr, token })
+        Ok(Self {
+            addr,
+            token,
+            https,
+            tls: None,
+        })
+    }
+
+    /// Trust the CA certificate(s) in PEM file `ca` for an `https://` address (and only those).
+    pub fn with_ca(mut self, ca: &std::path::Path) -> Result<Self, ClientError> {
+        use rustls_pki_types::CertificateDer;
+        use rustls_pki_types::pem::PemObject as _;
+        let fail = |m: String| ClientError::Tls(format!("CA certificate {}: {m}", ca.display()));
+        let bytes = std::fs::read(ca).map_err(|e| fail(e.to_string()))?;
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(&bytes) {
+            let cert = cert.map_err(|e| fail(e.to_string()))?;
+            roots.add(cert).map_err(|e| fail(e.to_string()))?;
+        }
+        if roots.is_empty() {
+            return Err(fail("no certificate in the file".into()));
+        }
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| fail(e.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        self.tls = Some(std::sync::Arc::new(config));
+        Ok(self)
+    }
+
+    async fn connect(&self) -> Result<Box<dyn Io>, ClientError> {
+        let tcp = TcpStream::connect(&self.addr)
+            .await
+            .map_err(|source| ClientError::Connect {
+                addr: self.addr.clone(),
+                source,
+            })?;
+        if !self.https {
+            return Ok(Box::new(tcp));
+        }
+        let Some(config) = &self.tls else {
+            return Err(ClientError::Tls(format!(
+                "https://{} needs the CA certificate to trust (--ca FILE or LINEVISOR_CA)",
+                self.addr
+            )));
+        };
+        let host = self
+            .addr
+            .rsplit_once(':')
+            .map_or(self.addr.as_str(), |(h, _)| h)
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let name = rustls_pki_types::ServerName::try_from(host.to_owned())
+            .map_err(|e| ClientError::Tls(format!("server name {host:?}: {e}")))?;
+        let tls = tokio_rustls::TlsConnector::from(config.clone())
+            .connect(name, tcp)
+            .await
+            .map_err(|source| ClientError::Connect {
+                addr: format!("https://{}", self.addr),
+                source,
+            })?;
+        Ok(Box::new(tls))
     }
 
     async fn send(
@@ -75,13 +150,7 @@ impl Client {
         path: &str,
         body: Option<(&'static str, Bytes)>,
     ) -> Result<Response<Incoming>, ClientError> {
-        let stream =
-            TcpStream::connect(&self.addr)
-                .await
-                .map_err(|source| ClientError::Connect {
-                    addr: self.addr.clone(),
-                    source,
-                })?;
+        let stream = self.connect().await?;
         let http = |source| ClientError::Http {
             addr: self.addr.clone(),
             source,

@@ -122,6 +122,22 @@ impl ControlPlane {
             .map_err(|e| e.to_string())
     }
 
+    /// As [`Self::serve`], over HTTPS: open SSE streams end first, then connections get
+    /// [`tls::SHUTDOWN_GRACE`] to finish.
+    pub async fn serve_tls(
+        &self,
+        listener: TcpListener,
+        tls: &tls::TlsSetup,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), tls::TlsError> {
+        let closing = self.state.closing.clone();
+        let stop = async move {
+            stop.await;
+            closing.send_replace(true);
+        };
+        tls::serve_tls(self.router(), listener, tls, stop).await
+    }
+
     /// Records a line-level event in the journal, if there is one.
     pub fn journal(&self, record: serde_json::Value) {
         self.state.journal(record);

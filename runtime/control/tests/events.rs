@@ -74,7 +74,7 @@ async fn sse_carries_drive_and_supervisor_events() {
     let (status, _) = post(&r, "/api/v1/drives/labeler/restart", None, "").await;
     assert_eq!(status, StatusCode::OK);
     let v = next_matching(&mut body, |v| {
-        v["source"] == "supervisor" && v["kind"] == "started"
+        v["source"] == "supervisor" && v["kind"] == "restarted"
     })
     .await;
     assert_eq!(v["child"], "labeler", "{v}");

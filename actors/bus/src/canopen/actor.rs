@@ -2,6 +2,7 @@
 //! bus task (a full queue is an immediate `QueueFull`); reply ports travel with the command.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use tokio::sync::mpsc::error::TrySendError;
@@ -9,10 +10,10 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 use tracing::{Instrument, info_span, warn};
 
+use super::meter::Meter;
 use super::requests::{self, Cmd};
 use super::task::Task;
 use super::{CanopenArgs, CanopenSettings, check_attach, check_node};
-use crate::metrics::{Metrics, Wire};
 use crate::{BusError, BusMsg};
 
 /// Commands in flight to the bus task.
@@ -27,6 +28,7 @@ pub struct CanopenBus;
 pub struct CanopenState {
     settings: CanopenSettings,
     cmds: mpsc::Sender<Cmd>,
+    meter: Arc<Meter>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
     stop_replies: Vec<ractor::RpcReplyPort<()>>,
@@ -80,7 +82,9 @@ impl Actor for CanopenBus {
     ) -> Result<CanopenState, ActorProcessingErr> {
         let (cmds, rx) = mpsc::channel(QUEUE);
         let (shutdown, shutdown_rx) = oneshot::channel();
+        let meter = Arc::new(Meter::new(&args.settings.bus));
         let task = Task {
+            meter: meter.clone(),
             settings: args.settings.clone(),
             kind: args.transport,
             cmds: rx,
@@ -96,6 +100,7 @@ impl Actor for CanopenBus {
         Ok(CanopenState {
             settings: args.settings,
             cmds,
+            meter,
             shutdown: Some(shutdown),
             task: Some(task),
             stop_replies: Vec::new(),
@@ -170,8 +175,8 @@ impl Actor for CanopenBus {
                 let _ = reply.send(Err(state.wrong()));
             }
             BusMsg::Metrics(reply) => {
-                // Per-node CANopen counters are not collected yet: an empty snapshot.
-                let _ = reply.send(Metrics::new(&bus, None).snapshot(&Wire::default(), 0));
+                let queued = QUEUE - state.cmds.capacity();
+                let _ = reply.send(state.meter.snapshot(queued));
             }
             BusMsg::Stop(reply) => {
                 state.stop_replies.extend(reply);

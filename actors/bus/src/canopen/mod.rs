@@ -7,6 +7,7 @@
 //! [`Sample`]: crate::Sample
 
 mod actor;
+mod meter;
 mod node;
 mod requests;
 mod task;
@@ -138,7 +139,10 @@ pub(crate) fn words(value: u64, bits: u8) -> Vec<u16> {
 
 /// The interface opened at run time, as a concrete [`CanTransport`] type: spawned tasks that
 /// hold a `Bus<Box<dyn …>>` trip a rustc higher-ranked `Send` limitation, a newtype does not.
-pub(crate) struct Port(linevisor_can::AnyTransport);
+/// Counts every frame through it for the metrics.
+///
+/// [`CanTransport`]: linevisor_can::CanTransport
+pub(crate) struct Port(linevisor_can::AnyTransport, std::sync::Arc<meter::Frames>);
 
 impl std::fmt::Debug for Port {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -153,12 +157,25 @@ impl linevisor_can::CanTransport for Port {
     ) -> impl Future<Output = Result<(), linevisor_can::CanError>> + Send {
         // Owned, so the future borrows only `self`.
         let frame = *frame;
-        async move { self.0.send_boxed(&frame).await }
+        async move {
+            let sent = self.0.send_boxed(&frame).await;
+            let counter = if sent.is_ok() {
+                &self.1.sent
+            } else {
+                &self.1.send_errors
+            };
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            sent
+        }
     }
-    fn recv(
-        &self,
-    ) -> impl Future<Output = Result<linevisor_can::CanFrame, linevisor_can::CanError>> + Send {
-        self.0.recv_boxed()
+    async fn recv(&self) -> Result<linevisor_can::CanFrame, linevisor_can::CanError> {
+        let received = self.0.recv_boxed().await;
+        if received.is_ok() {
+            self.1
+                .received
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        received
     }
     fn close(&self) -> impl Future<Output = Result<(), linevisor_can::CanError>> + Send {
         self.0.close_boxed()

@@ -85,8 +85,12 @@ impl Node {
     }
 
     /// Offers `event` to the drive; a full or closed sink drops it (the line never waits).
-    pub(super) fn offer(&self, event: BusEvent) {
-        let _ = self.attach.sink.try_send(event);
+    /// True when a full sink dropped it (an overrun).
+    pub(super) fn offer(&self, event: BusEvent) -> bool {
+        matches!(
+            self.attach.sink.try_send(event),
+            Err(tokio::sync::mpsc::error::TrySendError::Full(_))
+        )
     }
 
     /// Answers the writes latched by the SYNC just sent; the others go out now.

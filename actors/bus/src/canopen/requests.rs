@@ -51,12 +51,13 @@ impl Task {
                         }
                         Phase::Down { .. } => {
                             n.lost = false;
-                            lose(n, error);
+                            lose(n, error, &self.meter);
                         }
                         Phase::Booting(_) => {}
                     }
                     return;
                 }
+                self.meter.with(|m| m.set_attached(unit, true));
                 self.nodes.insert(unit, Node::new(a));
                 self.start_boot(bus, unit);
             }

@@ -1,18 +1,22 @@
 //! The bus task: opens the interface (with backoff), then owns the CANopen master. One loop
-//! takes SYNC ticks (collect a cycle, send the RPDO images), master events (TPDOs, boot-ups,
-//! heartbeat loss and return, EMCY), finished boots and the actor's commands. Boots and SDO
+//! takes SYNC periods (finish the cycle, send SYNC, start the next, send the RPDO images),
+//! master events (TPDOs, boot-ups, heartbeat loss and return, EMCY), finished boots and the
+//! actor's commands. Boots and SDO
 //! transfers run as tasks of their own, so no node ever waits for another.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use linevisor_can::{Backoff, TransportKind};
-use linevisor_canopen::{Bus, BusConfig, Event, Events, NmtState, NodeId, SdoConfig, SyncConfig};
+use linevisor_canopen::{
+    Bus, BusConfig, Event, Events, NmtState, NodeId, SdoConfig, SyncConfig, SyncProducer,
+};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep_until};
 use tracing::{info, warn};
 
+use super::meter::Meter;
 use super::node::{BootPlan, Node, Phase, boot};
 use super::requests::{Cmd, fail};
 use super::{CanopenSettings, Port};
@@ -21,6 +25,7 @@ use crate::{BusError, BusEvent, Sample};
 type BootResult = (u8, u64, Result<Vec<Vec<u64>>, String>);
 
 pub(super) struct Task {
+    pub(super) meter: std::sync::Arc<Meter>,
     pub(super) settings: CanopenSettings,
     pub(super) kind: TransportKind,
     pub(super) cmds: mpsc::Receiver<Cmd>,
@@ -62,10 +67,11 @@ impl Task {
                         timeout: self.settings.sdo_timeout,
                         ..SdoConfig::default()
                     };
-                    return Some(Bus::start(Port(t), config));
+                    return Some(Bus::start(Port(t, self.meter.frames.clone()), config));
                 }
                 Err(e) => e.to_string(),
             };
+            self.meter.with(|m| m.open_failures += 1);
             let delay = backoff.next_delay();
             warn!(error = %reason, ?delay, "Cannot open the CAN interface; retrying.");
             let until = Instant::now() + delay;
@@ -75,8 +81,14 @@ impl Task {
                     () = sleep_until(until) => break,
                     cmd = self.cmds.recv() => match cmd {
                         None => return None,
-                        Some(Cmd::Attach(a)) => { self.nodes.insert(a.unit, Node::new(a)); }
-                        Some(Cmd::Detach(unit)) => { self.nodes.remove(&unit); }
+                        Some(Cmd::Attach(a)) => {
+                            self.meter.with(|m| m.set_attached(a.unit, true));
+                            self.nodes.insert(a.unit, Node::new(a));
+                        }
+                        Some(Cmd::Detach(unit)) => {
+                            self.meter.with(|m| m.set_attached(unit, false));
+                            self.nodes.remove(&unit);
+                        }
                         Some(c) => {
                             let e = self.link_down(reason.clone(), until - Instant::now());
                             fail(c, e);
@@ -92,7 +104,6 @@ impl Task {
             return self.finish(None).await;
         };
         info!("CAN interface open.");
-        let (tick_tx, mut ticks) = mpsc::channel::<Instant>(4);
         let mut sync = match bus.sync_producer(SyncConfig {
             period: self.settings.sync_period,
             counter_overflow: None,
@@ -103,21 +114,7 @@ impl Task {
                 return self.finish(Some(bus)).await;
             }
         };
-        let mut sync_task = JoinSet::new();
-        sync_task.spawn(async move {
-            loop {
-                match sync.tick().await {
-                    Ok(t) => {
-                        if tick_tx.send(t.at).await.is_err() {
-                            return;
-                        }
-                    }
-                    Err(e) if e.is_final() => return,
-                    // The transport reopens itself; this SYNC is lost (a missed cycle).
-                    Err(e) => warn!(error = %e, "SYNC not sent."),
-                }
-            }
-        });
+        self.meter.opened(bus.stats_handle(), sync.meter());
         let units: Vec<u8> = self.nodes.keys().copied().collect();
         for unit in units {
             self.start_boot(&bus, unit);
@@ -134,7 +131,11 @@ impl Task {
             tokio::select! {
                 biased;
                 _ = &mut self.shutdown => break,
-                Some(at) = ticks.recv() => self.on_sync(&bus, at).await,
+                () = sync.wait() => {
+                    if !self.on_sync(&bus, &mut sync, &mut events).await {
+                        break;
+                    }
+                }
                 event = events.next() => match event {
                     Some(e) => self.on_event(&bus, e),
                     None => break,
@@ -152,11 +153,11 @@ impl Task {
                 }
             }
         }
-        sync_task.abort_all();
         self.finish(Some(bus)).await;
     }
 
     async fn finish(mut self, bus: Option<Bus<Port>>) {
+        self.meter.with(|m| m.link_up = false);
         self.boots.abort_all();
         self.sdos.abort_all();
         let error = BusError::ShuttingDown {
@@ -223,7 +224,11 @@ impl Task {
                 info!(node = unit, "Node operational.");
                 n.image = image;
                 n.phase = Phase::Running;
-                n.lost = false;
+                if std::mem::replace(&mut n.lost, false) {
+                    self.meter
+                        .with(|m| m.count(unit, 1, |c| &mut c.restorations));
+                }
+                self.meter.with(|m| m.set_demoted(unit, false));
                 n.offer(BusEvent::CommRestored { unit });
             }
             Err(reason) => {
@@ -236,12 +241,32 @@ impl Task {
                     node: unit,
                     reason: format!("boot failed: {reason}"),
                 };
-                lose(n, error);
+                lose(n, error, &self.meter);
             }
         }
     }
 
-    async fn on_sync(&mut self, bus: &Bus<Port>, at: Instant) {
+    /// One SYNC period: answers already queued complete the previous cycle, then SYNC goes out
+    /// and the new cycle starts, all in this task, so no answer to this SYNC can be taken for
+    /// the previous cycle's. False when the interface is closed for good.
+    async fn on_sync(
+        &mut self,
+        bus: &Bus<Port>,
+        sync: &mut SyncProducer<Port>,
+        events: &mut Events,
+    ) -> bool {
+        while let Some(e) = events.try_next() {
+            self.on_event(bus, e);
+        }
+        let at = match sync.send().await {
+            Ok(t) => t.at,
+            Err(e) if e.is_final() => return false,
+            Err(e) => {
+                // The transport reopens itself; this cycle is lost (a missed cycle).
+                warn!(error = %e, "SYNC not sent.");
+                return true;
+            }
+        };
         self.seq += 1;
         let seq = self.seq;
         for (unit, n) in &mut self.nodes {
@@ -249,7 +274,10 @@ impl Task {
                 continue;
             }
             // An incomplete previous cycle is dropped: a gap in `seq` for the drive.
-            n.start_cycle(seq, at);
+            if n.start_cycle(seq, at) {
+                self.meter
+                    .with(|m| m.count(*unit, 1, |c| &mut c.missed_cycles));
+            }
             n.latch();
             let Ok(node) = NodeId::new(*unit) else {
                 continue;
@@ -263,6 +291,7 @@ impl Task {
                 }
             }
         }
+        true
     }
 
     fn on_event(&mut self, bus: &Bus<Port>, event: Event) {
@@ -286,9 +315,17 @@ impl Task {
                         blocks,
                         latency: now - p.at,
                     };
+                    let latency = sample.latency;
                     // A closed sink (the drive actor is restarting) keeps the node: booted,
                     // its RPDO image sent every SYNC, ready for the next attach (bumpless).
-                    n.offer(BusEvent::Sample(sample));
+                    let overrun = n.offer(BusEvent::Sample(sample));
+                    self.meter.with(|m| {
+                        m.count(unit, 1, |c| &mut c.samples);
+                        m.latency(unit, latency);
+                        if overrun {
+                            m.count(unit, 1, |c| &mut c.overruns);
+                        }
+                    });
                 }
             }
             Event::BootUp { node } => {
@@ -302,7 +339,7 @@ impl Task {
                 // While booting the drive has not been told the node is up: nothing to take
                 // back, the boot just starts again.
                 if n.phase == Phase::Running {
-                    lose(n, error);
+                    lose(n, error, &self.meter);
                 }
                 self.start_boot(bus, unit);
             }
@@ -321,6 +358,7 @@ impl Task {
                             node: unit,
                             reason,
                         },
+                        &self.meter,
                     );
                 }
             }
@@ -335,6 +373,10 @@ impl Task {
                 if state == NmtState::Operational {
                     n.phase = Phase::Running;
                     n.lost = false;
+                    self.meter.with(|m| {
+                        m.count(unit, 1, |c| &mut c.restorations);
+                        m.set_demoted(unit, false);
+                    });
                     n.offer(BusEvent::CommRestored { unit });
                 } else {
                     self.start_boot(bus, unit);
@@ -349,6 +391,7 @@ impl Task {
 
     pub(super) fn detach(&mut self, bus: &Bus<Port>, unit: u8) {
         self.nodes.remove(&unit);
+        self.meter.with(|m| m.set_attached(unit, false));
         if let Ok(node) = NodeId::new(unit) {
             bus.unwatch_heartbeat(node);
         }
@@ -356,11 +399,16 @@ impl Task {
 }
 
 /// Tells the drive once that its node is gone; the cycle in progress is dropped.
-pub(super) fn lose(n: &mut Node, error: BusError) {
+pub(super) fn lose(n: &mut Node, error: BusError, meter: &Meter) {
     n.pending = None;
     n.fail_writes(&error);
     if !n.lost {
         n.lost = true;
+        let unit = n.unit();
+        meter.with(|m| {
+            m.count(unit, 1, |c| &mut c.demotions);
+            m.set_demoted(unit, true);
+        });
         n.offer(BusEvent::CommLost {
             unit: n.unit(),
             error,

@@ -127,7 +127,8 @@ where
             encode_reply(&reply, &mut out);
         }
         tokio::select! {
-            _ = unplugged.wait_for(|u| *u) => return Ok(()),
+            // A dropped handle (sender gone) is no unplug: the branch is disabled instead.
+            Ok(_) = unplugged.wait_for(|u| *u) => return Ok(()),
             read = rd.read(&mut buf) => match read {
                 Ok(0) => return Ok(()),
                 Ok(n) => decoder.push(&buf[..n]),

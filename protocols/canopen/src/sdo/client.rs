@@ -15,6 +15,7 @@ use crate::abort::AbortCode;
 use crate::cob::{Cob, NodeId};
 use crate::error::{LinkError, SdoAbort, SdoResult};
 use crate::nmt::frame;
+use crate::stats::Stats;
 
 /// SDO client settings.
 #[derive(Debug, Clone, Copy)]
@@ -49,6 +50,7 @@ pub struct SdoClient<T> {
     transport: Arc<T>,
     channel: Arc<SdoChannel>,
     config: SdoConfig,
+    stats: Arc<Stats>,
 }
 
 impl<T> Clone for SdoClient<T> {
@@ -59,6 +61,7 @@ impl<T> Clone for SdoClient<T> {
             transport: self.transport.clone(),
             channel: self.channel.clone(),
             config: self.config,
+            stats: self.stats.clone(),
         }
     }
 }
@@ -107,6 +110,7 @@ impl<T: CanTransport> SdoClient<T> {
         transport: Arc<T>,
         channel: Arc<SdoChannel>,
         config: SdoConfig,
+        stats: Arc<Stats>,
     ) -> Self {
         Self {
             node,
@@ -114,6 +118,7 @@ impl<T: CanTransport> SdoClient<T> {
             transport,
             channel,
             config,
+            stats,
         }
     }
 
@@ -126,24 +131,28 @@ impl<T: CanTransport> SdoClient<T> {
     pub async fn upload(&self, index: u16, subindex: u8) -> SdoResult<Vec<u8>> {
         let span =
             debug_span!("sdo_upload", bus = %self.bus, node = self.node.get(), index, subindex);
-        async move {
+        let outcome = async move {
             let mut t = self.begin(index, subindex).await;
             t.upload().await
         }
         .instrument(span)
-        .await
+        .await;
+        self.stats.sdo(self.node, &outcome);
+        outcome
     }
 
     /// Writes `data` to object `index:subindex` (expedited up to 4 bytes, else segmented).
     pub async fn download(&self, index: u16, subindex: u8, data: &[u8]) -> SdoResult<()> {
         let span =
             debug_span!("sdo_download", bus = %self.bus, node = self.node.get(), index, subindex);
-        async move {
+        let outcome = async move {
             let mut t = self.begin(index, subindex).await;
             t.download(data).await
         }
         .instrument(span)
-        .await
+        .await;
+        self.stats.sdo(self.node, &outcome);
+        outcome
     }
 
     typed!(read_u8, write_u8, u8);

@@ -87,29 +87,35 @@ pub(super) fn drive(
     e: &DriveEntry,
     profiles: &BTreeMap<(String, String), Profile>,
     step: Duration,
-    seen: &mut BTreeSet<u8>,
+    seen: &mut BTreeSet<(bool, u8)>,
     d: &mut Diags,
 ) -> Option<SimDriveConfig> {
     let path = format!("drive[{i}]");
     let unit = *e.unit.get_ref();
     let errors = d.list.len();
-    if !(1..=247).contains(&unit) {
+    let r = e.profile.get_ref();
+    let profile = profiles.get(&(r.name.clone(), r.version.clone()));
+    let canopen = profile.is_some_and(|p| p.profile.protocol == Protocol::Canopen);
+    let (range, what) = if canopen {
+        (1..=127, "CANopen node id")
+    } else {
+        (1..=247, "unit id")
+    };
+    if !range.contains(&unit) {
         d.error(
             e.unit.span(),
             &format!("{path}.unit"),
-            format!("unit id {unit} is outside 1–247"),
+            format!("{what} {unit} is outside {}–{}", range.start(), range.end()),
             None,
         );
-    } else if !seen.insert(unit) {
+    } else if !seen.insert((canopen, unit)) {
         d.error(
             e.unit.span(),
             &format!("{path}.unit"),
-            format!("unit {unit} is simulated twice"),
+            format!("{what} {unit} is simulated twice"),
             None,
         );
     }
-    let r = e.profile.get_ref();
-    let profile = profiles.get(&(r.name.clone(), r.version.clone()));
     match profile {
         None => {
             let versions: Vec<&str> = profiles
@@ -133,17 +139,28 @@ pub(super) fn drive(
                 Some(hint),
             );
         }
-        Some(p) if p.profile.protocol != Protocol::Modbus => {
+        Some(p) if p.profile.protocol == Protocol::Serial => {
             d.error(
                 e.profile.span(),
                 &format!("{path}.profile"),
                 format!(
-                    "profile {:?} speaks {}; the simulator serves Modbus profiles",
+                    "profile {:?} speaks {}; the simulator serves Modbus and CANopen profiles",
                     r.name,
                     p.profile.protocol.name()
                 ),
                 None,
             );
+        }
+        Some(p) if p.profile.protocol == Protocol::Canopen => {
+            // The simulated node has the fixed CiA 402 dictionary of linevisor-canopen's sim.
+            if let Some((name, v)) = e.factory.iter().next() {
+                d.error(
+                    v.span(),
+                    &format!("{path}.factory.{name}"),
+                    "factory values are simulated for Modbus drives only".into(),
+                    None,
+                );
+            }
         }
         Some(p) => {
             for (name, v) in &e.factory {

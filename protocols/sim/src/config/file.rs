@@ -44,7 +44,7 @@ pub(super) struct EndpointEntry {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct DriveEntry {
-    /// Modbus unit id, 1–247.
+    /// Modbus unit id 1–247, or CANopen node id 1–127 for a CANopen profile.
     pub(super) unit: Spanned<u8>,
     /// Profile by name and exact version.
     pub(super) profile: Spanned<ProfileRef>,

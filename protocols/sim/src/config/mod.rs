@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use linevisor_config::model::Profile;
+use linevisor_config::model::{Profile, Protocol};
 use linevisor_config::{Diagnostic, Severity};
 
 use crate::SimDriveOptions;
@@ -35,10 +35,10 @@ pub enum EndpointConfig {
     },
 }
 
-/// One simulated drive.
+/// One simulated drive: a Modbus drive, or a CANopen node when its profile speaks CANopen.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimDriveConfig {
-    /// Modbus unit id.
+    /// Modbus unit id, or CANopen node id.
     pub unit: u8,
     /// Its profile.
     pub profile: Profile,
@@ -49,7 +49,7 @@ pub struct SimDriveConfig {
 /// A checked sim config.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimConfig {
-    /// Every endpoint serves every drive.
+    /// Every endpoint serves every Modbus drive (CANopen drives are behind the slcan adapter).
     pub endpoints: Vec<EndpointConfig>,
     /// The drives, in file order.
     pub drives: Vec<SimDriveConfig>,
@@ -119,7 +119,15 @@ impl SimConfig {
             .enumerate()
             .filter_map(|(i, e)| endpoint(i, e.get_ref(), e.span(), &mut d))
             .collect::<Vec<_>>();
-        if parsed.endpoint.is_empty() {
+        // CANopen drives are served on the slcan adapter's pty, which needs no endpoint.
+        let only_canopen = !parsed.drive.is_empty()
+            && parsed.drive.iter().all(|e| {
+                let r = &e.get_ref().profile.get_ref();
+                profiles
+                    .get(&(r.name.clone(), r.version.clone()))
+                    .is_some_and(|p| p.profile.protocol == Protocol::Canopen)
+            });
+        if parsed.endpoint.is_empty() && !only_canopen {
             d.error(
                 0..0,
                 "endpoint",

@@ -1,7 +1,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{BusConfig, DriveConfig, SafeState};
+use super::{BusConfig, ControlSection, DriveConfig, SafeState};
 
 /// A whole line: the file an integrator writes.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
@@ -15,6 +15,19 @@ pub struct LineConfig {
     /// The physical drives, one supervised actor each. Written as `[[drive]]` tables.
     #[serde(default)]
     pub drive: Vec<DriveConfig>,
+    /// The HTTP API and the journal: address, tokens, TLS, retention. Optional.
+    #[serde(default)]
+    pub control: ControlSection,
+}
+
+impl LineConfig {
+    /// The address the API listens on: `control.listen`, else `line.api_listen`.
+    pub fn api_listen(&self) -> &str {
+        self.control
+            .listen
+            .as_deref()
+            .unwrap_or(&self.line.api_listen)
+    }
 }
 
 /// `[line]`: settings that apply to the whole line.
@@ -30,7 +43,8 @@ pub struct LineSection {
     /// Default safe state of every drive, applied on a planned stop, an actor crash and comm loss.
     #[serde(default = "default_safe_state")]
     pub safe_state: SafeState,
-    /// Address the HTTP API listens on. Anything other than loopback needs API tokens.
+    /// Address the HTTP API listens on. Anything other than loopback needs API tokens. The older
+    /// spelling of `control.listen`, still accepted; set one or the other.
     #[serde(default = "default_api_listen")]
     pub api_listen: String,
     /// Folders searched for drive profile files (`*.toml`), relative to this config file.

@@ -2,6 +2,7 @@
 //! in its name (`cycle_ms`, `baud`). Doc comments here become the JSON Schema descriptions.
 
 mod bus;
+pub(crate) mod control;
 mod drive;
 mod line;
 mod profile;
@@ -10,6 +11,7 @@ pub use bus::{
     BusConfig, BusKind, CanAdapter, CanopenBus, ModbusRtuBus, ModbusTcpBus, Parity, SerialBus,
     SimulatedBus,
 };
+pub use control::{ControlSection, resolve};
 pub use drive::{DriveConfig, Limits, ProfileRef, RestartPolicy, SafeState, SafeStatePolicy};
 pub use line::{LineConfig, LineSection};
 pub use profile::{

@@ -1,0 +1,249 @@
+//! HTTPS serving: a self-signed certificate made in the test, a client that trusts only it, a
+//! plain-HTTP client that must fail, and the errors for bad PEM files.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use http_body_util::{BodyExt as _, Empty};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use linevisor_control::tls::{TlsError, TlsSetup, serve_tls};
+use rustls::pki_types::{CertificateDer, ServerName};
+use tokio::net::{TcpListener, TcpStream};
+
+/// A fresh folder for one test's files.
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("linevisor-tls-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A self-signed certificate for `localhost` and 127.0.0.1, written as cert.pem and key.pem.
+fn self_signed(dir: &Path) -> (PathBuf, PathBuf, CertificateDer<'static>) {
+    let ck =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
+    (cert, key, ck.cert.der().clone())
+}
+
+fn router() -> Router {
+    Router::new().route("/ping", get(|| async { "pong" }))
+}
+
+fn request() -> hyper::Request<Empty<Bytes>> {
+    hyper::Request::get("/ping")
+        .header("host", "localhost")
+        .body(Empty::new())
+        .unwrap()
+}
+
+/// GET /ping over TLS, trusting only `trusted`.
+async fn get_https(addr: std::net::SocketAddr, trusted: CertificateDer<'static>) -> String {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(trusted).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let name = ServerName::try_from("localhost").unwrap();
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .unwrap();
+    let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let resp = send.send_request(request()).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8(body.to_vec()).unwrap()
+}
+
+#[tokio::test]
+async fn serves_https_refuses_plain_http_and_stops() {
+    let d = dir("serve");
+    let (cert, key, der) = self_signed(&d);
+    let setup = TlsSetup::load(&cert, &key).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        serve_tls(router(), listener, &setup, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+
+    assert_eq!(get_https(addr, der).await, "pong");
+
+    // A plain-HTTP request on the HTTPS port gets no HTTP response.
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let plain = send.send_request(request()).await;
+    assert!(plain.is_err(), "plain HTTP got an answer: {plain:?}");
+
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn a_client_that_does_not_trust_the_certificate_fails() {
+    let d = dir("untrusted");
+    let (cert, key, _) = self_signed(&d);
+    let other = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let setup = TlsSetup::load(&cert, &key).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        serve_tls(router(), listener, &setup, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(other.cert.der().clone()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let name = ServerName::try_from("localhost").unwrap();
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await;
+    let err = tls.expect_err("handshake with an untrusted certificate succeeded");
+    assert!(err.to_string().contains("certificate"), "{err}");
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}
+
+fn load_err(cert: &Path, key: &Path) -> TlsError {
+    TlsSetup::load(cert, key).expect_err("bad files were accepted")
+}
+
+#[test]
+fn bad_files_give_errors_that_name_the_file() {
+    let d = dir("bad");
+    let (cert, key, _) = self_signed(&d);
+    let missing = d.join("missing.pem");
+    let garbage = d.join("garbage.pem");
+    std::fs::write(&garbage, "this is not PEM\n").unwrap();
+    let truncated = d.join("truncated.pem");
+    let text = std::fs::read_to_string(&cert).unwrap();
+    std::fs::write(&truncated, &text[..text.len() / 2]).unwrap();
+    let other_key = d.join("other-key.pem");
+    let other = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    std::fs::write(&other_key, other.signing_key.serialize_pem()).unwrap();
+
+    let e = load_err(&missing, &key);
+    assert!(
+        matches!(
+            e,
+            TlsError::Read {
+                what: "certificate",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("missing.pem"), "{e}");
+
+    let e = load_err(&garbage, &key);
+    assert!(matches!(e, TlsError::NoCertificate { .. }), "{e}");
+    assert!(e.to_string().contains("garbage.pem"), "{e}");
+
+    let e = load_err(&truncated, &key);
+    assert!(
+        matches!(
+            e,
+            TlsError::Pem {
+                what: "certificate",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("truncated.pem"), "{e}");
+
+    // The certificate file given as the key: it holds no private key.
+    let e = load_err(&cert, &cert);
+    assert!(matches!(e, TlsError::NoKey { .. }), "{e}");
+    assert!(e.to_string().contains("cert.pem"), "{e}");
+
+    let e = load_err(&cert, &other_key);
+    assert!(matches!(e, TlsError::Mismatch { .. }), "{e}");
+    assert!(e.to_string().contains("other-key.pem"), "{e}");
+    assert!(e.to_string().contains("does not match"), "{e}");
+
+    assert!(TlsSetup::load(&cert, &key).is_ok());
+}
+
+/// A JSON route, as the CLI client expects answers.
+fn json_router() -> Router {
+    Router::new().route(
+        "/api/v1/line",
+        get(|| async { axum::Json(serde_json::json!({"line": "tls"})) }),
+    )
+}
+
+#[tokio::test]
+async fn the_cli_client_speaks_https_trusting_only_its_ca() {
+    use linevisor_control::client::{Client, ClientError};
+    let d = dir("client");
+    let (cert, key, _) = self_signed(&d);
+    let setup = TlsSetup::load(&cert, &key).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        serve_tls(json_router(), listener, &setup, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    let api = format!("https://{addr}");
+    let client = Client::new(&api, None).unwrap().with_ca(&cert).unwrap();
+    assert_eq!(client.get("/api/v1/line").await.unwrap()["line"], "tls");
+
+    // No CA: refused before connecting, with what to do.
+    let err = Client::new(&api, None)
+        .unwrap()
+        .get("/api/v1/line")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ClientError::Tls(m) if m.contains("--ca")),
+        "{err}"
+    );
+    // Another CA: the handshake fails.
+    let other = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
+    let other_pem = d.join("other.pem");
+    std::fs::write(&other_pem, other.cert.pem()).unwrap();
+    let untrusting = Client::new(&api, None)
+        .unwrap()
+        .with_ca(&other_pem)
+        .unwrap();
+    let err = untrusting.get("/api/v1/line").await.unwrap_err();
+    assert!(matches!(err, ClientError::Connect { .. }), "{err}");
+    // A file without a certificate names the file.
+    let err = Client::new(&api, None).unwrap().with_ca(&key).unwrap_err();
+    assert!(err.to_string().contains("key.pem"), "{err}");
+
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}
