@@ -194,6 +194,17 @@ pub enum BusEvent {
         /// How long it was demoted.
         demoted_for: Duration,
     },
+    /// The device sent an emergency message (CANopen EMCY); code 0 is its error reset.
+    Emergency {
+        /// Unit (node) id.
+        unit: u8,
+        /// Error code (CiA 301 / CiA 402 0x603F); 0x0000 = error reset.
+        code: u16,
+        /// Error register, object 0x1001.
+        register: u8,
+        /// The error code's class, e.g. "current", "temperature".
+        class: &'static str,
+    },
 }
 
 impl BusEvent {
@@ -205,7 +216,8 @@ impl BusEvent {
             | BusEvent::CommLost { unit, .. }
             | BusEvent::CommRestored { unit }
             | BusEvent::Demoted { unit, .. }
-            | BusEvent::Restored { unit, .. } => *unit,
+            | BusEvent::Restored { unit, .. }
+            | BusEvent::Emergency { unit, .. } => *unit,
         }
     }
 }

@@ -20,5 +20,5 @@ pub use canopen::{CanopenArgs, CanopenBus, CanopenSettings, Object, PdoBlock, Sd
 pub use error::BusError;
 pub use handle::BusHandle;
 pub use link::{FnOpener, LinkStream, Opener, SerialOpener, TcpOpener};
-pub use metrics::{BusMetrics, Counters, LatencyHistogram, UnitMetrics};
+pub use metrics::{BusMetrics, CanopenMetrics, Counters, LatencyHistogram, UnitMetrics};
 pub use spec::{BusOptions, BusSpec};

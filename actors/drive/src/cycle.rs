@@ -32,6 +32,19 @@ impl DriveInstance {
                 "the unit stopped answering ({timeouts} timeouts in a row); probed every {probe_every:?}"
             )),
             BusEvent::CommRestored { .. } | BusEvent::Restored { .. } => self.comm_up(),
+            BusEvent::Emergency {
+                code,
+                register,
+                class,
+                ..
+            } => {
+                warn!(code = format_args!("{code:#06x}"), register, class, "EMCY from the drive.");
+                self.shared.emit(DriveEventKind::Emergency {
+                    code,
+                    register,
+                    class,
+                });
+            }
         }
         self.check_deadlines();
     }

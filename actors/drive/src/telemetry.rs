@@ -150,6 +150,16 @@ pub enum DriveEventKind {
         /// What was written (name, value).
         parameters: Vec<(String, f64)>,
     },
+    /// The drive sent an emergency message (CANopen EMCY). Its code is also the drive's fault
+    /// code while it is in fault; code 0 is the drive's error reset.
+    Emergency {
+        /// Error code.
+        code: u16,
+        /// Error register (0x1001).
+        register: u8,
+        /// The code's class ("current", "temperature", ...).
+        class: &'static str,
+    },
     /// The unit's identity points changed: a different physical unit.
     UnitReplaced {
         /// Raw identity values before, in the profile's `identity` order.

@@ -280,6 +280,15 @@ async fn metrics_are_prometheus_text() {
     }
     assert!(text.contains("linevisor_bus_transactions_total{line=\"demo\",bus=\"sim-modbus\"}"));
     assert!(text.contains("linevisor_supervisor_child_restarts_total{line=\"demo\",supervisor="));
+    // The demo's CANopen segment: SYNC frames counted, and only for that bus.
+    let sync = text
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("linevisor_canopen_sync_sent_total{line=\"demo\",bus=\"sim-canopen\"} ")
+        })
+        .and_then(|v| v.parse::<u64>().ok());
+    assert!(sync.is_some_and(|n| n > 100), "{text}");
+    assert!(!text.contains("linevisor_canopen_sync_sent_total{line=\"demo\",bus=\"sim-modbus\"}"));
     // Every sample line is `name{labels} number`.
     for l in text.lines().filter(|l| !l.starts_with('#')) {
         let value = l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok());

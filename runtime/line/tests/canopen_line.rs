@@ -274,3 +274,36 @@ limits = {{ velocity_max = 1000.0 }}
     assert_ne!(feeder.state, DriveState::Offline);
     running.shutdown().await.expect("shutdown");
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_emcy_becomes_a_drive_event_and_its_fault_code() {
+    let (running, mut events) = start().await;
+    all_ready(&running, &mut events).await;
+    enable_at(&running, "axis-1", 100.0).await;
+    let d = running.drive("axis-1").unwrap();
+    let mut ev = d.channels.events.subscribe();
+    running
+        .bus("sim-can")
+        .unwrap()
+        .child
+        .cast(BusCtl::FaultNode(1, 0x2310))
+        .unwrap();
+    let emcy = event(&mut ev, "EMCY", |k| {
+        matches!(k, DriveEventKind::Emergency { .. })
+    })
+    .await;
+    let DriveEventKind::Emergency { code, class, .. } = emcy else {
+        unreachable!()
+    };
+    assert_eq!((code, class), (0x2310, "current"));
+    let fault = event(
+        &mut ev,
+        "fault state",
+        |k| matches!(k, DriveEventKind::StateChanged { to, .. } if to.is_fault()),
+    )
+    .await;
+    let DriveEventKind::StateChanged { fault_code, .. } = fault else {
+        unreachable!()
+    };
+    assert_eq!(fault_code, Some(0x2310));
+}

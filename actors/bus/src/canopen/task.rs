@@ -383,8 +383,18 @@ impl Task {
                 }
             }
             Event::LinkDown(e) => warn!(error = %e, "CAN link fault."),
-            // EMCY is logged by the master; its code reaches the drive as its error code
-            // object in the TPDOs.
+            // The code also reaches the drive as its error code object in the TPDOs; the
+            // event tells the operator what the drive said and when.
+            Event::Emcy { node, emcy } => {
+                if let Some(n) = self.nodes.get(&node.get()) {
+                    n.offer(BusEvent::Emergency {
+                        unit: node.get(),
+                        code: emcy.code,
+                        register: emcy.register,
+                        class: emcy.class(),
+                    });
+                }
+            }
             _ => {}
         }
     }

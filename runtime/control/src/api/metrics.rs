@@ -193,6 +193,78 @@ pub(crate) async fn metrics(
         }
     }
 
+    // CANopen buses only: what the master sees on the wire.
+    let canopen: [Metric<linevisor_bus::CanopenMetrics>; 11] = [
+        (
+            "linevisor_canopen_frames_sent_total",
+            "CAN frames sent.",
+            |c| c.frames_sent,
+        ),
+        (
+            "linevisor_canopen_frames_received_total",
+            "CAN frames received.",
+            |c| c.frames_received,
+        ),
+        (
+            "linevisor_canopen_send_errors_total",
+            "Sends the interface refused.",
+            |c| c.send_errors,
+        ),
+        (
+            "linevisor_canopen_sdo_aborts_total",
+            "SDO transfers aborted by a node.",
+            |c| c.sdo_aborts,
+        ),
+        (
+            "linevisor_canopen_sdo_timeouts_total",
+            "SDO transfers without response.",
+            |c| c.sdo_timeouts,
+        ),
+        (
+            "linevisor_canopen_sync_sent_total",
+            "SYNC frames sent.",
+            |c| c.sync_sent,
+        ),
+        (
+            "linevisor_canopen_sync_missed_total",
+            "SYNC periods over 1.5x nominal.",
+            |c| c.sync_missed,
+        ),
+        (
+            "linevisor_canopen_sync_jitter_p99_us",
+            "p99 of |SYNC period - nominal|.",
+            |c| c.sync_jitter_p99_us,
+        ),
+        (
+            "linevisor_canopen_emcy_total",
+            "EMCY messages received.",
+            |c| c.emcy,
+        ),
+        (
+            "linevisor_canopen_heartbeat_losses_total",
+            "Heartbeats gone overdue.",
+            |c| c.heartbeat_losses,
+        ),
+        (
+            "linevisor_canopen_boot_ups_total",
+            "Boot-up messages received.",
+            |c| c.boot_ups,
+        ),
+    ];
+    for (name, help, f) in canopen {
+        let kind = if name.ends_with("_total") {
+            "counter"
+        } else {
+            "gauge"
+        };
+        o.help(name, kind, help);
+        for (b, m) in &buses {
+            if let Some(c) = &m.canopen {
+                o.sample(name, &[("line", ln), ("bus", &b.id)], f(c));
+            }
+        }
+    }
+
     o.help(
         "linevisor_supervisor_child_restarts_total",
         "counter",

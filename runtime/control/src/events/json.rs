@@ -48,6 +48,16 @@ pub(super) fn drive_event(e: &DriveEvent) -> (Value, bool, bool) {
             false,
             true,
         ),
+        DriveEventKind::Emergency {
+            code,
+            register,
+            class,
+        } => (
+            "emergency",
+            json!({"code": format!("{code:#06x}"), "register": register, "class": class}),
+            *code != 0,
+            true,
+        ),
         DriveEventKind::UnitReplaced { old, new } => (
             "unit_replaced",
             json!({"old": old, "new": new}),
