@@ -57,6 +57,7 @@ pub(crate) enum Call {
     Remove {
         id: String,
     },
+    Config,
 }
 
 pub(crate) fn run(target: &ApiTarget, call: Call) -> ExitCode {
@@ -85,6 +86,10 @@ pub(crate) fn run(target: &ApiTarget, call: Call) -> ExitCode {
             Call::Upgrade { id, profile } => change::upgrade(&client, &id, &profile).await,
             Call::Add { file } => change::add(&client, &file).await,
             Call::Remove { id } => change::remove(&client, &id).await,
+            Call::Config => client
+                .get_text("/api/v1/config")
+                .await
+                .map(|t| out(t.trim_end())),
         }
     });
     match result {

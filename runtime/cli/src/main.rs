@@ -111,6 +111,11 @@ enum Command {
         #[arg(long)]
         follow: bool,
     },
+    /// Print the config a running instance runs now (TOML): edit it, then `plan` and `apply`.
+    Config {
+        #[command(flatten)]
+        target: client::ApiTarget,
+    },
     /// Show what applying a config to a running instance would touch (the blast radius):
     /// per bus and drive added, removed, upgraded, reconfigured, restarted or untouched.
     Plan {
@@ -231,6 +236,7 @@ fn main() -> ExitCode {
         } => client::run(&target, client::Call::Upgrade { id, profile }),
         Command::Add { target, file } => client::run(&target, client::Call::Add { file }),
         Command::Remove { target, id } => client::run(&target, client::Call::Remove { id }),
+        Command::Config { target } => client::run(&target, client::Call::Config),
         Command::Sim { config } => sim::run(&config),
         Command::Schema { profile } => {
             let schema = if profile {

@@ -113,6 +113,20 @@ fn plan_apply_upgrade_add_remove_and_reload_on_sighup() {
     std::fs::write(dir.join("line.toml"), line(1000.0)).expect("config");
     let (running, mut stderr, api) = start(&dir);
 
+    // The running config, printed, is a config `check` accepts.
+    let running_config = ok(&linevisor(&api, OPERATOR, &["config"]));
+    assert!(
+        running_config.contains("velocity_max = 1000.0"),
+        "{running_config}"
+    );
+    std::fs::write(dir.join("running.toml"), &running_config).expect("write");
+    let checked = Command::new(env!("CARGO_BIN_EXE_linevisor"))
+        .arg("check")
+        .arg(dir.join("running.toml"))
+        .output()
+        .expect("check");
+    assert!(checked.status.success(), "{}", text(&checked.stderr));
+
     let new = dir.join("new.toml");
     std::fs::write(&new, line(600.0)).expect("new");
     let new = new.to_str().expect("path");

@@ -214,6 +214,21 @@ impl Client {
         self.json(Method::GET, path, None).await
     }
 
+    /// `GET path`, text answer (e.g. the running config as TOML).
+    pub async fn get_text(&self, path: &str) -> Result<String, ClientError> {
+        let resp = self.send(Method::GET, path, None).await?;
+        let bytes = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|source| ClientError::Http {
+                addr: self.addr.clone(),
+                source,
+            })?
+            .to_bytes();
+        String::from_utf8(bytes.to_vec()).map_err(|e| ClientError::Json(e.to_string()))
+    }
+
     /// `POST path` with an optional JSON body, JSON answer.
     pub async fn post(&self, path: &str, body: Option<&Value>) -> Result<Value, ClientError> {
         let body = body.map(|v| ("application/json", Bytes::from(v.to_string())));
