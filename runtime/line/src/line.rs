@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use linevisor_bus::BusHandle;
 use linevisor_config::ValidLine;
@@ -144,6 +144,10 @@ impl RunningLine {
 
     pub(crate) fn read(&self) -> RwLockReadGuard<'_, Running> {
         self.running.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn write(&self) -> RwLockWriteGuard<'_, Running> {
+        self.running.write().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Every running drive, by id.

@@ -320,3 +320,50 @@ async fn a_canopen_drive_is_upgraded_and_one_added_while_the_others_keep_their_c
     let w = &after.iter().find(|(i, _)| i == "w").unwrap().1;
     assert!(w.stats.cycles > 50, "the added drive is not cycling: {w:?}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_replaced_bus_restarts_its_drives_and_a_second_bus_is_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let two_buses = |latency: u32| {
+        base()
+            + &format!(
+                "\n[[bus]]\nid = \"sim2\"\ntype = \"simulated\"\nprotocol = \"modbus\"\nlatency_us = {latency}\n\
+                 \n[[drive]]\nid = \"z\"\nbus = \"sim2\"\naddress = 1\n\
+                 profile = {{ name = \"linevisor-sim-servo\", version = \"1.0\" }}\n"
+            )
+    };
+    let line = RunningLine::start(&check(dir.path(), &two_buses(0)), LineOptions::default())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before = snapshots(&line).await;
+    let new = check(dir.path(), &two_buses(2000));
+    let plan = line.plan(&new);
+    let bus = plan.buses.iter().find(|b| b.id == "sim2").unwrap();
+    assert_eq!(
+        (bus.action, bus.changes.clone()),
+        (BusAction::Replace, vec!["latency_us".to_owned()])
+    );
+    let z = plan.drives.iter().find(|d| d.id == "z").unwrap();
+    assert_eq!(z.action, DriveAction::Restart);
+    assert_eq!(plan.touched_drives().count(), 1);
+    line.apply(new).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let after = snapshots(&line).await;
+    for (id, b) in &before {
+        let a = &after.iter().find(|(i, _)| i == id).unwrap().1;
+        if id == "z" {
+            assert!(
+                a.stats.cycles > 20,
+                "z is not cycling on the new bus: {a:?}"
+            );
+        } else {
+            assert_eq!(a.generation, b.generation, "{id} was touched");
+            assert_eq!(a.stats.missed, b.stats.missed, "{id} missed cycles");
+        }
+    }
+    assert_eq!(
+        line.bus("sim2").unwrap().config,
+        line.config().config.bus[1]
+    );
+}

@@ -68,10 +68,7 @@ impl RunningLine {
                 rollback_errors,
             });
         }
-        self.running
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .config = new;
+        self.write().config = new;
         let _ = self.notices.send(LineNotice::ConfigChanged);
         let took_ms = started.elapsed().as_secs_f64() * 1e3;
         info!(line = %self.name, took_ms, "Change applied.");
@@ -281,10 +278,6 @@ impl RunningLine {
         self.write().drives.insert(id.to_owned(), entry.clone());
         let _ = self.notices.send(LineNotice::DriveUpgraded(entry));
         Ok(previous)
-    }
-
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, crate::line::Running> {
-        self.running.write().unwrap_or_else(|e| e.into_inner())
     }
 }
 
