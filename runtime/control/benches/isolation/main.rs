@@ -23,10 +23,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::{BodyExt as _, Empty};
-use hyper::Request;
-use hyper::body::Bytes;
-use hyper_util::rt::TokioIo;
 use linevisor_config::{ValidLine, check_text};
 use linevisor_control::client::Client;
 use linevisor_control::{ControlOptions, ControlPlane};
@@ -36,15 +32,15 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 
+mod measure;
+
+use measure::{collect, emit, ms, pct, untouched};
+
 const DRIVES: usize = 100;
 const SEGMENTS: usize = 4;
 const VICTIM: &str = "d042";
 const COMMANDER: &str = "d007";
-const SERVO: &str = include_str!("../../../configs/profiles/linevisor-sim-servo.toml");
-
-fn emit(metric: &str, value: f64, unit: &str) {
-    println!(r#"{{"bench":"isolation","metric":"{metric}","value":{value:.3},"unit":"{unit}"}}"#);
-}
+const SERVO: &str = include_str!("../../../../configs/profiles/linevisor-sim-servo.toml");
 
 /// The 100-drive line of the line bench, checked against `dir` (whose `profiles/` holds the
 /// sim servo 1.1, the same register map under a new version).
@@ -73,73 +69,6 @@ fn config(dir: &Path) -> ValidLine {
     checked
         .line
         .unwrap_or_else(|| panic!("{:#?}", checked.diagnostics))
-}
-
-fn pct(v: &mut [f64], p: f64) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(f64::total_cmp);
-    v[((v.len() - 1) as f64 * p).round() as usize]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-/// Completion offsets (ms) of every untouched drive, collected for `window`.
-async fn collect(line: &RunningLine, window: Duration) -> Vec<f64> {
-    let mut tasks = Vec::new();
-    for d in line.drives().values().filter(|d| d.id != VICTIM) {
-        let mut rx = d.channels.telemetry.subscribe();
-        tasks.push(tokio::spawn(async move {
-            let end = Instant::now() + window;
-            let mut offsets = Vec::new();
-            loop {
-                match tokio::time::timeout_at(end, rx.recv()).await {
-                    Ok(Ok(s)) => offsets.push(ms(s.completed_at - s.scheduled_at)),
-                    Ok(Err(RecvError::Lagged(_))) => {}
-                    Ok(Err(RecvError::Closed)) | Err(_) => return offsets,
-                }
-            }
-        }));
-    }
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await.unwrap_or_default());
-    }
-    all
-}
-
-/// Missed cycles summed and (id, generation) of every untouched drive.
-async fn untouched(line: &RunningLine) -> (u64, Vec<(String, u64)>) {
-    let mut missed = 0;
-    let mut generations = Vec::new();
-    for d in line.drives().values().filter(|d| d.id != VICTIM) {
-        let s = snapshot(&d.handle)
-            .await
-            .expect("snapshot of an untouched drive");
-        missed += s.stats.missed;
-        generations.push((d.id.clone(), s.generation));
-    }
-    (missed, generations)
-}
-
-/// `GET path` as text (the client only speaks JSON; `/api/v1/config` answers TOML).
-async fn get_text(addr: SocketAddr, path: &str) -> String {
-    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .expect("handshake");
-    tokio::spawn(conn);
-    let req = Request::get(path)
-        .header(hyper::header::HOST, addr.to_string())
-        .body(Empty::<Bytes>::new())
-        .expect("request");
-    let resp = sender.send_request(req).await.expect("GET");
-    assert!(resp.status().is_success(), "GET {path}: {}", resp.status());
-    let body = resp.into_body().collect().await.expect("body").to_bytes();
-    String::from_utf8_lossy(&body).into_owned()
 }
 
 /// The running config with only the victim's `limits.velocity_max` set to `v`.
@@ -185,7 +114,6 @@ enum Disturbance {
 async fn disturb(
     line: &RunningLine,
     client: &Client,
-    addr: SocketAddr,
     kind: Disturbance,
     i: usize,
     out: &mut Victim,
@@ -199,7 +127,10 @@ async fn disturb(
     // Prepared before the clock starts: the GET is not part of the change.
     let body = match kind {
         Disturbance::Apply => {
-            let running = get_text(addr, "/api/v1/config").await;
+            let running = client
+                .get_text("/api/v1/config")
+                .await
+                .expect("running config");
             Some(with_victim_limit(
                 &running,
                 if i.is_multiple_of(2) { 900.0 } else { 800.0 },
@@ -296,7 +227,7 @@ async fn phase(
             let start = Instant::now();
             for i in 0..count {
                 tokio::time::sleep_until(start + window.mul_f64(i as f64 / count as f64)).await;
-                disturb(&line, &client, addr, kind, i, &mut out).await;
+                disturb(&line, &client, kind, i, &mut out).await;
             }
             out
         })
