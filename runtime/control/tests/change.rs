@@ -137,6 +137,46 @@ async fn add_upgrade_and_remove_a_drive_with_roles_rollback_and_journal() {
     let (status, v) = post(&r, "/api/v1/drives", Some(ADMIN), r#"{"id": "x"}"#).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
 
+    // Bad bodies and ids: named, nothing changes.
+    let (status, v) = post(
+        &r,
+        "/api/v1/drives/labeler/upgrade",
+        Some(ADMIN),
+        r#"{"profile":"x"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        v["message"].as_str().is_some_and(|m| m.contains("version")),
+        "{v}"
+    );
+    let body = r#"{"profile":"linevisor-sim-servo","version":"1.0"}"#;
+    let (status, v) = post(&r, "/api/v1/drives/ghost/upgrade", Some(ADMIN), body).await;
+    assert_eq!(
+        (status, &v["error"]),
+        (StatusCode::NOT_FOUND, &json!("unknown_drive")),
+        "{v}"
+    );
+    let stray = json!({"id": "stray", "bus": "no-such-bus", "address": 12,
+                       "profile": {"name": "linevisor-sim-servo", "version": "1.0"}});
+    let (status, v) = post(&r, "/api/v1/drives", Some(ADMIN), &stray.to_string()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v["diagnostics"].to_string().contains("no-such-bus"), "{v}");
+    // Viewers may plan, not apply.
+    let config = running_config(&r, Some(VIEWER)).await.to_string();
+    assert_eq!(
+        post(&r, "/api/v1/config/plan", Some(VIEWER), &config)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let (status, _) = post(&r, "/api/v1/config/apply", Some(VIEWER), &config).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        get(&r, "/api/v1/config", None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+
     // Upgrade to a profile that does not exist: refused by the check, nothing runs it.
     let up = "/api/v1/drives/labeler/upgrade";
     let body = r#"{"profile":"linevisor-sim-servo","version":"9.9"}"#;
@@ -188,6 +228,8 @@ async fn add_upgrade_and_remove_a_drive_with_roles_rollback_and_journal() {
         changes,
         [
             row("add_drive", "ok"),
+            row("add_drive", "failed"),
+            row("upgrade", "failed"),
             row("add_drive", "failed"),
             row("upgrade", "failed"),
             row("upgrade", "failed"),
