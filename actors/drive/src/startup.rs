@@ -94,8 +94,10 @@ impl DriveInstance {
         let Phase::Startup { kind, retry_at, .. } = &self.phase else {
             return;
         };
+        let booting = self.link_up.is_none() && self.shared.link.up_with_first_cycle();
         if self.startup_task.is_some()
             || self.link_up == Some(false)
+            || booting
             || retry_at.is_some_and(|t| Instant::now() < t)
         {
             return;

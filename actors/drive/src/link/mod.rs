@@ -130,6 +130,13 @@ impl Link {
         }
     }
 
+    /// Whether the device is reachable only once the bus has brought it up: a CANopen node is
+    /// booted by its bus (NMT, PDO mapping), so a start-up procedure waits for its first cycle
+    /// rather than failing against a node that is still booting.
+    pub(crate) fn up_with_first_cycle(&self) -> bool {
+        matches!(self, Link::Canopen(_))
+    }
+
     /// Unit id or node id.
     pub(crate) fn unit(&self) -> u8 {
         match self {
