@@ -118,18 +118,19 @@ async fn status(client: &Client, as_json: bool) -> Result<(), ClientError> {
     }
     out(&format!("line {}", v["line"].as_str().unwrap_or("?")));
     out(&format!(
-        "{:<20} {:<12} {:<24} {:>10} {:>8} {:>9}",
-        "drive", "bus", "state", "cycles", "missed", "restarts"
+        "{:<20} {:<12} {:<24} {:>10} {:>8} {:>9}  {}",
+        "drive", "bus", "state", "cycles", "missed", "restarts", "profile"
     ));
     for d in v["drives"].as_array().into_iter().flatten() {
         out(&format!(
-            "{:<20} {:<12} {:<24} {:>10} {:>8} {:>9}",
+            "{:<20} {:<12} {:<24} {:>10} {:>8} {:>9}  {}",
             d["id"].as_str().unwrap_or("?"),
             d["bus"].as_str().unwrap_or("?"),
             d["state"].as_str().unwrap_or("?"),
             num(&d["cycles"]),
             num(&d["missed"]),
             num(&d["restarts"]),
+            d["version"].as_str().unwrap_or("?"),
         ));
     }
     out(&format!(

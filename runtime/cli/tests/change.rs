@@ -147,6 +147,12 @@ fn plan_apply_upgrade_add_remove_and_reload_on_sighup() {
         upgraded.contains("linevisor-sim-servo@1.0 -> linevisor-sim-servo@1.1"),
         "{upgraded}"
     );
+    let status = ok(&linevisor(&api, OPERATOR, &["status"]));
+    let row_a = status
+        .lines()
+        .find(|l| l.starts_with("a "))
+        .unwrap_or_default();
+    assert!(row_a.ends_with("linevisor-sim-servo@1.1"), "{status}");
     fails(
         &linevisor(&api, ADMIN, &["upgrade", "a", "delta-c2000-vfd@1.0"]),
         "rolled back: the line runs as before",
