@@ -87,7 +87,10 @@ impl DriveInstance {
                 return;
             }
         };
-        if let Some(t) = self.trial.as_mut() {
+        // Only samples after the start-up procedure count: a failed start-up still loses it.
+        if matches!(self.phase, Phase::Running)
+            && let Some((t, _)) = self.trial.as_mut()
+        {
             t.good_sample();
         }
         let t = codec.telemetry(&sample);

@@ -33,7 +33,7 @@ pub use error::{CommandError, DeviceRefusal, DriveError};
 pub use msg::{
     Command, CommandAck, CommandKind, CommandResult, DriveMsg, Internal, send_command, snapshot,
 };
-pub use setup::{DriveOptions, DriveSetup, SafeStopFuture};
+pub use setup::{DriveOptions, DriveSetup, SafeStopFuture, Trial};
 pub use state::DriveState;
 pub use stats::CycleStats;
 pub use telemetry::{

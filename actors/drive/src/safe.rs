@@ -150,7 +150,13 @@ pub(crate) async fn stop_step(
     shared: Arc<Shared>,
     cause: StopCause,
 ) -> Result<(), ActorProcessingErr> {
-    if cause == StopCause::Restart && shared.restart == RestartPolicy::Adopt {
+    let bumpless = match cause {
+        // The new version takes the running drive over, whatever the restart policy.
+        StopCause::Replace => true,
+        StopCause::Restart => shared.restart == RestartPolicy::Adopt,
+        StopCause::Shutdown => false,
+    };
+    if bumpless {
         info!("Actor restarts and adopts the drive: safe state not applied.");
         shared.memory().planned_restart = true;
         return Ok(());

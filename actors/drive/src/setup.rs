@@ -205,33 +205,37 @@ impl DriveSetup {
     }
 
     /// Makes this setup the next version of `previous` (an upgrade or a config change of the
-    /// same drive): it takes over the start-up record, identity, last command and statistics,
-    /// and shares the running-version slot, so the registered safe-stop step follows it.
+    /// same drive): it shares the running-version slot, so the registered safe-stop step follows
+    /// whichever version has proven itself.
     pub fn succeed(mut self, previous: &DriveSetup) -> Self {
-        {
-            let old = previous.shared.memory();
-            let mut new = self.shared.memory();
-            new.started = old.started;
-            new.identity.clone_from(&old.identity);
-            new.last_command = old.last_command;
-            new.stats = old.stats.clone();
-            new.planned_restart = old.planned_restart;
-        }
         self.current = previous.current.clone();
         self
     }
 
-    /// This setup as a new version of the running drive, for
-    /// `SupervisorRef::replace`: it adopts the hand-over and must win `trial` (good samples with
-    /// its own profile) before probation counts; otherwise the supervisor rolls back.
-    pub fn replacement(&self, trial: TrialRule) -> Replacement<DriveWorker> {
+    /// This setup as a new version of the running drive, for `SupervisorRef::replace`. Its
+    /// first start takes the running version's memory (start-up record, identity, last command,
+    /// statistics) at hand-over time, adopts without writing, and must win `trial` (good
+    /// samples with its own profile, after its start-up) before probation counts; until then
+    /// the safe-stop step keeps the proven version's profile. Later restarts of the promoted
+    /// version are ordinary restarts (no trial). Without a trial (a rollback of a change) the
+    /// new version is taken as proven at once.
+    pub fn replacement(&self, trial: Option<TrialRule>) -> Replacement<DriveWorker> {
         let (shared, current) = (self.shared.clone(), self.current.clone());
+        let first = Arc::new(std::sync::atomic::AtomicBool::new(true));
         Replacement::new(&self.version, move |handover| {
-            *lock(&current) = shared.clone();
-            let args = DriveArgs {
-                handover,
-                trial: Some(trial),
-            };
+            let first_start = first.swap(false, std::sync::atomic::Ordering::AcqRel);
+            if first_start {
+                let proven = lock(&current).clone();
+                take_over(&shared, &proven);
+            }
+            let trial = trial.filter(|_| first_start).map(|rule| Trial {
+                rule,
+                slot: current.clone(),
+            });
+            if trial.is_none() {
+                *lock(&current) = shared.clone();
+            }
+            let args = DriveArgs { handover, trial };
             Ok((DriveWorker::new(shared.clone()), args))
         })
         .probation(Probation {
@@ -294,7 +298,28 @@ impl DriveSetup {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+/// The new version's memory continues the running one's.
+fn take_over(new: &Shared, old: &Shared) {
+    if std::ptr::eq(new, old) {
+        return;
+    }
+    let old = old.memory();
+    let mut new = new.memory();
+    new.started = old.started;
+    new.identity.clone_from(&old.identity);
+    new.last_command = old.last_command;
+    new.comm_loss_pending = old.comm_loss_pending;
+    new.stats = old.stats.clone();
+}
+
+/// A new version's trial, and the slot it takes over once won.
+#[derive(Debug)]
+pub struct Trial {
+    pub(crate) rule: TrialRule,
+    pub(crate) slot: Arc<Mutex<Arc<Shared>>>,
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 

@@ -15,9 +15,10 @@ use crate::command::{PendingMotion, PendingState, Reply};
 use crate::link::{Task, spawn_forwarder};
 use crate::msg::{DriveMsg, Internal, InternalKind};
 use crate::setup::Shared;
+use crate::setup::Trial;
 use crate::stats::Tracker;
 use crate::telemetry::{DriveEventKind, DriveSnapshot, StartupKind, TelemetrySample};
-use crate::trial::{Trial, TrialRule};
+use crate::trial::Trial as RunningTrial;
 use crate::{Command, DriveState};
 
 /// The drive worker: configuration only; the state of a running instance is [`DriveInstance`].
@@ -37,8 +38,8 @@ impl DriveWorker {
 pub struct DriveArgs {
     /// The previous version's hand-over on a planned replacement (the new one adopts).
     pub handover: Option<Handover>,
-    /// Set for a new version on probation (an upgrade); not for a rollback or a restart.
-    pub trial: Option<TrialRule>,
+    /// Set for a new version's first start (an upgrade); not for a rollback or a restart.
+    pub trial: Option<Trial>,
 }
 
 /// What a drive hands to its replacement on a planned upgrade.
@@ -91,8 +92,9 @@ pub struct DriveInstance {
     pub(crate) last: Option<TelemetrySample>,
     pub(crate) state_cmd: Option<PendingState>,
     pub(crate) motion_cmd: Option<PendingMotion>,
-    /// A new version's trial; `None` once won (or for an ordinary start).
-    pub(crate) trial: Option<Trial>,
+    /// A new version's trial and the running-version slot it takes once won; `None` once won
+    /// (or for an ordinary start).
+    pub(crate) trial: Option<(RunningTrial, Arc<std::sync::Mutex<Arc<Shared>>>)>,
 }
 
 impl Worker for DriveWorker {
@@ -115,7 +117,8 @@ impl Worker for DriveWorker {
                 m.last_command.last_command = h.last_command;
             }
             let planned = std::mem::take(&mut m.planned_restart);
-            match (args.handover.is_some(), planned, m.started, shared.restart) {
+            let replacing = args.handover.is_some() || args.trial.is_some();
+            match (replacing, planned, m.started, shared.restart) {
                 (true, _, _, _) | (false, true, true, RestartPolicy::Adopt) => StartupKind::Planned,
                 (false, false, true, RestartPolicy::Adopt) => StartupKind::Adopt,
                 (false, _, true, RestartPolicy::Reinit) => StartupKind::Reinit,
@@ -136,6 +139,15 @@ impl Worker for DriveWorker {
         );
         span.in_scope(|| info!(generation, ?kind, "Drive actor started."));
         queue_start(ctx.handle(), generation);
+        let trial = args.trial.map(|t| {
+            // The verdict is also due when nothing arrives: a message at the deadline.
+            let (handle, within) = (ctx.handle().clone(), t.rule.within);
+            tokio::spawn(async move {
+                tokio::time::sleep(within).await;
+                queue_start(&handle, generation);
+            });
+            (RunningTrial::start(t.rule), t.slot)
+        });
         let memory = shared.memory().last_command;
         Ok(DriveInstance {
             shared,
@@ -161,7 +173,7 @@ impl Worker for DriveWorker {
             last: None,
             state_cmd: None,
             motion_cmd: None,
-            trial: args.trial.map(Trial::start),
+            trial,
         })
     }
 
@@ -199,7 +211,7 @@ fn queue_start(handle: &ChildHandle<DriveMsg>, generation: u64) {
 impl DriveInstance {
     /// Ends a won trial; a lost one fails the instance (the supervisor rolls back).
     fn judge_trial(&mut self) -> Result<(), ActorProcessingErr> {
-        let Some(trial) = self.trial.as_mut() else {
+        let Some((trial, slot)) = self.trial.as_mut() else {
             return Ok(());
         };
         if let Some(reason) = trial.verdict(Instant::now()) {
@@ -208,6 +220,8 @@ impl DriveInstance {
             return Err(reason.into());
         }
         if trial.proven() {
+            // From now on the safe-stop step uses this version's profile.
+            *crate::setup::lock(slot) = self.shared.clone();
             self.trial = None;
             self.span.in_scope(|| info!("Upgrade trial won."));
         }
@@ -216,7 +230,7 @@ impl DriveInstance {
 
     /// Notes a failure against a running trial.
     pub(crate) fn trial_failed(&mut self, reason: impl FnOnce() -> String) {
-        if let Some(t) = self.trial.as_mut() {
+        if let Some((t, _)) = self.trial.as_mut() {
             t.fail(reason);
         }
     }

@@ -100,6 +100,7 @@ impl ApiError {
             },
             ApiError::Change(e) => match e {
                 ChangeError::Busy => (StatusCode::CONFLICT, "busy"),
+                ChangeError::Stale => (StatusCode::CONFLICT, "stale"),
                 ChangeError::Refused(_) => (StatusCode::CONFLICT, "refused"),
                 ChangeError::Failed { .. } => (StatusCode::CONFLICT, "change_failed"),
             },

@@ -48,6 +48,9 @@ pub enum ChangeError {
     /// Another change is running.
     #[error("another change is in progress; try again when it is done")]
     Busy,
+    /// Another change ran since this one was derived from the running config.
+    #[error("the running config changed while this change was prepared; try again")]
+    Stale,
     /// The new config changes something a running line cannot take.
     #[error("refused: {}", .0.join("; "))]
     Refused(Vec<String>),

@@ -6,7 +6,8 @@
 //! 4. The new version's factory gets the exported state and the new instance starts.
 //! 5. Probation: until it has handled `cycles` messages and `duration` has passed. A failure
 //!    before that rolls back: the previous version's factory runs again with the same exported
-//!    state. A planned stop during probation promotes the new version.
+//!    state. A planned stop during probation rolls back too (the previous version runs at the
+//!    next start).
 
 use std::any::Any;
 use std::fmt;
@@ -132,7 +133,7 @@ impl SupState {
             Shutdown::Infinity => Duration::MAX,
         };
         starter.export(&cell, export_wait).await;
-        self.stop_entry(idx, "shutdown: replaced", Then::Restart)
+        self.stop_entry(idx, "shutdown: replaced", Then::Replace)
             .await;
         let (from, to) = starter.promote();
         starter.arm_probation(probation.cycles);
@@ -231,9 +232,26 @@ impl SupState {
         }
     }
 
-    /// A planned stop ends probation in favour of the new version.
+    /// A planned stop during probation rolls back: an unproven version is never promoted by
+    /// being stopped (the previous one runs at the next start).
     pub(crate) fn end_probation_planned(&mut self, idx: usize) {
-        self.promote(idx);
+        let entry = &mut self.entries[idx];
+        let Some(p) = entry.probation.take() else {
+            return;
+        };
+        let Some((from, to)) = entry.spec.starter.rollback() else {
+            let _ = p.reply.send(Ok(()));
+            return;
+        };
+        let child = entry.spec.id.clone();
+        let reason = "stopped during probation".to_owned();
+        let _ = p.reply.send(Err(SupervisorError::RolledBack {
+            child: child.clone(),
+            version: from.clone(),
+            previous: to.clone(),
+            reason: reason.clone(),
+        }));
+        self.emit(&child, EventKind::RolledBack { from, to, reason });
     }
 
     /// The new version exited during probation. Returns whether it was rolled back (the

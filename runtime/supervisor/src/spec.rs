@@ -128,9 +128,11 @@ type SafeStopFn =
 pub enum StopCause {
     /// Down for good: shutdown, removal, escalation, a failed child not restarted.
     Shutdown,
-    /// A new instance follows at once: a planned restart, a sibling's restart under
-    /// one_for_all / rest_for_one, or a replacement by a new version.
+    /// A new instance follows at once: a planned restart or a sibling's restart under
+    /// one_for_all / rest_for_one.
     Restart,
+    /// A new version follows at once and takes over what the old one ran (hand-over).
+    Replace,
 }
 
 /// The child's safe-stop step (for a drive: bring it to its configured safe state).

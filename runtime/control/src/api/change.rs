@@ -144,10 +144,11 @@ async fn run(
         r.extend(w);
     }
     let result = async {
-        let mut config = s.line.config().config.clone();
+        let base = s.line.config();
+        let mut config = base.config.clone();
         let text = derive(&mut config)?;
         let (new, warnings) = check(s, &text)?;
-        let report = s.line.apply(new).await?;
+        let report = s.line.apply_to(Some(&base), new).await?;
         Ok::<_, ApiError>((report, warnings))
     }
     .await;

@@ -27,7 +27,8 @@ pub(crate) struct DriveLog {
     pub(crate) last_fault: Option<Value>,
 }
 
-/// Per-drive logs, bounded to `capacity` events each. A removed drive's log is dropped.
+/// Per-drive logs, bounded to `capacity` events each. A removed drive's log stays (its id
+/// may come back, e.g. a drive restarted afresh by a change).
 #[derive(Debug)]
 pub(crate) struct Recent {
     capacity: usize,
@@ -56,7 +57,8 @@ impl Recent {
     }
 }
 
-type DriveTasks = Arc<Mutex<BTreeMap<String, JoinHandle<()>>>>;
+/// One task per drive and the signal that ends it once its buffer is drained.
+type DriveTasks = Arc<Mutex<BTreeMap<String, (JoinHandle<()>, Arc<watch::Sender<bool>>)>>>;
 
 /// The running collector tasks; dropping it stops them, [`Collector::finish`] drains them.
 #[derive(Debug)]
@@ -74,7 +76,7 @@ impl Collector {
             let _ = t.await;
         }
         let drives = std::mem::take(&mut *lock(&self.drives));
-        for (_, t) in drives {
+        for (_, (t, _)) in drives {
             let _ = t.await;
         }
     }
@@ -105,7 +107,7 @@ impl Drop for Collector {
         for t in &self.tasks {
             t.abort();
         }
-        for t in lock(&self.drives).values() {
+        for (t, _) in lock(&self.drives).values() {
             t.abort();
         }
     }
@@ -151,11 +153,12 @@ pub(crate) fn collect(
         while let Some(r) = next(&mut notices, &mut fin).await {
             match r {
                 Ok(LineNotice::DriveAdded(d)) => follow(&s, &map, &d),
+                // Its last events (the safe state of its removal) are still buffered: the
+                // task drains them, then ends.
                 Ok(LineNotice::DriveRemoved(id)) => {
-                    if let Some(t) = lock(&map).remove(&id) {
-                        t.abort();
+                    if let Some((_, done)) = lock(&map).remove(&id) {
+                        done.send_replace(true);
                     }
-                    s.recent.lock().remove(&id);
                 }
                 Ok(_) => {}
                 Err(RecvError::Lagged(n)) => warn!(missed = n, "line notices lagged"),
@@ -176,7 +179,17 @@ pub(crate) fn collect(
 /// Starts (or restarts, for a re-created drive) the task following one drive's events.
 fn follow(sinks: &Sinks, tasks: &DriveTasks, d: &DriveEntry) {
     let mut rx = d.channels.events.subscribe();
-    let mut fin = sinks.finish.subscribe();
+    // Ends with the collector, or alone when the drive is removed; either way once drained.
+    let done = Arc::new(watch::channel(false).0);
+    let mut fin = done.subscribe();
+    let mut all = sinks.finish.subscribe();
+    let relay = done.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = all.wait_for(|f| *f) => { relay.send_replace(true); }
+            () = relay.closed() => {}
+        }
+    });
     let s = sinks.clone();
     let drive = d.id.clone();
     let task = tokio::spawn(async move {
@@ -199,8 +212,10 @@ fn follow(sinks: &Sinks, tasks: &DriveTasks, d: &DriveEntry) {
             }
         }
     });
-    if let Some(old) = lock(tasks).insert(d.id.clone(), task) {
-        old.abort();
+    if let Some((old, old_done)) = lock(tasks).insert(d.id.clone(), (task, done)) {
+        // A re-created drive: the old follower drains what it has, then ends.
+        old_done.send_replace(true);
+        drop(old);
     }
 }
 

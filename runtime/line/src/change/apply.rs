@@ -48,11 +48,25 @@ impl RunningLine {
     /// Validated `new` becomes the running line: only the difference is applied, and any
     /// failure rolls every done step back. One change runs at a time.
     pub async fn apply(&self, new: ValidLine) -> Result<ApplyReport, ChangeError> {
+        self.apply_to(None, new).await
+    }
+
+    /// As [`Self::apply`], for a config derived from `base` (add, remove, upgrade of one
+    /// drive): refused with [`ChangeError::Stale`] if another change ran since `base` was read,
+    /// so it cannot undo that change.
+    pub async fn apply_to(
+        &self,
+        base: Option<&Arc<ValidLine>>,
+        new: ValidLine,
+    ) -> Result<ApplyReport, ChangeError> {
         let Ok(_guard) = self.change.try_lock() else {
             return Err(ChangeError::Busy);
         };
         let started = Instant::now();
         let old = self.config();
+        if base.is_some_and(|b| !Arc::ptr_eq(b, &old)) {
+            return Err(ChangeError::Stale);
+        }
         let plan = Plan::between(&old, &new);
         if !plan.refused.is_empty() {
             return Err(ChangeError::Refused(plan.refused));
@@ -91,7 +105,7 @@ impl RunningLine {
             done.push(Undo::RemoveBus(b.id.clone()));
         }
         for d in drives_of(DriveAction::Add) {
-            self.add_drive(new, &d.id, None)
+            self.add_drive(new, &d.id, None, true)
                 .await
                 .map_err(|e| (step("add drive", &d.id), e))?;
             done.push(Undo::RemoveDrive(d.id.clone()));
@@ -102,7 +116,7 @@ impl RunningLine {
             .filter(|d| matches!(d.action, DriveAction::Upgrade | DriveAction::Reconfigure))
         {
             let previous = self
-                .replace_drive(new, &d.id)
+                .replace_drive(new, &d.id, Some(self.options.trial))
                 .await
                 .map_err(|e| (step("new version of drive", &d.id), e))?;
             done.push(Undo::Downgrade(previous));
@@ -137,7 +151,7 @@ impl RunningLine {
             done.push(Undo::RemoveBus(b.id.clone()));
         }
         for d in drives_of(DriveAction::Restart) {
-            self.add_drive(new, &d.id, channels.remove(&d.id))
+            self.add_drive(new, &d.id, channels.remove(&d.id), true)
                 .await
                 .map_err(|e| (step("start drive", &d.id), e))?;
             done.push(Undo::RemoveDrive(d.id.clone()));
@@ -169,8 +183,8 @@ impl RunningLine {
                 Undo::RemoveBus(id) => self.remove_bus(&id).await.map(drop),
                 Undo::RemoveDrive(id) => self.remove_drive(&id).await.map(drop),
                 Undo::RestoreBus(e) => self.add_bus(old, &e.id).await,
-                Undo::RestoreDrive(e) => self.add_drive(old, &e.id, Some(e.channels)).await,
-                Undo::Downgrade(e) => self.replace_drive(old, &e.id).await.map(drop),
+                Undo::RestoreDrive(e) => self.add_drive(old, &e.id, Some(e.channels), false).await,
+                Undo::Downgrade(e) => self.replace_drive(old, &e.id, None).await.map(drop),
             };
             if let Err(e) = result {
                 warn!(line = %self.name, error = %e, "A rollback step failed.");
@@ -202,13 +216,16 @@ impl RunningLine {
         Ok(entry)
     }
 
-    /// Starts drive `id` of `line` (reusing `channels` when it comes back) and waits for its
-    /// trial: good samples, or the step fails (and the drive is removed again).
+    /// Starts drive `id` of `line` (reusing `channels` when it comes back). `on_trial`: wait
+    /// for its start-up and good samples, or the step fails and the drive is removed again. A
+    /// rollback restores without a trial: the actor runs again whether or not the drive
+    /// answers, as at start.
     async fn add_drive(
         &self,
         line: &Arc<ValidLine>,
         id: &str,
         channels: Option<linevisor_drive::DriveChannels>,
+        on_trial: bool,
     ) -> Result<(), LineError> {
         let d = line
             .config
@@ -221,11 +238,16 @@ impl RunningLine {
             .ok_or_else(|| LineError::UnknownBus(d.bus.clone()))?;
         build::ensure_sim_unit(line, d, &bus, self.serial())?;
         let (spec, entry) = build::drive(line, d, &bus, &self.options, channels)?;
+        let events = entry.channels.events.subscribe();
         let samples = entry.channels.telemetry.subscribe();
         self.tree.drives.add_child(spec).await?;
         self.write().drives.insert(id.to_owned(), entry.clone());
         let _ = self.notices.send(LineNotice::DriveAdded(entry.clone()));
-        if let Err(e) = trial::wait_good_samples(&entry, samples, self.options.trial).await {
+        if !on_trial {
+            return Ok(());
+        }
+        let rule = self.options.trial;
+        if let Err(e) = trial::wait_good_samples(&entry, events, samples, rule).await {
             let _ = self.remove_drive(id).await;
             return Err(e);
         }
@@ -248,6 +270,7 @@ impl RunningLine {
         &self,
         line: &Arc<ValidLine>,
         id: &str,
+        trial: Option<linevisor_drive::TrialRule>,
     ) -> Result<DriveEntry, LineError> {
         let previous = self
             .drive(id)
@@ -264,7 +287,7 @@ impl RunningLine {
         let setup: DriveSetup =
             build::drive_setup(line, d, &bus, previous.channels.clone(), &self.options)?
                 .succeed(&previous.setup);
-        let replacement = setup.replacement(self.options.trial);
+        let replacement = setup.replacement(trial);
         previous
             .subtree
             .replace::<DriveWorker>(id, replacement)

@@ -1,7 +1,8 @@
-//! An added or restarted drive's trial, seen from outside: good samples on its telemetry
-//! within the trial's time, else the step fails with what the drive reports.
+//! An added or restarted drive's trial, seen from outside: its start-up procedure completes
+//! (`Ready`), then good samples arrive, all within the trial's time; a failed start-up or the
+//! clock ends it, with what the drive reports.
 
-use linevisor_drive::{TelemetrySample, TrialRule, snapshot};
+use linevisor_drive::{DriveEvent, DriveEventKind, TelemetrySample, TrialRule, snapshot};
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use crate::LineError;
@@ -9,32 +10,55 @@ use crate::line::DriveEntry;
 
 pub(crate) async fn wait_good_samples(
     entry: &DriveEntry,
+    mut events: broadcast::Receiver<DriveEvent>,
     mut samples: broadcast::Receiver<TelemetrySample>,
     rule: TrialRule,
 ) -> Result<(), LineError> {
-    let mut good = 0u32;
-    let count = async {
+    let (mut ready, mut good) = (false, 0u32);
+    let watch = async {
         while good < rule.samples {
-            match samples.recv().await {
-                Ok(_) => good += 1,
-                // Fell behind: samples came, which is what counts.
-                Err(RecvError::Lagged(n)) => good = good.saturating_add(n as u32),
-                Err(RecvError::Closed) => break,
+            tokio::select! {
+                e = events.recv() => match e {
+                    Ok(e) => match e.kind {
+                        DriveEventKind::Ready { .. } => ready = true,
+                        DriveEventKind::StartupFailed { reason, .. } => return Some(reason),
+                        _ => {}
+                    },
+                    Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => return Some("the drive's events ended".into()),
+                },
+                s = samples.recv() => match s {
+                    Ok(_) if ready => good += 1,
+                    // Fell behind after start-up: samples came, which is what counts.
+                    Err(RecvError::Lagged(n)) if ready => good = good.saturating_add(n as u32),
+                    Ok(_) | Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => return Some("the drive's telemetry ended".into()),
+                },
             }
         }
+        None
     };
-    if tokio::time::timeout(rule.within, count).await.is_ok() && good >= rule.samples {
-        return Ok(());
-    }
-    let state = match snapshot(&entry.handle).await {
-        Ok(s) => format!("state {}, link up {:?}", s.state, s.link_up),
-        Err(e) => format!("no snapshot: {e}"),
+    let failure = match tokio::time::timeout(rule.within, watch).await {
+        Ok(None) => return Ok(()),
+        Ok(Some(reason)) => format!("start-up failed: {reason}"),
+        Err(_) => {
+            let state = match snapshot(&entry.handle).await {
+                Ok(s) => format!("state {}, link up {:?}", s.state, s.link_up),
+                Err(e) => format!("no snapshot: {e}"),
+            };
+            let start = if ready {
+                "started"
+            } else {
+                "start-up not done"
+            };
+            format!(
+                "{good} of {} good samples within {:?} ({start}; {state})",
+                rule.samples, rule.within
+            )
+        }
     };
     Err(LineError::Trial {
         drive: entry.id.clone(),
-        reason: format!(
-            "{good} of {} good samples within {:?} ({state})",
-            rule.samples, rule.within
-        ),
+        reason: failure,
     })
 }

@@ -59,6 +59,8 @@ pub(crate) enum Then {
     Restart,
     /// Down for good: callers are refused, queued messages answered `Unavailable`.
     Close,
+    /// Replaced by a new version: as `Restart`, and the safe-stop step hears `Replace`.
+    Replace,
 }
 
 /// A start that failed: handled like a failure of that child.
@@ -315,7 +317,7 @@ impl SupState {
         let previous = std::mem::replace(&mut entry.run, Run::Down);
         let spec = entry.spec.clone();
         match then {
-            Then::Restart => spec.starter.detach(),
+            Then::Restart | Then::Replace => spec.starter.detach(),
             Then::Close => spec.starter.close(),
         }
         let report = Reporter {
@@ -339,6 +341,7 @@ impl SupState {
         if needs_safe_stop && let Some(step) = &spec.safe_stop {
             let cause = match then {
                 Then::Restart => StopCause::Restart,
+                Then::Replace => StopCause::Replace,
                 Then::Close => StopCause::Shutdown,
             };
             safe_stop(step, cause, &report).await;

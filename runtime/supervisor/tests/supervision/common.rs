@@ -209,6 +209,7 @@ pub(crate) fn worker_with(
             match cause {
                 StopCause::Shutdown => p.push(format!("safe:{n}")),
                 StopCause::Restart => p.push(format!("safe:{n}@restart")),
+                StopCause::Replace => p.push(format!("safe:{n}@replace")),
             }
             Ok(())
         }

@@ -91,7 +91,7 @@ async fn replacement_hands_state_over_and_keeps_every_message() {
     assert_eq!(starts.len(), 2);
     assert!(starts[1].starts_with("start:w:v2:g2:h"), "{starts:?}");
     // The old version's stop was planned: its safe-stop ran, told that a new version follows.
-    assert_eq!(probe.lines_with("safe:"), ["safe:w@restart"]);
+    assert_eq!(probe.lines_with("safe:"), ["safe:w@replace"]);
 
     let kinds: Vec<_> = drain(&mut rx).into_iter().map(|e| e.kind).collect();
     assert!(kinds.contains(&EventKind::Replaced {
@@ -252,4 +252,28 @@ async fn restart_now_is_a_planned_restart_whose_safe_stop_knows_it() {
     // Removal is for good: the step hears Shutdown.
     sup.remove_child("w").await.unwrap();
     assert_eq!(probe.lines_with("safe:"), ["safe:w@restart", "safe:w"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_planned_stop_during_probation_rolls_back_instead_of_promoting() {
+    let probe = Probe::default();
+    let (sup, h, _events) = start(&probe).await;
+    let replacing = tokio::spawn({
+        let (sup, r) = (sup.clone(), v2_proven_after(&probe, None, 1000));
+        async move { sup.replace("w", r).await }
+    });
+    h.send(Msg::Command(1)).unwrap().await.unwrap();
+    assert!(!replacing.is_finished());
+    sup.terminate_child("w").await.unwrap();
+    let err = replacing.await.unwrap().unwrap_err();
+    assert!(
+        matches!(&err, SupervisorError::RolledBack { reason, .. } if reason == "stopped during probation"),
+        "{err}"
+    );
+    sup.restart_child("w").await.unwrap();
+    let starts = probe.lines_with("start:");
+    assert!(
+        starts.last().unwrap().starts_with("start:w:v1:"),
+        "{starts:?}"
+    );
 }
