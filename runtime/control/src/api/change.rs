@@ -37,7 +37,7 @@ pub(crate) async fn plan(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Viewer, "plan a change")?;
-    let (new, warnings) = check(&s, &text(body)?)?;
+    let (new, warnings) = check(&s, text(body)?).await?;
     let plan = s.line.plan(&new);
     Ok(Json(json!({ "plan": plan, "warnings": warnings })))
 }
@@ -147,7 +147,7 @@ async fn run(
         let base = s.line.config();
         let mut config = base.config.clone();
         let text = derive(&mut config)?;
-        let (new, warnings) = check(s, &text)?;
+        let (new, warnings) = check(s, text).await?;
         let report = s.line.apply_to(Some(&base), new).await?;
         Ok::<_, ApiError>((report, warnings))
     }
@@ -188,8 +188,15 @@ fn touched(plan: &Plan) -> Value {
 }
 
 /// Checks a config text as `linevisor check` does; errors become one 422 with every line.
-fn check(s: &AppState, text: &str) -> Result<(ValidLine, Vec<String>), ApiError> {
-    let checked = linevisor_config::check_text("<request>", text, s.config_dir.as_deref());
+/// Parsing, checking and reading profile files is CPU and file work: it runs on the blocking
+/// pool, never on the runtime threads that carry the drives' cycles.
+async fn check(s: &AppState, text: String) -> Result<(ValidLine, Vec<String>), ApiError> {
+    let dir = s.config_dir.clone();
+    let checked = tokio::task::spawn_blocking(move || {
+        linevisor_config::check_text("<request>", &text, dir.as_deref())
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("config check: {e}")))?;
     let lines = checked
         .diagnostics
         .iter()

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use linevisor_config::ValidLine;
-use linevisor_config::model::{DriveConfig, LineConfig};
+use linevisor_config::model::{DriveConfig, LineConfig, Profile};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -164,11 +164,6 @@ fn drive_step(
         (_, None) => (DriveAction::Remove, Vec::new()),
         (Some(b), Some(a)) => {
             let mut changes = diff(&effective(old, b), &effective(new, a), "", 2);
-            let profile_of = |l: &ValidLine, d: &DriveConfig| {
-                l.profiles
-                    .get(&(d.profile.name.clone(), d.profile.version.clone()))
-                    .map(|p| p.profile.clone())
-            };
             if b.profile == a.profile && profile_of(old, b) != profile_of(new, a) {
                 changes.push("profile content (same name and version)".to_owned());
             }
@@ -194,6 +189,13 @@ fn drive_step(
         from,
         to,
     }
+}
+
+/// The profile a drive uses in `line`.
+fn profile_of<'a>(line: &'a ValidLine, d: &DriveConfig) -> Option<&'a Profile> {
+    line.profiles
+        .get(&(d.profile.name.clone(), d.profile.version.clone()))
+        .map(|p| &p.profile)
 }
 
 /// A drive's settings with the line defaults it inherits filled in.
