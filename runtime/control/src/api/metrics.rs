@@ -36,6 +36,22 @@ impl Out {
             .collect();
         let _ = writeln!(self.0, "{name}{{{}}} {value}", labels.join(","));
     }
+
+    /// Each metric of `family` (counter when named `_total`, else gauge) for every
+    /// `(label, id, value source)` row.
+    fn family<T>(&mut self, line: &str, family: &[Metric<T>], rows: &[(&str, &str, &T)]) {
+        for (name, help, f) in family {
+            let kind = if name.ends_with("_total") {
+                "counter"
+            } else {
+                "gauge"
+            };
+            self.help(name, kind, help);
+            for (label, id, value) in rows {
+                self.sample(name, &[("line", line), (label, id)], f(value));
+            }
+        }
+    }
 }
 
 pub(crate) async fn metrics(
@@ -92,19 +108,11 @@ pub(crate) async fn metrics(
             |s| s.stats.jitter_max_us,
         ),
     ];
-    for (name, help, f) in counters {
-        let kind = if name.ends_with("_total") {
-            "counter"
-        } else {
-            "gauge"
-        };
-        o.help(name, kind, help);
-        for (d, snap) in &drives {
-            if let Ok(snap) = snap {
-                o.sample(name, &[("line", ln), ("drive", &d.id)], f(snap));
-            }
-        }
-    }
+    let rows: Vec<_> = drives
+        .iter()
+        .filter_map(|(d, snap)| Some(("drive", d.id.as_str(), snap.as_ref().ok()?)))
+        .collect();
+    o.family(ln, &counters, &rows);
     o.help(
         "linevisor_drive_state",
         "gauge",
@@ -181,17 +189,11 @@ pub(crate) async fn metrics(
             m.queued as u64
         }),
     ];
-    for (name, help, f) in bus_counters {
-        let kind = if name.ends_with("_total") {
-            "counter"
-        } else {
-            "gauge"
-        };
-        o.help(name, kind, help);
-        for (b, m) in &buses {
-            o.sample(name, &[("line", ln), ("bus", &b.id)], f(m));
-        }
-    }
+    let rows: Vec<_> = buses
+        .iter()
+        .map(|(b, m)| ("bus", b.id.as_str(), *m))
+        .collect();
+    o.family(ln, &bus_counters, &rows);
 
     // CANopen buses only: what the master sees on the wire.
     let canopen: [Metric<linevisor_bus::CanopenMetrics>; 11] = [
@@ -251,19 +253,11 @@ pub(crate) async fn metrics(
             |c| c.boot_ups,
         ),
     ];
-    for (name, help, f) in canopen {
-        let kind = if name.ends_with("_total") {
-            "counter"
-        } else {
-            "gauge"
-        };
-        o.help(name, kind, help);
-        for (b, m) in &buses {
-            if let Some(c) = &m.canopen {
-                o.sample(name, &[("line", ln), ("bus", &b.id)], f(c));
-            }
-        }
-    }
+    let rows: Vec<_> = buses
+        .iter()
+        .filter_map(|(b, m)| Some(("bus", b.id.as_str(), m.canopen.as_ref()?)))
+        .collect();
+    o.family(ln, &canopen, &rows);
 
     o.help(
         "linevisor_supervisor_child_restarts_total",
