@@ -28,14 +28,14 @@ impl Default for TrialRule {
 
 /// A running trial.
 #[derive(Debug)]
-pub(crate) struct Trial {
+pub(crate) struct TrialState {
     rule: TrialRule,
     good: u32,
     deadline: Instant,
     failure: Option<String>,
 }
 
-impl Trial {
+impl TrialState {
     pub(crate) fn start(rule: TrialRule) -> Self {
         Self {
             rule,
@@ -80,7 +80,7 @@ mod tests {
             samples: 2,
             within: Duration::from_millis(100),
         };
-        let mut won = Trial::start(rule);
+        let mut won = TrialState::start(rule);
         won.good_sample();
         assert!(!won.proven());
         won.good_sample();
@@ -88,7 +88,7 @@ mod tests {
         assert!(won.proven());
         assert_eq!(won.verdict(Instant::now() + rule.within), None);
 
-        let mut failed = Trial::start(rule);
+        let mut failed = TrialState::start(rule);
         failed.fail(|| "exception 0x02".into());
         failed.fail(|| "second".into());
         assert_eq!(
@@ -96,7 +96,7 @@ mod tests {
             Some("exception 0x02")
         );
 
-        let mut slow = Trial::start(rule);
+        let mut slow = TrialState::start(rule);
         slow.good_sample();
         assert_eq!(slow.verdict(Instant::now()), None);
         tokio::time::advance(rule.within).await;

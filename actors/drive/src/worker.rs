@@ -18,7 +18,7 @@ use crate::setup::Shared;
 use crate::setup::Trial;
 use crate::stats::Tracker;
 use crate::telemetry::{DriveEventKind, DriveSnapshot, StartupKind, TelemetrySample};
-use crate::trial::Trial as RunningTrial;
+use crate::trial::TrialState;
 use crate::{Command, DriveState};
 
 /// The drive worker: configuration only; the state of a running instance is [`DriveInstance`].
@@ -94,7 +94,7 @@ pub struct DriveInstance {
     pub(crate) motion_cmd: Option<PendingMotion>,
     /// A new version's trial and the running-version slot it takes once won; `None` once won
     /// (or for an ordinary start).
-    pub(crate) trial: Option<(RunningTrial, Arc<std::sync::Mutex<Arc<Shared>>>)>,
+    pub(crate) trial: Option<(TrialState, Arc<std::sync::Mutex<Arc<Shared>>>)>,
 }
 
 impl Worker for DriveWorker {
@@ -146,7 +146,7 @@ impl Worker for DriveWorker {
                 tokio::time::sleep(within).await;
                 queue_start(&handle, generation);
             });
-            (RunningTrial::start(t.rule), t.slot)
+            (TrialState::start(t.rule), t.slot)
         });
         let memory = shared.memory().last_command;
         Ok(DriveInstance {

@@ -57,17 +57,14 @@ pub struct BusEntry {
     pub config: BusConfig,
 }
 
-/// A change to what runs, announced to subscribers (the control plane follows new drives).
+/// A change to which drives run, announced to subscribers (the control plane follows new
+/// drives). An upgrade keeps the drive's handle and channels, so it needs no notice.
 #[derive(Debug, Clone)]
 pub enum LineNotice {
     /// A drive was added (also when a change re-creates it).
-    DriveAdded(DriveEntry),
+    DriveAdded(Box<DriveEntry>),
     /// A drive was removed.
     DriveRemoved(String),
-    /// A drive runs a new version (its handle and channels are the same).
-    DriveUpgraded(DriveEntry),
-    /// The running config changed.
-    ConfigChanged,
 }
 
 /// Options of a running line that are not in the config file.
@@ -175,7 +172,7 @@ impl RunningLine {
         self.read().config.clone()
     }
 
-    /// Announcements of drives added, removed or upgraded.
+    /// Announcements of drives added or removed.
     pub fn subscribe(&self) -> broadcast::Receiver<LineNotice> {
         self.notices.subscribe()
     }

@@ -160,7 +160,6 @@ pub(crate) fn collect(
                         done.send_replace(true);
                     }
                 }
-                Ok(_) => {}
                 Err(RecvError::Lagged(n)) => warn!(missed = n, "line notices lagged"),
                 Err(RecvError::Closed) => return,
             }

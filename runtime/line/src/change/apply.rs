@@ -83,7 +83,6 @@ impl RunningLine {
             });
         }
         self.write().config = new;
-        let _ = self.notices.send(LineNotice::ConfigChanged);
         let took_ms = started.elapsed().as_secs_f64() * 1e3;
         info!(line = %self.name, took_ms, "Change applied.");
         Ok(ApplyReport { plan, took_ms })
@@ -242,7 +241,7 @@ impl RunningLine {
         let samples = entry.channels.telemetry.subscribe();
         self.tree.drives.add_child(spec).await?;
         self.write().drives.insert(id.to_owned(), entry.clone());
-        let _ = self.notices.send(LineNotice::DriveAdded(entry.clone()));
+        let _ = self.notices.send(LineNotice::DriveAdded(Box::new(entry.clone())));
         if !on_trial {
             return Ok(());
         }
@@ -298,8 +297,7 @@ impl RunningLine {
             setup: Arc::new(setup),
             ..previous.clone()
         };
-        self.write().drives.insert(id.to_owned(), entry.clone());
-        let _ = self.notices.send(LineNotice::DriveUpgraded(entry));
+        self.write().drives.insert(id.to_owned(), entry);
         Ok(previous)
     }
 }
