@@ -241,7 +241,9 @@ impl RunningLine {
         let samples = entry.channels.telemetry.subscribe();
         self.tree.drives.add_child(spec).await?;
         self.write().drives.insert(id.to_owned(), entry.clone());
-        let _ = self.notices.send(LineNotice::DriveAdded(Box::new(entry.clone())));
+        let _ = self
+            .notices
+            .send(LineNotice::DriveAdded(Box::new(entry.clone())));
         if !on_trial {
             return Ok(());
         }
