@@ -7,6 +7,7 @@
 //! the binary; it knows nothing of actors or buses at run time.
 
 mod builtin;
+mod bus;
 mod check;
 mod diag;
 mod feasibility;
@@ -18,9 +19,10 @@ mod source;
 mod tree;
 
 pub use builtin::{BUILTIN_PROFILES, DEMO_LINE};
+pub use bus::{can_frame_bits, modbus_reads, rtu_t35_s};
 pub use check::{CAN_BITRATES, STANDARD_BAUDS};
 pub use diag::{Diagnostic, Severity};
-pub use feasibility::{BusLoad, can_frame_bits, modbus_reads, rtu_t35_s};
+pub use feasibility::BusLoad;
 pub use load::{Checked, LoadedProfile, ProfileSet, SourceText, ValidLine, check_file, check_text};
 pub use registers::{MergedRead, RegisterRun, merge_register_runs};
 pub use schema::{line_schema, profile_schema};

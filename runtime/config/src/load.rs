@@ -12,8 +12,7 @@ use crate::check;
 use crate::diag::{Diagnostic, Finding, Path, Severity};
 use crate::feasibility::{self, BusLoad};
 use crate::model::{
-    BusConfig, BusKind, CanopenBus, ControlSection, DriveConfig, LineConfig, LineSection,
-    ModbusRtuBus, ModbusTcpBus, Profile, SerialBus, SimulatedBus,
+    BusConfig, BusKind, ControlSection, DriveConfig, LineConfig, LineSection, Profile,
 };
 use crate::source::{Doc, decode};
 
@@ -349,7 +348,7 @@ fn array_of_tables<'v, 'a>(
     }
 }
 
-/// The one place bus kinds are dispatched on their `type`.
+/// Finds the bus kind by its `type`; the kind decodes the rest.
 fn decode_bus(
     value: &Spanned<DeValue<'_>>,
     path: &Path,
@@ -396,14 +395,7 @@ fn decode_bus(
     if let DeValue::Table(t) = body.get_mut() {
         t.remove("type");
     }
-    let f = findings;
-    match kind {
-        BusKind::ModbusRtu => decode::<ModbusRtuBus>(&body, 0, path, f).map(BusConfig::ModbusRtu),
-        BusKind::ModbusTcp => decode::<ModbusTcpBus>(&body, 0, path, f).map(BusConfig::ModbusTcp),
-        BusKind::Canopen => decode::<CanopenBus>(&body, 0, path, f).map(BusConfig::Canopen),
-        BusKind::Serial => decode::<SerialBus>(&body, 0, path, f).map(BusConfig::Serial),
-        BusKind::Simulated => decode::<SimulatedBus>(&body, 0, path, f).map(BusConfig::Simulated),
-    }
+    BusConfig::decode(kind, &body, path, findings)
 }
 
 /// Decodes and checks every profile document (all but the first), keyed by name and version.

@@ -3,7 +3,6 @@
 use std::fmt::Write as _;
 
 use crate::load::ValidLine;
-use crate::model::BusConfig;
 
 /// Renders line → buses → drives with each bus's load.
 pub fn render(v: &ValidLine) -> String {
@@ -28,7 +27,7 @@ pub fn render(v: &ValidLine) -> String {
             s,
             "│  {branch} bus {} [{}] {pct}{serial} ({detail})",
             bus.id(),
-            describe(bus)
+            bus.options().describe()
         );
     }
     let _ = writeln!(s, "├─ drives supervisor");
@@ -57,20 +56,4 @@ pub fn render(v: &ValidLine) -> String {
     };
     let _ = writeln!(s, "└─ control plane (API on {scheme}://{})", c.api_listen());
     s
-}
-
-fn describe(bus: &BusConfig) -> String {
-    match bus {
-        BusConfig::ModbusRtu(b) => format!("modbus_rtu {} {} baud", b.port, b.baud),
-        BusConfig::ModbusTcp(b) => format!("modbus_tcp {}", b.address),
-        BusConfig::Canopen(b) => {
-            let at = b.interface.as_deref().or(b.port.as_deref()).unwrap_or("?");
-            format!(
-                "canopen {at} {} bit/s, SYNC {} ms",
-                b.bitrate, b.sync_period_ms
-            )
-        }
-        BusConfig::Serial(b) => format!("serial {} {} baud", b.port, b.baud),
-        BusConfig::Simulated(b) => format!("simulated {}", b.protocol.name()),
-    }
 }

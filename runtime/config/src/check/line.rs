@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use super::{bus, id_ok, range};
+use super::{id_ok, range};
 use crate::diag::{Finding, Path};
 use crate::load::{Decoded, ProfileSet};
-use crate::model::{BusConfig, BusKind, DriveConfig, LineSection, Profile, Protocol};
+use crate::model::{AddressRange, BusConfig, DriveConfig, LineSection, Profile};
 
 /// Runs every line-level check on what decoded.
 pub(crate) fn check(d: &Decoded, profiles: &ProfileSet, f: &mut Vec<Finding>) {
@@ -26,9 +26,9 @@ pub(crate) fn check(d: &Decoded, profiles: &ProfileSet, f: &mut Vec<Finding>) {
         } else {
             bus_ids.insert(b.id(), (*i, b));
         }
-        bus::check(b, &p, f);
+        b.options().check(&p, f);
     }
-    bus::check_resources(&d.buses, f);
+    crate::bus::check_resources(&d.buses, f);
 
     let mut drive_ids: BTreeMap<&str, usize> = BTreeMap::new();
     let mut addresses: BTreeMap<(&str, u32), (usize, &str)> = BTreeMap::new();
@@ -76,18 +76,7 @@ pub(crate) fn check(d: &Decoded, profiles: &ProfileSet, f: &mut Vec<Finding>) {
             } else {
                 addresses.insert((bus.id(), drive.address), (*i, &drive.id));
             }
-            if let (BusConfig::Canopen(c), Some(cycle)) = (bus, cycle)
-                && cycle % c.sync_period_ms.max(1) != 0
-            {
-                f.push(Finding::error(
-                    0,
-                    p.key("cycle_ms"),
-                    format!(
-                        "cycle {cycle} ms is not a multiple of bus \"{}\" sync_period_ms ({} ms)",
-                        c.id, c.sync_period_ms
-                    ),
-                ));
-            }
+            bus.options().check_drive(cycle, &p, f);
             if let Some(profile) = profile {
                 check_fit(profile, bus, &p, f);
             }
@@ -174,15 +163,7 @@ fn find_profile<'p>(
 }
 
 fn check_address(drive: &DriveConfig, bus: &BusConfig, p: &Path, f: &mut Vec<Finding>) {
-    let (lo, hi, what) = match bus {
-        BusConfig::ModbusRtu(_) => (1, 247, "Modbus unit id"),
-        // Direct Modbus TCP devices often answer on unit 255.
-        BusConfig::ModbusTcp(_) => (1, 255, "Modbus unit id"),
-        BusConfig::Canopen(_) => (1, 127, "CANopen node id"),
-        BusConfig::Serial(_) => (1, 255, "serial address"),
-        BusConfig::Simulated(s) if s.protocol == Protocol::Canopen => (1, 127, "CANopen node id"),
-        BusConfig::Simulated(_) => (1, 247, "Modbus unit id"),
-    };
+    let AddressRange { lo, hi, what } = bus.options().addresses();
     if drive.address < lo || drive.address > hi {
         f.push(Finding::error(
             0,
@@ -198,17 +179,11 @@ fn check_address(drive: &DriveConfig, bus: &BusConfig, p: &Path, f: &mut Vec<Fin
 /// A profile must speak what its bus carries.
 fn check_fit(profile: &Profile, bus: &BusConfig, p: &Path, f: &mut Vec<Finding>) {
     let want = profile.profile.protocol;
-    let fits = match bus {
-        BusConfig::ModbusRtu(_) | BusConfig::ModbusTcp(_) => want == Protocol::Modbus,
-        BusConfig::Canopen(_) => want == Protocol::Canopen,
-        BusConfig::Serial(_) => want == Protocol::Serial,
-        BusConfig::Simulated(s) => want == s.protocol,
-    };
-    if !fits {
-        let kind = match bus {
-            BusConfig::Simulated(s) => format!("simulated {}", s.protocol.name()),
-            other => other.kind().name().to_owned(),
-        };
+    let options = bus.options();
+    if want != options.protocol() {
+        let kind = options
+            .label()
+            .unwrap_or_else(|| bus.kind().name().to_owned());
         f.push(
             Finding::error(
                 0,
@@ -220,11 +195,7 @@ fn check_fit(profile: &Profile, bus: &BusConfig, p: &Path, f: &mut Vec<Finding>)
                     bus.id()
                 ),
             )
-            .hint(match bus.kind() {
-                BusKind::Canopen => "choose a canopen profile",
-                BusKind::Serial => "choose a serial profile",
-                _ => "choose a profile of the bus's protocol",
-            }),
+            .hint(options.fit_hint()),
         );
     }
 }

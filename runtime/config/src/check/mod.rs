@@ -1,7 +1,6 @@
 //! Semantic checks, run after decoding. Each check produces findings with a field path; the
 //! loader resolves them to line and column.
 
-pub(crate) mod bus;
 pub(crate) mod control;
 pub(crate) mod line;
 pub(crate) mod profile;

@@ -1,15 +1,14 @@
 //! The typed config language. Every struct denies unknown keys; every option with a unit says it
 //! in its name (`cycle_ms`, `baud`). Doc comments here become the JSON Schema descriptions.
 
-mod bus;
 pub(crate) mod control;
 mod drive;
 mod line;
 mod profile;
 
-pub use bus::{
-    BusConfig, BusKind, CanAdapter, CanopenBus, ModbusRtuBus, ModbusTcpBus, Parity, SerialBus,
-    SimulatedBus,
+pub use crate::bus::{
+    AddressRange, BusConfig, BusKind, CanAdapter, CanopenBus, ModbusRtuBus, ModbusTcpBus, Parity,
+    SerialBus, SimulatedBus,
 };
 pub use control::{ControlSection, resolve};
 pub use drive::{DriveConfig, Limits, ProfileRef, RestartPolicy, SafeState, SafeStatePolicy};

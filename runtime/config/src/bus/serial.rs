@@ -1,0 +1,113 @@
+//! `type = "serial"`: a plain serial line whose request/response protocol the drives' profiles
+//! describe.
+
+use std::fmt::Write as _;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::common::{
+    Parity, Resource, default_data_bits, default_response_timeout_ms, default_stop_bits, non_empty,
+    rc, serial_char_bits, serial_line,
+};
+use super::{AddressRange, BusKindConfig, DriveLoad};
+use crate::diag::{Finding, Path};
+use crate::feasibility::BusLoad;
+use crate::model::Protocol;
+
+/// `type = "serial"`: plain serial line with an ASCII protocol described by the profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SerialBus {
+    /// Unique bus id.
+    pub id: String,
+    /// Serial device. Claimed exclusively.
+    pub port: String,
+    /// Line speed in bit/s (standard rates, see `modbus_rtu`).
+    pub baud: u32,
+    /// Parity. Default `none`.
+    #[serde(default = "default_serial_parity")]
+    pub parity: Parity,
+    /// Data bits: 7 or 8. Default 8.
+    #[serde(default = "default_data_bits")]
+    pub data_bits: u8,
+    /// Stop bits: 1 or 2. Default 1.
+    #[serde(default = "default_stop_bits")]
+    pub stop_bits: u8,
+    /// Response timeout in milliseconds (1–10000). Default 100.
+    #[serde(default = "default_response_timeout_ms")]
+    pub response_timeout_ms: u32,
+}
+
+fn default_serial_parity() -> Parity {
+    Parity::None
+}
+
+impl BusKindConfig for SerialBus {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn protocol(&self) -> Protocol {
+        Protocol::Serial
+    }
+
+    fn addresses(&self) -> AddressRange {
+        AddressRange {
+            lo: 1,
+            hi: 255,
+            what: "serial address",
+        }
+    }
+
+    fn check(&self, p: &Path, f: &mut Vec<Finding>) {
+        serial_line(f, p, self.baud, self.data_bits, self.stop_bits);
+        let timeout = self.response_timeout_ms;
+        rc(f, p, "response_timeout_ms", timeout, 1, 10_000, "ms");
+        non_empty(f, p.key("port"), &self.port);
+    }
+
+    fn resources(&self, p: &Path) -> Vec<(Resource, Path)> {
+        vec![(Resource::SerialPort(self.port.clone()), p.key("port"))]
+    }
+
+    fn load(&self, drives: &[DriveLoad<'_>], out: &mut BusLoad) {
+        let char_bits = serial_char_bits(self.data_bits, self.parity, self.stop_bits);
+        let mut busy = 0.0;
+        for d in drives {
+            let p = d.profile;
+            let term = p.serial.as_ref().map_or(1, |s| s.terminator.len());
+            let polled = p
+                .poll
+                .iter()
+                .flat_map(|p| &p.points)
+                .filter_map(|n| p.points.get(n));
+            for pt in polled {
+                let Some(read) = &pt.read else { continue };
+                let req = read
+                    .replace("{address}", &d.drive.address.to_string())
+                    .len()
+                    + term;
+                let chars = req as f64 + f64::from(pt.response_bytes.unwrap_or(0));
+                busy += chars * char_bits / f64::from(self.baud) * d.per_s();
+                out.per_second += d.per_s();
+            }
+        }
+        out.percent = Some(busy * 100.0);
+        let _ = write!(
+            out.detail,
+            "{} drives, {:.1} requests/s at {} baud",
+            drives.len(),
+            out.per_second,
+            self.baud
+        );
+    }
+
+    fn describe(&self) -> String {
+        format!("serial {} {} baud", self.port, self.baud)
+    }
+
+    fn fit_hint(&self) -> &'static str {
+        "choose a serial profile"
+    }
+}
