@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use linevisor_bus::{
-    Attach, BusArgs, BusEvent, BusHandle, BusSpec, FnOpener, LinkStream, ModbusBus, ReadBlock,
-    RegisterTable,
+    Attach, BusEvent, BusSpec, FnOpener, LinkStream, ModbusArgs, ModbusBus, ModbusHandle,
+    ReadBlock, RegisterTable,
 };
 use linevisor_config::model::{ModbusRtuBus, Parity, Profile};
 use linevisor_profile::ProfileCodec;
@@ -29,7 +29,7 @@ fn sim_servo() -> Profile {
 }
 
 /// The bus on the far end of a pty the simulator serves; the endpoint must be kept alive.
-async fn bus_on_pty(sim: &SimHandle) -> (BusHandle, PtyEndpoint) {
+async fn bus_on_pty(sim: &SimHandle) -> (ModbusHandle, PtyEndpoint) {
     let mut pty = sim.serve_pty(BAUD).expect("pty pair");
     let mut far_end = pty.far_end.take();
     let path = pty.path.display().to_string();
@@ -57,9 +57,9 @@ async fn bus_on_pty(sim: &SimHandle) -> (BusHandle, PtyEndpoint) {
         demote_after_timeouts: 2,
         probe_interval_ms: 200,
     };
-    let args = BusArgs::new(BusSpec::Rtu(spec), Box::new(opener));
+    let args = ModbusArgs::new(BusSpec::Rtu(spec), Box::new(opener));
     let (actor, _) = Actor::spawn(None, ModbusBus, args).await.expect("bus");
-    (BusHandle::new("rs485-e2e", actor), pty)
+    (ModbusHandle::new("rs485-e2e", actor), pty)
 }
 
 /// Waits for the next event matching `pred` (the timeout is only a hang guard).

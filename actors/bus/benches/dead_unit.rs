@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use linevisor_bus::{
-    Attach, BusArgs, BusEvent, BusHandle, BusSpec, FnOpener, LinkStream, ModbusBus, ReadBlock,
-    RegisterTable,
+    Attach, BusEvent, BusSpec, FnOpener, LinkStream, ModbusArgs, ModbusBus, ModbusHandle,
+    ReadBlock, RegisterTable,
 };
 use linevisor_config::model::{ModbusRtuBus, Parity};
 use linevisor_modbus::server::rtu::{RtuServerConfig, serve};
@@ -51,7 +51,7 @@ fn spec() -> ModbusRtuBus {
 }
 
 /// A bus on a paced line whose server answers `alive` units.
-async fn bus_with(alive: &[u8]) -> BusHandle {
+async fn bus_with(alive: &[u8]) -> ModbusHandle {
     let map = RegisterMap::new();
     for &u in alive {
         map.insert_unit(u, UnitMemory::new(100));
@@ -73,12 +73,12 @@ async fn bus_with(alive: &[u8]) -> BusHandle {
             Ok(Box::new(client) as LinkStream)
         }
     });
-    let args = BusArgs::new(BusSpec::Rtu(spec()), Box::new(opener));
+    let args = ModbusArgs::new(BusSpec::Rtu(spec()), Box::new(opener));
     let (actor, _join) = Actor::spawn(None, ModbusBus, args).await.unwrap();
-    BusHandle::new("rs485-bench", actor)
+    ModbusHandle::new("rs485-bench", actor)
 }
 
-async fn attach_all(bus: &BusHandle, units: &[u8]) -> mpsc::Receiver<BusEvent> {
+async fn attach_all(bus: &ModbusHandle, units: &[u8]) -> mpsc::Receiver<BusEvent> {
     let (tx, rx) = mpsc::channel(4096);
     for &unit in units {
         let a = Attach {

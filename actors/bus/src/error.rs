@@ -104,14 +104,6 @@ pub enum BusError {
         /// Why.
         reason: &'static str,
     },
-    /// A request of another protocol (a CANopen request to a Modbus bus or the reverse).
-    #[error("bus {bus}: this request is not for a {expected} bus")]
-    WrongProtocol {
-        /// Bus id.
-        bus: String,
-        /// The bus's protocol.
-        expected: &'static str,
-    },
     /// A CANopen node's heartbeat stopped, or it is not booted (yet).
     #[error("bus {bus}: node {node} is not reachable: {reason}")]
     NodeDown {

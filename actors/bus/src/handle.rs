@@ -1,37 +1,77 @@
-//! A typed handle on a bus actor for drives and the control plane.
+//! Handles on a bus actor. A kind's typed handle ([`Handle<K>`], e.g. `ModbusHandle`) carries
+//! that kind's requests, so a request of another protocol cannot be written. [`BusHandle`] is
+//! the same handle with its kind erased, for those that only need what every bus offers: the
+//! runtime (metrics, stop) and the drive (its typed link, made once at set-up).
 
 use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use ractor::ActorRef;
+use linevisor_profile::ProfileCodec;
 use ractor::rpc::CallResult;
+use ractor::{ActorRef, RpcReplyPort};
 
-use crate::canopen::{Object, PdoBlock, SdoBusResult};
-use crate::{Attach, BusError, BusMetrics, BusMsg, BusResult, ReadBlock, Write};
+use crate::drive_link::{DriveLink, LinkSetupError};
+use crate::{Attach, BusError, BusMetrics};
 
-/// A cloneable handle on a bus, stable across restarts of the bus actor. Every request is
-/// answered by the bus (done, device exception, or a [`BusError`] naming why not); while the
-/// actor is gone (crashed, restarting) the error is [`BusError::Unreachable`], at once.
+/// A boxed future, for the object-safe traits of the boundary.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What a typed handle needs of its kind: the actor's message type and how to build the
+/// messages every bus understands. Implemented once per bus kind.
+pub trait BusKind: Debug + Send + Sync + Sized + 'static {
+    /// The kind's actor messages.
+    type Msg: ractor::Message + Debug;
+    /// What a drive attaches as cyclic data (register blocks, PDO sets).
+    type Block: Clone + Debug + Send + Sync + 'static;
+    /// The kind's name, as in `type = "…"`.
+    const NAME: &'static str;
+
+    fn attach(attach: Attach<Self::Block>, reply: RpcReplyPort<Result<(), BusError>>) -> Self::Msg;
+    fn detach(unit: u8) -> Self::Msg;
+    fn metrics(reply: RpcReplyPort<BusMetrics>) -> Self::Msg;
+    fn stop(reply: Option<RpcReplyPort<()>>) -> Self::Msg;
+    /// The link of a drive whose profile is `codec`, at `address` on this bus.
+    fn drive_link(
+        handle: &Handle<Self>,
+        codec: Arc<ProfileCodec>,
+        address: u32,
+    ) -> Result<Arc<dyn DriveLink>, LinkSetupError>;
+}
+
+/// A cloneable handle on a bus of kind `K`, stable across restarts of the bus actor. Every
+/// request is answered by the bus (done, device refusal, or a [`BusError`] naming why not);
+/// while the actor is gone (crashed, restarting) the error is [`BusError::Unreachable`], at once.
 ///
 /// The handle remembers the drives attached through it: when the bus's supervisor starts a new
 /// bus actor and [`rebind`](Self::rebind)s the handle, every attachment is made again, so a bus
 /// restart never restarts its drives — they see a gap (comm loss) and samples again.
-#[derive(Debug, Clone)]
-pub struct BusHandle {
+#[derive(Debug)]
+pub struct Handle<K: BusKind> {
     bus: String,
-    inner: Arc<Inner>,
+    inner: Arc<Inner<K>>,
+}
+
+impl<K: BusKind> Clone for Handle<K> {
+    fn clone(&self) -> Self {
+        Self {
+            bus: self.bus.clone(),
+            inner: Arc::clone(&self.inner),
+        }
+    }
 }
 
 #[derive(Debug)]
-struct Inner {
-    actor: RwLock<Option<ActorRef<BusMsg>>>,
-    attached: Mutex<BTreeMap<u8, Attach>>,
-    attached_canopen: Mutex<BTreeMap<u8, Attach<PdoBlock>>>,
+struct Inner<K: BusKind> {
+    actor: RwLock<Option<ActorRef<K::Msg>>>,
+    attached: Mutex<BTreeMap<u8, Attach<K::Block>>>,
 }
 
-impl BusHandle {
+impl<K: BusKind> Handle<K> {
     /// A handle on `actor`, the bus `bus`.
-    pub fn new(bus: impl Into<String>, actor: ActorRef<BusMsg>) -> Self {
+    pub fn new(bus: impl Into<String>, actor: ActorRef<K::Msg>) -> Self {
         Self::with(bus.into(), Some(actor))
     }
 
@@ -41,13 +81,12 @@ impl BusHandle {
         Self::with(bus.into(), None)
     }
 
-    fn with(bus: String, actor: Option<ActorRef<BusMsg>>) -> Self {
+    fn with(bus: String, actor: Option<ActorRef<K::Msg>>) -> Self {
         Self {
             bus,
             inner: Arc::new(Inner {
                 actor: RwLock::new(actor),
                 attached: Mutex::new(BTreeMap::new()),
-                attached_canopen: Mutex::new(BTreeMap::new()),
             }),
         }
     }
@@ -58,7 +97,7 @@ impl BusHandle {
     }
 
     /// The bus actor this handle currently points at, if any.
-    pub fn actor(&self) -> Option<ActorRef<BusMsg>> {
+    pub fn actor(&self) -> Option<ActorRef<K::Msg>> {
         self.inner
             .actor
             .read()
@@ -66,153 +105,63 @@ impl BusHandle {
             .clone()
     }
 
+    fn attached(&self) -> std::sync::MutexGuard<'_, BTreeMap<u8, Attach<K::Block>>> {
+        self.inner
+            .attached
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Points the handle (and all its clones) at a new bus actor, then attaches every drive
     /// attached through it again. Returns the first attach error, after trying them all.
-    pub async fn rebind(&self, actor: ActorRef<BusMsg>) -> Result<(), BusError> {
+    pub async fn rebind(&self, actor: ActorRef<K::Msg>) -> Result<(), BusError> {
         *self
             .inner
             .actor
             .write()
             .unwrap_or_else(PoisonError::into_inner) = Some(actor);
-        let attached: Vec<Attach> = self.attachments().into_values().collect();
+        let attached: Vec<Attach<K::Block>> = self.attached().values().cloned().collect();
         let mut first_error = None;
         for a in attached {
-            if let Err(e) = self.call(|r| BusMsg::Attach(a, r)).await.and_then(|r| r) {
-                first_error.get_or_insert(e);
-            }
-        }
-        let canopen: Vec<Attach<PdoBlock>> = self
-            .inner
-            .attached_canopen
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .cloned()
-            .collect();
-        for a in canopen {
-            if let Err(e) = self
-                .call(|r| BusMsg::AttachCanopen(a, r))
-                .await
-                .and_then(|r| r)
-            {
+            if let Err(e) = self.call(|r| K::attach(a, r)).await.and_then(|r| r) {
                 first_error.get_or_insert(e);
             }
         }
         first_error.map_or(Ok(()), Err)
     }
 
-    fn attachments(&self) -> BTreeMap<u8, Attach> {
-        self.inner
-            .attached
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
     /// Attaches a drive; samples and events then arrive on its sink. The attachment is
     /// remembered for [`rebind`](Self::rebind) even when the bus is unreachable right now.
-    pub async fn attach(&self, attach: Attach) -> Result<(), BusError> {
-        self.inner
-            .attached
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(attach.unit, attach.clone());
-        self.call(|r| BusMsg::Attach(attach, r)).await?
-    }
-
-    /// Attaches a CANopen node with its PDO sets; remembered for [`rebind`](Self::rebind).
-    pub async fn attach_canopen(&self, attach: Attach<PdoBlock>) -> Result<(), BusError> {
-        self.inner
-            .attached_canopen
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(attach.unit, attach.clone());
-        self.call(|r| BusMsg::AttachCanopen(attach, r)).await?
-    }
-
-    /// SDO upload (read) of `object` from CANopen `node`.
-    pub async fn sdo_upload(&self, node: u8, object: Object) -> SdoBusResult<Vec<u8>> {
-        self.call(|reply| BusMsg::SdoUpload {
-            node,
-            object,
-            reply,
-        })
-        .await?
-    }
-
-    /// SDO download (write) of `object` of CANopen `node`.
-    pub async fn sdo_download(&self, node: u8, object: Object, data: Vec<u8>) -> SdoBusResult<()> {
-        self.call(|reply| BusMsg::SdoDownload {
-            node,
-            object,
-            data,
-            reply,
-        })
-        .await?
-    }
-
-    /// Sets an RPDO-mapped object of CANopen `node`; it goes out after the next SYNC.
-    pub async fn rpdo_write(&self, node: u8, object: Object, value: u64) -> Result<(), BusError> {
-        self.call(|reply| BusMsg::RpdoWrite {
-            node,
-            object,
-            value,
-            reply,
-        })
-        .await?
+    pub async fn attach(&self, attach: Attach<K::Block>) -> Result<(), BusError> {
+        self.attached().insert(attach.unit, attach.clone());
+        self.call(|r| K::attach(attach, r)).await?
     }
 
     /// Detaches a unit.
     pub fn detach(&self, unit: u8) -> Result<(), BusError> {
-        self.inner
-            .attached
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&unit);
-        self.inner
-            .attached_canopen
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&unit);
+        self.attached().remove(&unit);
         let actor = self
             .actor()
             .ok_or_else(|| self.unreachable(&"the bus is not started"))?;
         actor
-            .cast(BusMsg::Detach(unit))
+            .cast(K::detach(unit))
             .map_err(|e| self.unreachable(&e))
-    }
-
-    /// One-off read of `block` from `unit`.
-    pub async fn read(&self, unit: u8, block: ReadBlock) -> BusResult<Vec<u16>> {
-        self.call(|reply| BusMsg::Read { unit, block, reply })
-            .await?
-    }
-
-    /// Writes registers of `unit`, ahead of any cyclic poll.
-    pub async fn write(&self, unit: u8, write: Write) -> BusResult<()> {
-        self.call(|reply| BusMsg::Write { unit, write, reply })
-            .await?
-    }
-
-    /// Broadcasts a write to every unit (RTU only).
-    pub async fn broadcast(&self, write: Write) -> Result<(), BusError> {
-        self.call(|reply| BusMsg::Broadcast { write, reply })
-            .await?
     }
 
     /// A metrics snapshot.
     pub async fn metrics(&self) -> Result<BusMetrics, BusError> {
-        self.call(BusMsg::Metrics).await
+        self.call(K::metrics).await
     }
 
     /// Stops the bus cleanly and waits until its port is closed.
     pub async fn stop(&self) -> Result<(), BusError> {
-        self.call(|r| BusMsg::Stop(Some(r))).await
+        self.call(|r| K::stop(Some(r))).await
     }
 
-    async fn call<T: Send + 'static>(
+    /// Sends the message `build` makes and waits for its reply.
+    pub(crate) async fn call<T: Send + 'static>(
         &self,
-        build: impl FnOnce(ractor::RpcReplyPort<T>) -> BusMsg,
+        build: impl FnOnce(RpcReplyPort<T>) -> K::Msg,
     ) -> Result<T, BusError> {
         let Some(actor) = self.actor() else {
             return Err(self.unreachable(&"the bus is not started"));
@@ -230,5 +179,82 @@ impl BusHandle {
             bus: self.bus.clone(),
             reason: reason.to_string(),
         }
+    }
+}
+
+/// What every bus offers, whatever its kind.
+trait AnyBus: Debug + Send + Sync {
+    fn bus(&self) -> &str;
+    fn kind(&self) -> &'static str;
+    fn metrics(&self) -> BoxFuture<'_, Result<BusMetrics, BusError>>;
+    fn stop(&self) -> BoxFuture<'_, Result<(), BusError>>;
+    fn drive_link(
+        &self,
+        codec: Arc<ProfileCodec>,
+        address: u32,
+    ) -> Result<Arc<dyn DriveLink>, LinkSetupError>;
+}
+
+impl<K: BusKind> AnyBus for Handle<K> {
+    fn bus(&self) -> &str {
+        &self.bus
+    }
+    fn kind(&self) -> &'static str {
+        K::NAME
+    }
+    fn metrics(&self) -> BoxFuture<'_, Result<BusMetrics, BusError>> {
+        Box::pin(Handle::metrics(self))
+    }
+    fn stop(&self) -> BoxFuture<'_, Result<(), BusError>> {
+        Box::pin(Handle::stop(self))
+    }
+    fn drive_link(
+        &self,
+        codec: Arc<ProfileCodec>,
+        address: u32,
+    ) -> Result<Arc<dyn DriveLink>, LinkSetupError> {
+        K::drive_link(self, codec, address)
+    }
+}
+
+/// A handle on a bus of any kind. Made from a typed handle with `From`.
+#[derive(Debug, Clone)]
+pub struct BusHandle(Arc<dyn AnyBus>);
+
+impl<K: BusKind> From<Handle<K>> for BusHandle {
+    fn from(h: Handle<K>) -> Self {
+        BusHandle(Arc::new(h))
+    }
+}
+
+impl BusHandle {
+    /// Bus id.
+    pub fn bus(&self) -> &str {
+        self.0.bus()
+    }
+
+    /// The bus's kind, e.g. `modbus`, `canopen`.
+    pub fn kind(&self) -> &'static str {
+        self.0.kind()
+    }
+
+    /// A metrics snapshot.
+    pub async fn metrics(&self) -> Result<BusMetrics, BusError> {
+        self.0.metrics().await
+    }
+
+    /// Stops the bus cleanly and waits until its port is closed.
+    pub async fn stop(&self) -> Result<(), BusError> {
+        self.0.stop().await
+    }
+
+    /// The typed link a drive uses on this bus: its profile must speak the bus's protocol and
+    /// its address must be one the bus can carry.
+    pub fn drive_link(
+        &self,
+        codec: Arc<ProfileCodec>,
+        address: u32,
+    ) -> Result<Arc<dyn DriveLink>, LinkSetupError> {
+        self.0.drive_link(codec, address)
     }
 }

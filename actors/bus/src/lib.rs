@@ -1,24 +1,24 @@
 #![doc = include_str!("../README.md")]
 
-mod actor;
 mod boundary;
-mod breaker;
 pub mod canopen;
+mod drive_link;
 mod error;
 mod handle;
-mod line;
-pub mod link;
 pub mod metrics;
-mod scheduler;
-mod spec;
+pub mod modbus;
 
-pub use actor::{BusArgs, BusMsg, BusState, ModbusBus};
-pub use boundary::{
-    Attach, BusEvent, BusResult, CycleFault, ReadBlock, RegisterTable, Sample, Write,
+pub use boundary::{Attach, BusEvent, CycleFault, Sample};
+pub use canopen::{
+    CanopenArgs, CanopenBus, CanopenHandle, CanopenMsg, CanopenSettings, Object, PdoBlock,
+    SdoBusResult,
 };
-pub use canopen::{CanopenArgs, CanopenBus, CanopenSettings, Object, PdoBlock, SdoBusResult};
+pub use drive_link::{DriveLink, LinkSetupError, PointError, Refusal};
 pub use error::BusError;
-pub use handle::BusHandle;
-pub use link::{FnOpener, LinkStream, Opener, SerialOpener, TcpOpener};
+pub use handle::{BoxFuture, BusHandle, BusKind, Handle};
 pub use metrics::{BusMetrics, CanopenMetrics, Counters, LatencyHistogram, UnitMetrics};
-pub use spec::{BusOptions, BusSpec};
+pub use modbus::{
+    BusOptions, BusResult, BusSpec, FnOpener, LinkIo, LinkStream, ModbusArgs, ModbusBus,
+    ModbusHandle, ModbusMsg, OpenFuture, Opener, ReadBlock, RegisterTable, SerialOpener, TcpOpener,
+    Write,
+};

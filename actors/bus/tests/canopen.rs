@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use linevisor_bus::{
-    Attach, BusError, BusEvent, BusHandle, CanopenArgs, CanopenBus, CanopenSettings, Object,
+    Attach, BusError, BusEvent, CanopenArgs, CanopenBus, CanopenHandle, CanopenSettings, Object,
     PdoBlock, Sample,
 };
 use linevisor_can::{TransportKind, VirtualBus};
@@ -49,7 +49,7 @@ fn blocks() -> Vec<PdoBlock> {
 }
 
 struct Rig {
-    handle: BusHandle,
+    handle: CanopenHandle,
     nodes: Vec<SimNodeHandle>,
     _vbus: VirtualBus,
 }
@@ -74,7 +74,7 @@ async fn rig(ids: &[u8]) -> Rig {
     };
     let (actor, _) = Actor::spawn(None, CanopenBus, args).await.unwrap();
     Rig {
-        handle: BusHandle::new("can-a", actor),
+        handle: CanopenHandle::new("can-a", actor),
         nodes,
         _vbus: vbus,
     }
@@ -84,7 +84,7 @@ async fn attach(rig: &Rig, node: u8) -> mpsc::Receiver<BusEvent> {
     // Room for every sample of a test: a full sink would drop samples (an overrun, not a miss).
     let (tx, rx) = mpsc::channel(4096);
     rig.handle
-        .attach_canopen(Attach {
+        .attach(Attach {
             unit: node,
             blocks: blocks(),
             period: SYNC,

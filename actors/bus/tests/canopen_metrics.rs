@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use linevisor_bus::{
-    Attach, BusEvent, BusHandle, CanopenArgs, CanopenBus, CanopenSettings, Object, PdoBlock, Sample,
+    Attach, BusEvent, CanopenArgs, CanopenBus, CanopenHandle, CanopenSettings, Object, PdoBlock,
+    Sample,
 };
 use linevisor_can::{TransportKind, VirtualBus};
 use linevisor_canopen::sim::{self, NodeConfig, SimNodeHandle};
@@ -48,10 +49,10 @@ async fn sample(rx: &mut mpsc::Receiver<BusEvent>) -> Sample {
     }
 }
 
-async fn booted(handle: &BusHandle, node: u8) -> mpsc::Receiver<BusEvent> {
+async fn booted(handle: &CanopenHandle, node: u8) -> mpsc::Receiver<BusEvent> {
     let (tx, mut rx) = mpsc::channel(4096);
     handle
-        .attach_canopen(Attach {
+        .attach(Attach {
             unit: node,
             blocks: blocks(),
             period: SYNC,
@@ -83,7 +84,7 @@ async fn canopen_metrics_count_what_happened() {
         transport: TransportKind::Virtual(vbus.clone()),
     };
     let (actor, _) = Actor::spawn(None, CanopenBus, args).await.unwrap();
-    let handle = BusHandle::new("can-m", actor);
+    let handle = CanopenHandle::new("can-m", actor);
     let mut rx1 = booted(&handle, 1).await;
     let mut rx2 = booted(&handle, 2).await;
     let booted_at = handle.metrics().await.unwrap();

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use linevisor_bus::{
-    Attach, BusEvent, BusHandle, CanopenArgs, CanopenBus, CanopenSettings, Object, PdoBlock,
+    Attach, BusEvent, CanopenArgs, CanopenBus, CanopenHandle, CanopenSettings, Object, PdoBlock,
 };
 use linevisor_can::slcan::{Bitrate, EmulatorConfig, emulator};
 use linevisor_can::{TransportKind, VirtualBus};
@@ -68,10 +68,10 @@ async fn boots_enables_and_follows_velocity_over_slcan_on_a_pty() {
     )
     .await
     .unwrap();
-    let handle = BusHandle::new("can-pty", actor);
+    let handle = CanopenHandle::new("can-pty", actor);
     let (tx, mut rx) = mpsc::channel(4096);
     handle
-        .attach_canopen(Attach {
+        .attach(Attach {
             unit: 4,
             blocks: blocks(),
             period: Duration::from_millis(10),

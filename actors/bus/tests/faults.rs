@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use common::*;
-use linevisor_bus::{BusError, BusEvent, BusHandle, BusSpec, CycleFault, ReadBlock, Write};
+use linevisor_bus::{BusError, BusEvent, BusSpec, CycleFault, ModbusHandle, ReadBlock, Write};
 use linevisor_config::model::ModbusRtuBus;
 use linevisor_modbus::{Exception, ExceptionCode, LinkError};
 use tokio::sync::mpsc;
@@ -20,14 +20,14 @@ async fn line_with(
     spec: ModbusRtuBus,
     service: Arc<TestService>,
     corrupt: Option<Arc<AtomicU32>>,
-) -> (BusHandle, DuplexLine) {
+) -> (ModbusHandle, DuplexLine) {
     let line = DuplexLine::default();
     let opener = line.opener(service, spec.baud, corrupt);
     let (bus, _join) = spawn(BusSpec::Rtu(spec), opener, options(100)).await;
     (bus, line)
 }
 
-async fn unit_counters(bus: &BusHandle, unit: u8) -> linevisor_bus::Counters {
+async fn unit_counters(bus: &ModbusHandle, unit: u8) -> linevisor_bus::Counters {
     let m = bus.metrics().await.unwrap();
     m.units
         .into_iter()

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use linevisor_bus::{BusMsg, BusSpec, ReadBlock, Write};
+use linevisor_bus::{BusSpec, ModbusMsg, ReadBlock, Write};
 use linevisor_modbus::Request;
 use tokio::sync::{mpsc, oneshot};
 
@@ -40,7 +40,7 @@ async fn a_write_queued_behind_pending_polls_is_sent_next() {
     };
     bus.actor()
         .unwrap()
-        .cast(BusMsg::Write {
+        .cast(ModbusMsg::Write {
             unit: 3,
             write,
             reply: tx.into(),

@@ -41,7 +41,7 @@ async fn rebinding_the_handle_reattaches_every_drive() {
     assert!(matches!(e, BusError::Unreachable { .. }), "{e}");
 
     // Its supervisor starts a new one on a new line and rebinds the drives' handle.
-    let args = linevisor_bus::BusArgs {
+    let args = linevisor_bus::ModbusArgs {
         spec: BusSpec::Rtu(rtu_spec(19_200)),
         opener: line.opener(service, 19_200, None),
         options: options(100),
@@ -67,7 +67,7 @@ async fn rebinding_the_handle_reattaches_every_drive() {
         _ => None,
     })
     .await;
-    let args = linevisor_bus::BusArgs {
+    let args = linevisor_bus::ModbusArgs {
         spec: BusSpec::Rtu(rtu_spec(19_200)),
         opener: line.opener(TestService::new(register_map(&[1, 2])), 19_200, None),
         options: options(100),

@@ -112,11 +112,11 @@ async fn production_opener_opens_the_configured_port_path_with_its_line_settings
     spec.parity = linevisor_config::model::Parity::None;
     spec.stop_bits = 2;
     spec.response_timeout_ms = 2000;
-    let args = linevisor_bus::BusArgs::production(BusSpec::Rtu(spec)).unwrap();
+    let args = linevisor_bus::ModbusArgs::production(BusSpec::Rtu(spec)).unwrap();
     let (actor, _join) = ractor::Actor::spawn(None, linevisor_bus::ModbusBus, args)
         .await
         .unwrap();
-    let bus = linevisor_bus::BusHandle::new("line1", actor);
+    let bus = linevisor_bus::ModbusHandle::new("line1", actor);
     let got = within(GUARD, "read", bus.read(4, ReadBlock::input(0, 3))).await;
     assert_eq!(
         got.unwrap().unwrap(),

@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use linevisor_bus::{BusError, BusEvent, BusMsg, BusSpec, ReadBlock, Write};
+use linevisor_bus::{BusError, BusEvent, BusSpec, ModbusMsg, ReadBlock, Write};
 use tokio::sync::{mpsc, oneshot};
 
 const GUARD: Duration = Duration::from_secs(30);
@@ -29,7 +29,7 @@ async fn stop_finishes_the_transaction_in_flight_refuses_the_queue_and_closes_th
         let write = Write::Single { address: 1, value };
         bus.actor()
             .unwrap()
-            .cast(BusMsg::Write {
+            .cast(ModbusMsg::Write {
                 unit: 1,
                 write,
                 reply: tx.into(),
@@ -44,7 +44,7 @@ async fn stop_finishes_the_transaction_in_flight_refuses_the_queue_and_closes_th
     let (tx, stopped) = oneshot::channel();
     bus.actor()
         .unwrap()
-        .cast(BusMsg::Stop(Some(tx.into())))
+        .cast(ModbusMsg::Stop(Some(tx.into())))
         .unwrap();
     release.send(()).unwrap();
 

@@ -8,7 +8,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use linevisor_bus::{BusHandle, CanopenArgs, CanopenBus, CanopenSettings};
+use linevisor_bus::{CanopenArgs, CanopenBus, CanopenHandle, CanopenSettings};
 use linevisor_can::slcan::{Bitrate, EmulatorConfig, emulator};
 use linevisor_can::{CanTransport, TransportKind, VirtualBus};
 use linevisor_canopen::NodeId;
@@ -182,7 +182,7 @@ async fn conform(vbus: &VirtualBus, transport: TransportKind, patient: bool) {
     )
     .await
     .unwrap();
-    let bus = BusHandle::new("can-a", actor);
+    let bus = CanopenHandle::new("can-a", actor);
     let config = conformance::drive_config(&profile, "axis-1", "can-a", u32::from(NODE));
     let channels = DriveChannels::default();
     let events = channels.events.subscribe();
@@ -191,7 +191,7 @@ async fn conform(vbus: &VirtualBus, transport: TransportKind, patient: bool) {
         &line(),
         &config,
         &profile,
-        bus.clone(),
+        bus.clone().into(),
         channels,
         DriveOptions::default(),
     )

@@ -4,16 +4,16 @@
 
 use std::sync::Arc;
 
-use linevisor_config::ValidLine;
 use linevisor_config::model::{BusConfig, DriveConfig, Protocol};
+use linevisor_config::{ProfileSet, ValidLine};
 use linevisor_drive::{DriveChannels, DriveSetup};
 use linevisor_sim::{SimDrive, SimDriveOptions};
 use linevisor_supervisor::{ChildSpec, drive_subtree};
 
 use crate::LineError;
 use crate::bus;
+use crate::bus::simulated;
 use crate::line::{BusEntry, DriveEntry, LineOptions};
-use crate::simulated;
 
 /// A bus child and its entry.
 pub(crate) fn bus(
@@ -44,7 +44,7 @@ pub(crate) fn drive_setup(
     channels: DriveChannels,
     options: &LineOptions,
 ) -> Result<DriveSetup, LineError> {
-    let profile = simulated::profile_of(&line.profiles, d)?;
+    let profile = profile_of(&line.profiles, d)?;
     DriveSetup::new(
         &line.config.line,
         d,
@@ -104,7 +104,7 @@ pub(crate) fn ensure_sim_unit(
     if b.protocol != Protocol::Modbus || sim.units().contains(&unit) {
         return Ok(());
     }
-    let profile = simulated::profile_of(&line.profiles, d)?;
+    let profile = profile_of(&line.profiles, d)?;
     let options = SimDriveOptions {
         serial_number: serial,
         ..SimDriveOptions::default()
@@ -113,4 +113,21 @@ pub(crate) fn ensure_sim_unit(
     sim.add_drive(unit, drive)
         .map_err(|e| fail(e.to_string()))?;
     Ok(())
+}
+
+/// The profile a drive names, from the line's loaded profiles.
+pub(crate) fn profile_of<'a>(
+    profiles: &'a ProfileSet,
+    d: &DriveConfig,
+) -> Result<&'a linevisor_config::model::Profile, LineError> {
+    profiles
+        .get(&(d.profile.name.clone(), d.profile.version.clone()))
+        .map(|lp| &lp.profile)
+        .ok_or_else(|| LineError::Drive {
+            drive: d.id.clone(),
+            reason: format!(
+                "profile \"{}\" version \"{}\" is not loaded",
+                d.profile.name, d.profile.version
+            ),
+        })
 }

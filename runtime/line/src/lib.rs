@@ -9,7 +9,6 @@ mod bus;
 pub mod change;
 mod error;
 mod line;
-mod simulated;
 
 pub use bus::BusCtl;
 pub use change::{ApplyReport, Plan};

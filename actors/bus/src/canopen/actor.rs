@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use ractor::{Actor, ActorProcessingErr, ActorRef};
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
@@ -14,12 +14,52 @@ use super::meter::Meter;
 use super::requests::{self, Cmd};
 use super::task::Task;
 use super::{CanopenArgs, CanopenSettings, check_attach, check_node};
-use crate::{BusError, BusMsg};
+use super::{Object, PdoBlock, SdoBusResult};
+use crate::{Attach, BusError, BusMetrics};
 
 /// Commands in flight to the bus task.
 const QUEUE: usize = 256;
 
-/// The CANopen bus actor (speaks [`BusMsg`], like [`crate::ModbusBus`]).
+/// Messages of the CANopen bus actor.
+#[derive(Debug)]
+pub enum CanopenMsg {
+    /// Attach a node with the PDO sets its profile maps (replacing any attachment of the node).
+    Attach(Attach<PdoBlock>, RpcReplyPort<Result<(), BusError>>),
+    /// Detach a node; its sink gets nothing more.
+    Detach(u8),
+    /// SDO upload (read) of one object.
+    SdoUpload {
+        node: u8,
+        object: Object,
+        /// Bytes, or the node's abort, or why the bus could not.
+        reply: RpcReplyPort<SdoBusResult<Vec<u8>>>,
+    },
+    /// SDO download (write) of one object.
+    SdoDownload {
+        node: u8,
+        object: Object,
+        /// Little-endian bytes.
+        data: Vec<u8>,
+        /// Done, or the node's abort, or why the bus could not.
+        reply: RpcReplyPort<SdoBusResult<()>>,
+    },
+    /// Sets an RPDO-mapped object; sent with the node's RPDOs after every SYNC.
+    RpdoWrite {
+        node: u8,
+        object: Object,
+        /// Raw value (low bits).
+        value: u64,
+        /// Taken into the RPDO image, or why not (not mapped, not attached).
+        reply: RpcReplyPort<Result<(), BusError>>,
+    },
+    /// A metrics snapshot.
+    Metrics(RpcReplyPort<BusMetrics>),
+    /// Stop: the bus task ends, drives get `CommLost`, the interface is closed. Replied when
+    /// done.
+    Stop(Option<RpcReplyPort<()>>),
+}
+
+/// The CANopen bus actor.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CanopenBus;
 
@@ -31,7 +71,7 @@ pub struct CanopenState {
     meter: Arc<Meter>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
-    stop_replies: Vec<ractor::RpcReplyPort<()>>,
+    stop_replies: Vec<RpcReplyPort<()>>,
 }
 
 impl CanopenState {
@@ -61,23 +101,16 @@ impl CanopenState {
         // A refusal has been answered on the command's own reply port.
         let _ = self.send(cmd);
     }
-
-    fn wrong(&self) -> BusError {
-        BusError::WrongProtocol {
-            bus: self.settings.bus.clone(),
-            expected: "canopen",
-        }
-    }
 }
 
 impl Actor for CanopenBus {
-    type Msg = BusMsg;
+    type Msg = CanopenMsg;
     type State = CanopenState;
     type Arguments = CanopenArgs;
 
     async fn pre_start(
         &self,
-        _myself: ActorRef<BusMsg>,
+        _myself: ActorRef<CanopenMsg>,
         args: CanopenArgs,
     ) -> Result<CanopenState, ActorProcessingErr> {
         let (cmds, rx) = mpsc::channel(QUEUE);
@@ -109,22 +142,22 @@ impl Actor for CanopenBus {
 
     async fn handle(
         &self,
-        myself: ActorRef<BusMsg>,
-        msg: BusMsg,
+        myself: ActorRef<CanopenMsg>,
+        msg: CanopenMsg,
         state: &mut CanopenState,
     ) -> Result<(), ActorProcessingErr> {
         let bus = state.settings.bus.clone();
         match msg {
-            BusMsg::AttachCanopen(attach, reply) => {
+            CanopenMsg::Attach(attach, reply) => {
                 let r = check_attach(&bus, &attach).and_then(|()| state.send(Cmd::Attach(attach)));
                 let _ = reply.send(r);
             }
-            BusMsg::Detach(unit) => {
+            CanopenMsg::Detach(unit) => {
                 if let Err(e) = state.send(Cmd::Detach(unit)) {
                     warn!(%bus, node = unit, error = %e, "Detach not queued.");
                 }
             }
-            BusMsg::SdoUpload {
+            CanopenMsg::SdoUpload {
                 node,
                 object,
                 reply,
@@ -138,7 +171,7 @@ impl Actor for CanopenBus {
                     let _ = reply.send(Err(e));
                 }
             },
-            BusMsg::SdoDownload {
+            CanopenMsg::SdoDownload {
                 node,
                 object,
                 data,
@@ -154,7 +187,7 @@ impl Actor for CanopenBus {
                     let _ = reply.send(Err(e));
                 }
             },
-            BusMsg::RpdoWrite {
+            CanopenMsg::RpdoWrite {
                 node,
                 object,
                 value,
@@ -165,20 +198,11 @@ impl Actor for CanopenBus {
                 value,
                 reply,
             }),
-            BusMsg::Attach(_, reply) | BusMsg::Broadcast { reply, .. } => {
-                let _ = reply.send(Err(state.wrong()));
-            }
-            BusMsg::Read { reply, .. } => {
-                let _ = reply.send(Err(state.wrong()));
-            }
-            BusMsg::Write { reply, .. } => {
-                let _ = reply.send(Err(state.wrong()));
-            }
-            BusMsg::Metrics(reply) => {
+            CanopenMsg::Metrics(reply) => {
                 let queued = QUEUE - state.cmds.capacity();
                 let _ = reply.send(state.meter.snapshot(queued));
             }
-            BusMsg::Stop(reply) => {
+            CanopenMsg::Stop(reply) => {
                 state.stop_replies.extend(reply);
                 myself.stop(None);
             }
@@ -188,7 +212,7 @@ impl Actor for CanopenBus {
 
     async fn post_stop(
         &self,
-        _myself: ActorRef<BusMsg>,
+        _myself: ActorRef<CanopenMsg>,
         state: &mut CanopenState,
     ) -> Result<(), ActorProcessingErr> {
         if let Some(tx) = state.shutdown.take() {

@@ -7,20 +7,104 @@
 //! [`Sample`]: crate::Sample
 
 mod actor;
+mod drive_link;
 mod meter;
 mod node;
 mod requests;
 mod task;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use linevisor_can::TransportKind;
 use linevisor_canopen::{MappingEntry, PdoKind, PdoMapping, SdoAbort};
-use linevisor_config::model::CanopenBus as CanopenConfig;
+use linevisor_config::model::{CanopenBus as CanopenConfig, Protocol};
+use linevisor_profile::ProfileCodec;
+use ractor::RpcReplyPort;
 
-pub use actor::CanopenBus;
+pub use actor::{CanopenBus, CanopenMsg, CanopenState};
 
-use crate::{Attach, BusError};
+use crate::drive_link::{DriveLink, LinkSetupError, check_link};
+use crate::handle::{BusKind, Handle};
+use crate::{Attach, BusError, BusMetrics};
+
+/// The CANopen kind, for [`Handle`].
+#[derive(Debug)]
+pub struct Canopen;
+
+/// A handle on a CANopen bus.
+pub type CanopenHandle = Handle<Canopen>;
+
+impl BusKind for Canopen {
+    type Msg = CanopenMsg;
+    type Block = PdoBlock;
+    const NAME: &'static str = "canopen";
+
+    fn attach(attach: Attach<PdoBlock>, reply: RpcReplyPort<Result<(), BusError>>) -> CanopenMsg {
+        CanopenMsg::Attach(attach, reply)
+    }
+    fn detach(unit: u8) -> CanopenMsg {
+        CanopenMsg::Detach(unit)
+    }
+    fn metrics(reply: RpcReplyPort<BusMetrics>) -> CanopenMsg {
+        CanopenMsg::Metrics(reply)
+    }
+    fn stop(reply: Option<RpcReplyPort<()>>) -> CanopenMsg {
+        CanopenMsg::Stop(reply)
+    }
+    fn drive_link(
+        handle: &CanopenHandle,
+        codec: Arc<ProfileCodec>,
+        address: u32,
+    ) -> Result<Arc<dyn DriveLink>, LinkSetupError> {
+        let node = check_link(
+            &codec,
+            Protocol::Canopen,
+            Self::NAME,
+            address,
+            (1, 127, "CANopen node id"),
+        )?;
+        Ok(Arc::new(drive_link::CanopenLink::new(
+            codec,
+            handle.clone(),
+            node,
+        )?))
+    }
+}
+
+impl CanopenHandle {
+    /// SDO upload (read) of `object` from `node`.
+    pub async fn sdo_upload(&self, node: u8, object: Object) -> SdoBusResult<Vec<u8>> {
+        self.call(|reply| CanopenMsg::SdoUpload {
+            node,
+            object,
+            reply,
+        })
+        .await?
+    }
+
+    /// SDO download (write) of `object` of `node`.
+    pub async fn sdo_download(&self, node: u8, object: Object, data: Vec<u8>) -> SdoBusResult<()> {
+        self.call(|reply| CanopenMsg::SdoDownload {
+            node,
+            object,
+            data,
+            reply,
+        })
+        .await?
+    }
+
+    /// Sets an RPDO-mapped object of `node`; it goes out after the next SYNC.
+    pub async fn rpdo_write(&self, node: u8, object: Object, value: u64) -> Result<(), BusError> {
+        self.call(|reply| CanopenMsg::RpdoWrite {
+            node,
+            object,
+            value,
+            reply,
+        })
+        .await?
+    }
+}
 
 /// Outcome of an SDO request: outer `Err` = the bus's business, inner `Err` = the node's abort.
 pub type SdoBusResult<T> = Result<Result<T, SdoAbort>, BusError>;

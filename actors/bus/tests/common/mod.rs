@@ -11,8 +11,8 @@ use std::time::Duration;
 
 pub use faults::{Corrupting, TestService};
 use linevisor_bus::{
-    Attach, BusArgs, BusEvent, BusHandle, BusOptions, BusSpec, FnOpener, LinkStream, ModbusBus,
-    ReadBlock, Sample,
+    Attach, BusEvent, BusOptions, BusSpec, FnOpener, LinkStream, ModbusArgs, ModbusBus,
+    ModbusHandle, ReadBlock, Sample,
 };
 use linevisor_config::model::{ModbusRtuBus, ModbusTcpBus, Parity};
 use linevisor_modbus::Backoff;
@@ -101,9 +101,9 @@ pub async fn spawn(
     spec: BusSpec,
     opener: Box<dyn linevisor_bus::Opener>,
     options: BusOptions,
-) -> (BusHandle, JoinHandle<()>) {
+) -> (ModbusHandle, JoinHandle<()>) {
     let id = spec.id().to_owned();
-    let args = BusArgs {
+    let args = ModbusArgs {
         spec,
         opener,
         options,
@@ -111,7 +111,7 @@ pub async fn spawn(
     let (actor, join) = Actor::spawn(None, ModbusBus, args)
         .await
         .expect("spawn bus");
-    (BusHandle::new(id, actor), join)
+    (ModbusHandle::new(id, actor), join)
 }
 
 /// Opens a fresh in-memory RTU line per attempt, served by `service` at `baud`; the server
@@ -168,7 +168,7 @@ impl DuplexLine {
 }
 
 /// An opener that hands out one prepared stream, then fails.
-pub fn once<S: linevisor_bus::link::LinkIo>(stream: S) -> Box<dyn linevisor_bus::Opener> {
+pub fn once<S: linevisor_bus::LinkIo>(stream: S) -> Box<dyn linevisor_bus::Opener> {
     let slot = Arc::new(Mutex::new(Some(Box::new(stream) as LinkStream)));
     Box::new(FnOpener::new("prepared stream", move || {
         let s = slot.lock().unwrap().take();
@@ -178,7 +178,7 @@ pub fn once<S: linevisor_bus::link::LinkIo>(stream: S) -> Box<dyn linevisor_bus:
 
 /// Attaches `unit` with `blocks` at `period_ms`, events to `sink`.
 pub async fn attach(
-    bus: &BusHandle,
+    bus: &ModbusHandle,
     unit: u8,
     blocks: Vec<ReadBlock>,
     period_ms: u64,

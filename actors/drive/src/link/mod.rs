@@ -1,16 +1,13 @@
-//! The drive's side of the bus boundary, protocol-neutral: attach the cyclic data, decode a
-//! cycle into profile points, read and write points acyclically. Everything Modbus is in
-//! [`modbus`], everything CANopen in [`canopen`].
+//! The drive's side of the bus boundary. The drive knows no protocol: its bus hands it a typed
+//! [`DriveLink`] (Modbus registers, CANopen objects and PDOs, …) made once at set-up, and the
+//! drive reads, writes and decodes points through it.
 
-pub(crate) mod canopen;
 mod forward;
-pub(crate) mod modbus;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use linevisor_bus::{BusError, BusEvent, BusHandle};
-use linevisor_config::model::Protocol;
+use linevisor_bus::{BusError, BusEvent, BusHandle, DriveLink, LinkSetupError, PointError};
 use linevisor_profile::{CodecError, PointWrite, ProfileCodec, Sample};
 use tokio::sync::mpsc;
 
@@ -29,15 +26,28 @@ pub(crate) enum LinkError {
     Codec(CodecError),
 }
 
-impl From<BusError> for LinkError {
-    fn from(e: BusError) -> Self {
-        LinkError::Bus(e)
+impl From<PointError> for LinkError {
+    fn from(e: PointError) -> Self {
+        match e {
+            PointError::Device(r) => LinkError::Device(DeviceRefusal {
+                code: r.code,
+                meaning: r.meaning,
+            }),
+            PointError::Bus(b) => LinkError::Bus(b),
+            PointError::Codec(c) => LinkError::Codec(c),
+        }
     }
 }
 
 impl From<CodecError> for LinkError {
     fn from(e: CodecError) -> Self {
         LinkError::Codec(e)
+    }
+}
+
+impl From<BusError> for LinkError {
+    fn from(e: BusError) -> Self {
+        LinkError::Bus(e)
     }
 }
 
@@ -76,73 +86,49 @@ fn is_comm_loss(e: &BusError) -> bool {
     )
 }
 
-/// A drive's link to its device.
+/// A drive's link to its device, whatever the bus.
 #[derive(Debug, Clone)]
-pub(crate) enum Link {
-    /// A unit on a Modbus RTU line or TCP connection.
-    Modbus(modbus::ModbusLink),
-    /// A node on a CANopen bus.
-    Canopen(canopen::CanopenLink),
-}
+pub(crate) struct Link(Arc<dyn DriveLink>);
 
 impl Link {
-    /// The link for `profile`'s protocol.
+    /// The link `bus` gives a drive with `codec`'s profile at `address`.
     pub(crate) fn new(
         drive: &str,
         codec: Arc<ProfileCodec>,
         bus: BusHandle,
         address: u32,
     ) -> Result<Self, DriveError> {
-        let protocol = codec.profile().profile.protocol;
-        match protocol {
-            Protocol::Modbus => {
-                let unit = u8::try_from(address)
-                    .ok()
-                    .filter(|u| (1..=247).contains(u))
-                    .ok_or_else(|| DriveError::Address {
-                        drive: drive.to_owned(),
-                        address,
-                    })?;
-                Ok(Link::Modbus(modbus::ModbusLink { codec, bus, unit }))
-            }
-            Protocol::Canopen => {
-                let node = u8::try_from(address)
-                    .ok()
-                    .filter(|n| (1..=127).contains(n))
-                    .ok_or_else(|| DriveError::Address {
-                        drive: drive.to_owned(),
-                        address,
-                    })?;
-                let profile = codec.name().to_owned();
-                canopen::CanopenLink::new(codec, bus, node)
-                    .map(Link::Canopen)
-                    .map_err(|source| DriveError::Codec {
-                        drive: drive.to_owned(),
-                        profile,
-                        source,
-                    })
-            }
-            other => Err(DriveError::Protocol {
-                drive: drive.to_owned(),
-                profile: codec.name().to_owned(),
-                protocol: other.name(),
-            }),
-        }
+        let profile = codec.name().to_owned();
+        bus.drive_link(codec, address)
+            .map(Link)
+            .map_err(|e| match e {
+                LinkSetupError::Address { address, .. } => DriveError::Address {
+                    drive: drive.to_owned(),
+                    address,
+                },
+                LinkSetupError::Protocol { protocol, .. } => DriveError::Protocol {
+                    drive: drive.to_owned(),
+                    profile,
+                    protocol,
+                },
+                LinkSetupError::Codec(source) => DriveError::Codec {
+                    drive: drive.to_owned(),
+                    profile,
+                    source,
+                },
+            })
     }
 
     /// Whether the device is reachable only once the bus has brought it up: a CANopen node is
     /// booted by its bus (NMT, PDO mapping), so a start-up procedure waits for its first cycle
     /// rather than failing against a node that is still booting.
     pub(crate) fn up_with_first_cycle(&self) -> bool {
-        matches!(self, Link::Canopen(_))
+        self.0.up_with_first_cycle()
     }
 
     /// Unit id or node id.
     pub(crate) fn unit(&self) -> u8 {
-        match self {
-            Link::Modbus(m) => m.unit,
-            Link::Canopen(c) => c.node,
-        }
+        self.0.unit()
     }
 
     /// Attaches the cyclic data.
@@ -151,26 +137,17 @@ impl Link {
         sink: mpsc::Sender<BusEvent>,
         period: Duration,
     ) -> Result<(), BusError> {
-        match self {
-            Link::Modbus(m) => m.attach(sink, period).await,
-            Link::Canopen(c) => c.attach(sink, period).await,
-        }
+        self.0.attach(sink, period).await
     }
 
     /// Decodes one cycle's data.
     pub(crate) fn decode(&self, blocks: &[Vec<u16>]) -> Result<Sample, LinkError> {
-        match self {
-            Link::Modbus(m) => m.decode(blocks),
-            Link::Canopen(c) => c.decode(blocks),
-        }
+        Ok(self.0.decode(blocks)?)
     }
 
     /// Reads points acyclically.
     pub(crate) async fn read(&self, points: &[&str]) -> Result<Sample, LinkError> {
-        match self {
-            Link::Modbus(m) => m.read(points).await,
-            Link::Canopen(c) => c.read(points).await,
-        }
+        Ok(self.0.read(points).await?)
     }
 
     /// Writes points in order; stops at the first failure.
@@ -178,9 +155,6 @@ impl Link {
         if writes.is_empty() {
             return Ok(());
         }
-        match self {
-            Link::Modbus(m) => m.write(writes).await,
-            Link::Canopen(c) => c.write(writes).await,
-        }
+        Ok(self.0.write(writes).await?)
     }
 }

@@ -8,7 +8,7 @@ pub mod sim;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use linevisor_bus::BusHandle;
+use linevisor_bus::ModbusHandle;
 use linevisor_config::check_text;
 use linevisor_config::model::{DriveConfig, LineSection, Profile, SafeState};
 use linevisor_drive::conformance::{self, Harness, Rig};
@@ -59,7 +59,7 @@ pub fn line() -> LineSection {
 pub struct Bench {
     pub sim: SimHandle,
     pub rec: Recorder,
-    pub bus: BusHandle,
+    pub bus: ModbusHandle,
     pub supervisor: SupervisorRef,
     pub sup_events: EventBus,
     pub handle: ChildHandle<DriveMsg>,
@@ -112,8 +112,15 @@ impl Bench {
         let channels = DriveChannels::default();
         let events = channels.events.subscribe();
         let telemetry = channels.telemetry.subscribe();
-        let setup = DriveSetup::new(&line(), &config, &profile, bus.clone(), channels, o.options)
-            .expect("drive setup");
+        let setup = DriveSetup::new(
+            &line(),
+            &config,
+            &profile,
+            bus.clone().into(),
+            channels,
+            o.options,
+        )
+        .expect("drive setup");
         let spec = setup.spec();
         let handle = spec.handle();
         let sup_events = EventBus::default();

@@ -4,7 +4,7 @@ use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use linevisor_bus::{BusArgs, BusHandle, BusSpec, FnOpener, LinkStream, ModbusBus};
+use linevisor_bus::{BusSpec, FnOpener, LinkStream, ModbusArgs, ModbusBus, ModbusHandle};
 use linevisor_config::model::{ModbusRtuBus, ModbusTcpBus, Parity};
 use linevisor_modbus::server::rtu::{RtuServerConfig, serve};
 use linevisor_modbus::server::tcp::serve_connection;
@@ -94,18 +94,18 @@ pub enum Transport {
 }
 
 /// Spawns a bus actor (see [`bus_args`]) behind a new handle.
-pub async fn spawn_bus(sim: &SimHandle, rec: &Recorder, transport: Transport) -> BusHandle {
+pub async fn spawn_bus(sim: &SimHandle, rec: &Recorder, transport: Transport) -> ModbusHandle {
     let args = bus_args(sim, rec, transport);
     let id = args.spec.id().to_owned();
     let (actor, _join) = Actor::spawn(None, ModbusBus, args)
         .await
         .expect("spawn bus");
-    BusHandle::new(id, actor)
+    ModbusHandle::new(id, actor)
 }
 
 /// A bus actor's args: its opener serves `sim` over a fresh in-memory stream per open
 /// (response timeout 20 ms, no retries, demoted after 3 timeouts, probed every 200 ms).
-pub fn bus_args(sim: &SimHandle, rec: &Recorder, transport: Transport) -> BusArgs {
+pub fn bus_args(sim: &SimHandle, rec: &Recorder, transport: Transport) -> ModbusArgs {
     let (sim, rec) = (sim.clone(), rec.clone());
     let opener = FnOpener::new("sim", move || {
         let (sim, rec) = (sim.clone(), rec.clone());
@@ -157,5 +157,5 @@ pub fn bus_args(sim: &SimHandle, rec: &Recorder, transport: Transport) -> BusArg
             probe_interval_ms: 200,
         }),
     };
-    BusArgs::new(spec, Box::new(opener))
+    ModbusArgs::new(spec, Box::new(opener))
 }

@@ -1,7 +1,7 @@
-//! The bus actor: a thin front for the line task. Its handlers validate, hand the request to
-//! the line task over a bounded channel (`try_send`: a full queue is an immediate
+//! The bus actor: a thin front for the port task. Its handlers validate, hand the request to
+//! the port task over a bounded channel (`try_send`: a full queue is an immediate
 //! `QueueFull`, never a wait) and return; the reply ports travel with the request and the line
-//! task answers them. Handlers never await line I/O.
+//! task answers them. Handlers never await port I/O.
 
 use std::sync::{Arc, Mutex};
 
@@ -11,20 +11,19 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::{Instrument, info_span, warn};
 
-use crate::boundary::{check_attach, check_request, check_unit};
-use crate::canopen::{Object, PdoBlock, SdoBusResult};
-use crate::line::{self, Control, Inbox, Job, Line};
-use crate::link::Opener;
+use super::opener::Opener;
+use super::port::{self, Control, Inbox, Job, PortTask};
+use super::spec::{BusOptions, BusSpec, Settings};
+use super::{BusResult, ReadBlock, Write, check_attach, check_request, check_unit};
 use crate::metrics::{BusMetrics, Metrics, Wire};
-use crate::spec::{BusOptions, BusSpec, Settings};
-use crate::{Attach, BusError, BusResult, ReadBlock, Write};
+use crate::{Attach, BusError};
 
 /// Room for attach/detach changes in flight (a bus has at most 247 units).
 const CONTROL_CAPACITY: usize = 256;
 
 /// Messages of the bus actor.
 #[derive(Debug)]
-pub enum BusMsg {
+pub enum ModbusMsg {
     /// Attach a drive (replacing any attachment of the same unit).
     Attach(Attach, RpcReplyPort<Result<(), BusError>>),
     /// Detach a unit; its sink gets nothing more.
@@ -59,44 +58,11 @@ pub enum BusMsg {
     /// Stop: the transaction in flight completes, queued requests are answered with
     /// `ShuttingDown`, drives get `CommLost`, the port is closed. Replied when done.
     Stop(Option<RpcReplyPort<()>>),
-    /// CANopen: attach a node with its PDO sets (see [`crate::canopen`]).
-    AttachCanopen(Attach<PdoBlock>, RpcReplyPort<Result<(), BusError>>),
-    /// CANopen: SDO upload (read) of one object.
-    SdoUpload {
-        /// Node id.
-        node: u8,
-        /// Object.
-        object: Object,
-        /// Bytes, or the node's abort, or why the bus could not.
-        reply: RpcReplyPort<SdoBusResult<Vec<u8>>>,
-    },
-    /// CANopen: SDO download (write) of one object.
-    SdoDownload {
-        /// Node id.
-        node: u8,
-        /// Object.
-        object: Object,
-        /// Little-endian bytes.
-        data: Vec<u8>,
-        /// Done, or the node's abort, or why the bus could not.
-        reply: RpcReplyPort<SdoBusResult<()>>,
-    },
-    /// CANopen: sets an RPDO-mapped object; sent with the node's RPDOs after every SYNC.
-    RpdoWrite {
-        /// Node id.
-        node: u8,
-        /// Object.
-        object: Object,
-        /// Raw value (low bits).
-        value: u64,
-        /// Taken into the RPDO image, or why not (not mapped, not attached).
-        reply: RpcReplyPort<Result<(), BusError>>,
-    },
 }
 
 /// What a bus actor is spawned with.
 #[derive(Debug)]
-pub struct BusArgs {
+pub struct ModbusArgs {
     /// The bus's config.
     pub spec: BusSpec,
     /// How to open its port or connection.
@@ -105,7 +71,7 @@ pub struct BusArgs {
     pub options: BusOptions,
 }
 
-impl BusArgs {
+impl ModbusArgs {
     /// Args with an explicit opener (tests, tunnels) and default options.
     pub fn new(spec: BusSpec, opener: Box<dyn Opener>) -> Self {
         Self {
@@ -126,23 +92,23 @@ impl BusArgs {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ModbusBus;
 
-/// The actor's state: channel ends to the line task and its handle.
+/// The actor's state: channel ends to the port task and its handle.
 #[derive(Debug)]
-pub struct BusState {
+pub struct ModbusState {
     settings: Settings,
     control: mpsc::Sender<Control>,
     jobs: mpsc::Sender<Job>,
     metrics: Arc<Mutex<Metrics>>,
     wire: Arc<Wire>,
     /// Sent on stop; dropped with the state when the actor is killed, which also stops the
-    /// line task after its batch in flight (no task outlives the actor).
+    /// port task after its batch in flight (no task outlives the actor).
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
     stopping: bool,
     stop_replies: Vec<RpcReplyPort<()>>,
 }
 
-impl BusState {
+impl ModbusState {
     fn shutting_down(&self) -> BusError {
         BusError::ShuttingDown {
             bus: self.settings.bus.clone(),
@@ -181,36 +147,16 @@ impl BusState {
     }
 }
 
-/// A CANopen request sent to a Modbus bus: answered with `NotCanopen`.
-fn refuse_canopen(bus: &str, msg: BusMsg) {
-    let e = || BusError::WrongProtocol {
-        bus: bus.to_owned(),
-        expected: "modbus",
-    };
-    match msg {
-        BusMsg::AttachCanopen(_, reply) | BusMsg::RpdoWrite { reply, .. } => {
-            let _ = reply.send(Err(e()));
-        }
-        BusMsg::SdoUpload { reply, .. } => {
-            let _ = reply.send(Err(e()));
-        }
-        BusMsg::SdoDownload { reply, .. } => {
-            let _ = reply.send(Err(e()));
-        }
-        _ => {}
-    }
-}
-
 impl Actor for ModbusBus {
-    type Msg = BusMsg;
-    type State = BusState;
-    type Arguments = BusArgs;
+    type Msg = ModbusMsg;
+    type State = ModbusState;
+    type Arguments = ModbusArgs;
 
     async fn pre_start(
         &self,
-        _myself: ActorRef<BusMsg>,
-        args: BusArgs,
-    ) -> Result<BusState, ActorProcessingErr> {
+        _myself: ActorRef<ModbusMsg>,
+        args: ModbusArgs,
+    ) -> Result<ModbusState, ActorProcessingErr> {
         let settings = Settings::new(&args.spec, &args.options);
         let (control_tx, control) = mpsc::channel(CONTROL_CAPACITY);
         let (jobs_tx, jobs) = mpsc::channel(settings.queue_capacity);
@@ -225,7 +171,7 @@ impl Actor for ModbusBus {
             jobs,
             shutdown,
         };
-        let line = Line::new(
+        let port_task = PortTask::new(
             settings.clone(),
             args.opener,
             args.options.reopen_backoff,
@@ -234,8 +180,8 @@ impl Actor for ModbusBus {
             inbox,
         );
         let span = info_span!("bus", bus = %settings.bus);
-        let task = tokio::spawn(line.run().instrument(span));
-        Ok(BusState {
+        let task = tokio::spawn(port_task.run().instrument(span));
+        Ok(ModbusState {
             settings,
             control: control_tx,
             jobs: jobs_tx,
@@ -250,12 +196,12 @@ impl Actor for ModbusBus {
 
     async fn handle(
         &self,
-        myself: ActorRef<BusMsg>,
-        msg: BusMsg,
-        state: &mut BusState,
+        myself: ActorRef<ModbusMsg>,
+        msg: ModbusMsg,
+        state: &mut ModbusState,
     ) -> Result<(), ActorProcessingErr> {
         match msg {
-            BusMsg::Attach(attach, reply) => {
+            ModbusMsg::Attach(attach, reply) => {
                 let r = if state.stopping {
                     Err(state.shutting_down())
                 } else {
@@ -264,19 +210,19 @@ impl Actor for ModbusBus {
                 };
                 let _ = reply.send(r);
             }
-            BusMsg::Detach(unit) => {
+            ModbusMsg::Detach(unit) => {
                 if let Err(e) = state.control(Control::Detach(unit)) {
                     warn!(bus = %state.settings.bus, unit, error = %e, "Detach not queued.");
                 }
             }
-            BusMsg::Read { unit, block, reply } => {
+            ModbusMsg::Read { unit, block, reply } => {
                 let job = Job::Read { unit, block, reply };
                 match state.check(unit, &block.request()) {
                     Ok(()) => state.queue(job),
                     Err(e) => job.fail(e),
                 }
             }
-            BusMsg::Write { unit, write, reply } => {
+            ModbusMsg::Write { unit, write, reply } => {
                 let check = state.check(unit, &write.request());
                 let job = Job::Write { unit, write, reply };
                 match check {
@@ -284,7 +230,7 @@ impl Actor for ModbusBus {
                     Err(e) => job.fail(e),
                 }
             }
-            BusMsg::Broadcast { write, reply } => {
+            ModbusMsg::Broadcast { write, reply } => {
                 let bus = &state.settings.bus;
                 let check = if state.stopping {
                     Err(state.shutting_down())
@@ -299,12 +245,12 @@ impl Actor for ModbusBus {
                     Err(e) => job.fail(e),
                 }
             }
-            BusMsg::Metrics(reply) => {
+            ModbusMsg::Metrics(reply) => {
                 let queued = state.jobs.max_capacity() - state.jobs.capacity();
-                let snapshot = line::lock(&state.metrics).snapshot(&state.wire, queued);
+                let snapshot = port::lock(&state.metrics).snapshot(&state.wire, queued);
                 let _ = reply.send(snapshot);
             }
-            BusMsg::Stop(reply) => {
+            ModbusMsg::Stop(reply) => {
                 state.stop_replies.extend(reply);
                 if !state.stopping {
                     state.stopping = true;
@@ -312,15 +258,14 @@ impl Actor for ModbusBus {
                     myself.drain()?;
                 }
             }
-            other => refuse_canopen(&state.settings.bus, other),
         }
         Ok(())
     }
 
     async fn post_stop(
         &self,
-        _myself: ActorRef<BusMsg>,
-        state: &mut BusState,
+        _myself: ActorRef<ModbusMsg>,
+        state: &mut ModbusState,
     ) -> Result<(), ActorProcessingErr> {
         if let Some(tx) = state.shutdown.take() {
             let _ = tx.send(());
@@ -329,7 +274,7 @@ impl Actor for ModbusBus {
             // Bounded like an OTP shutdown timeout: one batch in flight, then it is cut.
             let bound = state.settings.drain_bound();
             if tokio::time::timeout(bound, &mut task).await.is_err() {
-                warn!(bus = %state.settings.bus, ?bound, "Line task did not stop in time; aborting it.");
+                warn!(bus = %state.settings.bus, ?bound, "Port task did not stop in time; aborting it.");
                 task.abort();
             }
         }

@@ -6,14 +6,14 @@ use tokio::time::{Duration, Instant};
 use tracing::{Instrument, debug_span, info, warn};
 
 use super::job::{JobTxn, Txn, words};
-use super::{Line, lock};
-use crate::breaker::Change;
-use crate::link::is_link_down;
+use super::{PortTask, lock};
 use crate::metrics::Counters;
-use crate::scheduler::Offer;
+use crate::modbus::breaker::Change;
+use crate::modbus::opener::is_link_down;
+use crate::modbus::scheduler::Offer;
 use crate::{BusError, BusEvent, CycleFault};
 
-impl Line {
+impl PortTask {
     /// Runs one batch to the end (never cancelled half-way: a frame cut short would confuse
     /// the devices) and settles every transaction in it.
     pub(super) async fn execute(&mut self, batch: Vec<Txn>) {

@@ -1,9 +1,9 @@
-//! What the actor hands the line task: control changes and acyclic jobs with their reply ports.
+//! What the actor hands the port task: control changes and acyclic jobs with their reply ports.
 
 use linevisor_modbus::{Exception, LinkError, Request, Response};
 use ractor::RpcReplyPort;
 
-use crate::scheduler::PollTxn;
+use crate::modbus::scheduler::PollTxn;
 use crate::{Attach, BusError, BusResult, ReadBlock, Write};
 
 /// Attach and detach, on their own channel so a full request queue never holds them up.

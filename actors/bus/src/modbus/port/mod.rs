@@ -1,4 +1,4 @@
-//! The line task: one per bus, the only code that touches the port. It owns the Modbus client
+//! The port task: one per bus, the only code that touches the port. It owns the Modbus client
 //! and the scheduler, runs one batch of transactions at a time (one transaction on RTU, up to
 //! the in-flight window on TCP), and reopens the link with backoff when it is lost. The actor
 //! talks to it over bounded channels and never waits for it.
@@ -17,15 +17,15 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, sleep_until};
 use tracing::{debug, info, warn};
 
-use crate::breaker::Breakers;
-use crate::link::{Client, Counted, Opener};
 use crate::metrics::{Metrics, Wire};
-use crate::scheduler::Scheduler;
-use crate::spec::{Settings, Transport};
+use crate::modbus::breaker::Breakers;
+use crate::modbus::opener::{Client, Counted, Opener};
+use crate::modbus::scheduler::Scheduler;
+use crate::modbus::spec::{Settings, Transport};
 use crate::{BusError, BusEvent};
 use job::{JobTxn, Txn};
 
-/// The ends of the channels the line task listens on.
+/// The ends of the channels the port task listens on.
 #[derive(Debug)]
 pub(crate) struct Inbox {
     pub(crate) control: mpsc::Receiver<Control>,
@@ -34,8 +34,8 @@ pub(crate) struct Inbox {
     pub(crate) shutdown: oneshot::Receiver<()>,
 }
 
-/// State of the line task.
-pub(crate) struct Line {
+/// State of the port task.
+pub(crate) struct PortTask {
     s: Settings,
     opener: Box<dyn Opener>,
     link: String,
@@ -63,7 +63,7 @@ pub(crate) fn lock(m: &Mutex<Metrics>) -> MutexGuard<'_, Metrics> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-impl Line {
+impl PortTask {
     pub(crate) fn new(
         s: Settings,
         opener: Box<dyn Opener>,
@@ -94,7 +94,7 @@ impl Line {
 
     /// Runs until the bus stops.
     pub(crate) async fn run(mut self) {
-        info!(link = %self.link, "Bus line task started.");
+        info!(link = %self.link, "Bus port task started.");
         self.open().await;
         while !self.stopping {
             if !matches!(

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::time::Instant;
 
-use crate::breaker::Breakers;
+use crate::modbus::breaker::Breakers;
 use crate::{Attach, BusEvent, ReadBlock, RegisterTable, Sample};
 
 /// One request of a cycle and where its words go.

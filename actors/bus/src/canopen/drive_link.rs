@@ -1,4 +1,4 @@
-//! The CANopen adapter: the only file of the drive that knows objects and PDOs. The profile's
+//! A drive's node on a CANopen bus: the only code that knows objects and PDOs. The profile's
 //! `[canopen] rpdo/tpdo` become the PDO sets the bus maps at boot; a cycle's TPDO values
 //! become profile points; writes of RPDO-mapped points (controlword, targets) go into the
 //! bus's RPDO image (sent after every SYNC, latched by the node at the next), every other write
@@ -8,20 +8,20 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use linevisor_bus::{Attach, BusError, BusEvent, BusHandle, Object, PdoBlock};
 use linevisor_canopen::{MappingEntry, PdoKind, SdoAbort};
-use linevisor_profile::{CodecError, PointValue, PointWrite, ProfileCodec, Sample};
+use linevisor_profile::{CodecError, PointValue, PointWrite, ProfileCodec, Sample as Points};
 use tokio::sync::mpsc;
 
-use super::LinkError;
-use crate::DeviceRefusal;
+use super::{CanopenHandle, Object, PdoBlock};
+use crate::drive_link::{DriveLink, PointError, Refusal};
+use crate::handle::BoxFuture;
+use crate::{Attach, BusError, BusEvent};
 
-/// One drive's node on a CANopen bus.
 #[derive(Debug, Clone)]
-pub(crate) struct CanopenLink {
+pub(super) struct CanopenLink {
     codec: Arc<ProfileCodec>,
-    bus: BusHandle,
-    pub(crate) node: u8,
+    bus: CanopenHandle,
+    node: u8,
     blocks: Vec<PdoBlock>,
     /// TPDO-mapped points in sample order.
     tpdo_points: Vec<String>,
@@ -59,8 +59,8 @@ fn object(codec: &ProfileCodec, name: &str) -> Result<(Object, u8), CodecError> 
     ))
 }
 
-fn refusal(a: SdoAbort) -> LinkError {
-    LinkError::Device(DeviceRefusal {
+fn refusal(a: SdoAbort) -> PointError {
+    PointError::Device(Refusal {
         code: a.code.0,
         // The abort's text already names the object and the code's meaning.
         meaning: a.to_string(),
@@ -69,9 +69,9 @@ fn refusal(a: SdoAbort) -> LinkError {
 
 impl CanopenLink {
     /// The link of `node` with the profile's PDO sets.
-    pub(crate) fn new(
+    pub(super) fn new(
         codec: Arc<ProfileCodec>,
-        bus: BusHandle,
+        bus: CanopenHandle,
         node: u8,
     ) -> Result<Self, CodecError> {
         let section = codec
@@ -116,31 +116,16 @@ impl CanopenLink {
         })
     }
 
-    /// Attaches the node with its PDO sets; one sample per SYNC goes to `sink`.
-    pub(crate) async fn attach(
-        &self,
-        sink: mpsc::Sender<BusEvent>,
-        period: Duration,
-    ) -> Result<(), BusError> {
-        let attach = Attach {
-            unit: self.node,
-            blocks: self.blocks.clone(),
-            period,
-            sink,
-        };
-        self.bus.attach_canopen(attach).await
-    }
-
     /// Decodes one SYNC's TPDO values (one vector of little-endian words per mapped point).
-    pub(crate) fn decode(&self, blocks: &[Vec<u16>]) -> Result<Sample, LinkError> {
+    fn decode_pdos(&self, blocks: &[Vec<u16>]) -> Result<Points, PointError> {
         if blocks.len() != self.tpdo_points.len() {
-            return Err(LinkError::Codec(CodecError::Blocks {
+            return Err(PointError::Codec(CodecError::Blocks {
                 expected: self.tpdo_points.len(),
                 counts: Vec::new(),
                 got: blocks.iter().map(Vec::len).collect(),
             }));
         }
-        let mut sample = Sample::default();
+        let mut sample = Points::default();
         for (name, words) in self.tpdo_points.iter().zip(blocks) {
             let point = self.codec.point(name)?;
             let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
@@ -151,8 +136,8 @@ impl CanopenLink {
     }
 
     /// Reads `points` by SDO, one upload each.
-    pub(crate) async fn read(&self, points: &[&str]) -> Result<Sample, LinkError> {
-        let mut sample = Sample::default();
+    async fn read_points(&self, points: &[&str]) -> Result<Points, PointError> {
+        let mut sample = Points::default();
         for name in points {
             let point = self.codec.point(name)?;
             let (o, _) = object(&self.codec, name)?;
@@ -164,7 +149,7 @@ impl CanopenLink {
     }
 
     /// Writes in order: RPDO-mapped points into the RPDO image, the others by SDO.
-    pub(crate) async fn write(&self, writes: &[PointWrite]) -> Result<(), LinkError> {
+    async fn write_points(&self, writes: &[PointWrite]) -> Result<(), PointError> {
         for w in writes {
             let point = self.codec.point(&w.point)?;
             let (o, _) = object(&self.codec, &w.point)?;
@@ -179,5 +164,43 @@ impl CanopenLink {
             }
         }
         Ok(())
+    }
+}
+
+impl DriveLink for CanopenLink {
+    fn unit(&self) -> u8 {
+        self.node
+    }
+
+    /// A node is booted by its bus (NMT, PDO mapping): start-up waits for its first cycle.
+    fn up_with_first_cycle(&self) -> bool {
+        true
+    }
+
+    /// Attaches the node with its PDO sets; one sample per SYNC goes to `sink`.
+    fn attach(
+        &self,
+        sink: mpsc::Sender<BusEvent>,
+        period: Duration,
+    ) -> BoxFuture<'_, Result<(), BusError>> {
+        let attach = Attach {
+            unit: self.node,
+            blocks: self.blocks.clone(),
+            period,
+            sink,
+        };
+        Box::pin(self.bus.attach(attach))
+    }
+
+    fn decode(&self, blocks: &[Vec<u16>]) -> Result<Points, PointError> {
+        self.decode_pdos(blocks)
+    }
+
+    fn read<'a>(&'a self, points: &'a [&'a str]) -> BoxFuture<'a, Result<Points, PointError>> {
+        Box::pin(self.read_points(points))
+    }
+
+    fn write<'a>(&'a self, writes: &'a [PointWrite]) -> BoxFuture<'a, Result<(), PointError>> {
+        Box::pin(self.write_points(writes))
     }
 }

@@ -9,7 +9,7 @@ use linevisor_modbus::timing::RtuTiming;
 use linevisor_modbus::{Backoff, RtuConfig, TcpConfig};
 
 use crate::BusError;
-use crate::link::{Opener, SerialOpener, TcpOpener};
+use crate::modbus::opener::{Opener, SerialOpener, TcpOpener};
 
 /// The config of one Modbus bus.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,7 +86,7 @@ pub(crate) enum Transport {
     Tcp(TcpConfig),
 }
 
-/// Everything the line task and the actor need to know, derived once.
+/// Everything the port task and the actor need to know, derived once.
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
     pub(crate) bus: String,

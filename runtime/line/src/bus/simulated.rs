@@ -11,20 +11,27 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use linevisor_bus::CanopenSettings;
-use linevisor_can::{CanTransport, VirtualBus};
+use linevisor_bus::{
+    BusHandle, BusSpec, CanopenHandle, CanopenSettings, FnOpener, LinkStream, ModbusHandle, Opener,
+};
+use linevisor_can::{CanTransport, TransportKind, VirtualBus};
 use linevisor_canopen::NodeId;
 use linevisor_canopen::sim::{self, NodeConfig, SimNodeHandle};
 
-use linevisor_config::model::{DriveConfig, ModbusTcpBus, Protocol, SimulatedBus};
-use linevisor_config::{ProfileSet, ValidLine};
+use linevisor_config::ValidLine;
+use linevisor_config::model::{ModbusTcpBus, Protocol, SimulatedBus};
 use linevisor_sim::{ServeTask, SimDrive, SimDriveOptions, SimHandle};
+use ractor::ActorCell;
 use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf};
 
+use super::canopen::CanopenStart;
+use super::modbus::{ModbusStart, OpenerFactory};
+use super::{BusCtl, StartBus, StartFuture};
 use crate::LineError;
+use crate::build::profile_of;
 
 /// The Modbus TCP settings the bus actor uses on a simulated segment.
-pub(crate) fn tcp_spec(bus: &SimulatedBus) -> ModbusTcpBus {
+fn tcp_spec(bus: &SimulatedBus) -> ModbusTcpBus {
     ModbusTcpBus {
         id: bus.id.clone(),
         address: format!("simulated:{}", bus.id),
@@ -71,22 +78,6 @@ pub(crate) fn build(
         }
     }
     Ok(sim)
-}
-
-pub(crate) fn profile_of<'a>(
-    profiles: &'a ProfileSet,
-    d: &DriveConfig,
-) -> Result<&'a linevisor_config::model::Profile, LineError> {
-    profiles
-        .get(&(d.profile.name.clone(), d.profile.version.clone()))
-        .map(|lp| &lp.profile)
-        .ok_or_else(|| LineError::Drive {
-            drive: d.id.clone(),
-            reason: format!(
-                "profile \"{}\" version \"{}\" is not loaded",
-                d.profile.name, d.profile.version
-            ),
-        })
 }
 
 /// One connection to the simulator: the client's end of the stream and the task serving the
@@ -148,7 +139,7 @@ impl Drop for CanSegment {
 }
 
 /// The CANopen timing the bus actor uses on a simulated segment.
-pub(crate) fn canopen_settings(bus: &SimulatedBus) -> CanopenSettings {
+fn canopen_settings(bus: &SimulatedBus) -> CanopenSettings {
     CanopenSettings {
         bus: bus.id.clone(),
         sync_period: Duration::from_millis(10),
@@ -189,5 +180,75 @@ impl CanSegment {
     pub(crate) fn with_node(&self, id: u8, f: impl FnOnce(&SimNodeHandle)) -> bool {
         let nodes = self.nodes.lock().unwrap_or_else(PoisonError::into_inner);
         nodes.get(&id).map(f).is_some()
+    }
+}
+
+/// A simulated segment's bus: the Modbus bus actor on in-process links to the simulator `sim`,
+/// or the CANopen bus actor on a virtual CAN bus with a simulated node per drive. Returns the
+/// simulator when it is the bus's (a CANopen segment keeps its nodes itself).
+pub(super) fn start(
+    b: &SimulatedBus,
+    sim: Option<SimHandle>,
+) -> Result<(Arc<dyn StartBus>, Option<SimHandle>), &'static str> {
+    match (b.protocol, sim) {
+        (Protocol::Modbus, Some(sim)) => {
+            let connect = sim.clone();
+            let opener: OpenerFactory = Arc::new(move || {
+                let sim = connect.clone();
+                let open = move || {
+                    let link = SimLink::connect(&sim);
+                    async move { Ok(Box::new(link) as LinkStream) }
+                };
+                Ok(Box::new(FnOpener::new("in-process simulator", open)) as Box<dyn Opener>)
+            });
+            let start = ModbusStart {
+                spec: BusSpec::Tcp(tcp_spec(b)),
+                opener,
+                handle: ModbusHandle::unbound(b.id.clone()),
+            };
+            Ok((Arc::new(start), Some(sim)))
+        }
+        (Protocol::Canopen, _) => {
+            // The nodes live on the segment's virtual CAN bus, not in the Modbus simulator.
+            let segment = CanSegment::new(1000);
+            let bus = CanopenStart {
+                settings: canopen_settings(b),
+                transport: TransportKind::Virtual(segment.vbus.clone()),
+                handle: CanopenHandle::unbound(b.id.clone()),
+            };
+            let start = SimCanopen {
+                bus,
+                segment: Arc::new(segment),
+            };
+            Ok((Arc::new(start), None))
+        }
+        _ => Err("simulated buses speak modbus or canopen"),
+    }
+}
+
+/// A simulated CANopen segment's bus, whose nodes take fault injection.
+struct SimCanopen {
+    bus: CanopenStart,
+    segment: Arc<CanSegment>,
+}
+
+impl StartBus for SimCanopen {
+    fn start(&self, supervisor: ActorCell) -> StartFuture<'_> {
+        self.bus.start(supervisor)
+    }
+
+    fn handle(&self) -> BusHandle {
+        self.bus.handle()
+    }
+
+    fn inject(&self, fault: &BusCtl) -> bool {
+        match *fault {
+            BusCtl::PowerCycleNode(node) => self.segment.with_node(node, |n| n.power_cycle()),
+            BusCtl::SilenceNode(node, silent) => {
+                self.segment.with_node(node, |n| n.set_silent(silent))
+            }
+            BusCtl::FaultNode(node, code) => self.segment.with_node(node, |n| n.inject_fault(code)),
+            BusCtl::Crash => false,
+        }
     }
 }

@@ -1,0 +1,94 @@
+//! The Modbus bus kinds (`modbus_rtu`, `modbus_tcp`): one actor per RS-485 line or TCP
+//! connection, the sole owner of its port. The actor is thin: it validates and hands requests
+//! to the port task (`port/`), which owns the client, the scheduler and the per-unit circuit
+//! breakers. `drive_link.rs` turns a drive's profile points into register blocks and writes.
+
+mod actor;
+mod breaker;
+mod drive_link;
+mod opener;
+mod port;
+mod requests;
+mod scheduler;
+mod spec;
+
+use std::sync::Arc;
+
+use linevisor_config::model::Protocol;
+use linevisor_profile::ProfileCodec;
+use ractor::RpcReplyPort;
+
+pub use actor::{ModbusArgs, ModbusBus, ModbusMsg, ModbusState};
+pub use opener::{FnOpener, LinkIo, LinkStream, OpenFuture, Opener, SerialOpener, TcpOpener};
+pub use requests::{BusResult, ReadBlock, RegisterTable, Write};
+pub(crate) use requests::{check_attach, check_request, check_unit};
+pub use spec::{BusOptions, BusSpec};
+
+use crate::drive_link::{DriveLink, LinkSetupError, check_link};
+use crate::handle::{BusKind, Handle};
+use crate::{Attach, BusError, BusMetrics};
+
+/// The Modbus kind, for [`Handle`].
+#[derive(Debug)]
+pub struct Modbus;
+
+/// A handle on a Modbus bus.
+pub type ModbusHandle = Handle<Modbus>;
+
+impl BusKind for Modbus {
+    type Msg = ModbusMsg;
+    type Block = ReadBlock;
+    const NAME: &'static str = "modbus";
+
+    fn attach(attach: Attach, reply: RpcReplyPort<Result<(), BusError>>) -> ModbusMsg {
+        ModbusMsg::Attach(attach, reply)
+    }
+    fn detach(unit: u8) -> ModbusMsg {
+        ModbusMsg::Detach(unit)
+    }
+    fn metrics(reply: RpcReplyPort<BusMetrics>) -> ModbusMsg {
+        ModbusMsg::Metrics(reply)
+    }
+    fn stop(reply: Option<RpcReplyPort<()>>) -> ModbusMsg {
+        ModbusMsg::Stop(reply)
+    }
+    fn drive_link(
+        handle: &ModbusHandle,
+        codec: Arc<ProfileCodec>,
+        address: u32,
+    ) -> Result<Arc<dyn DriveLink>, LinkSetupError> {
+        // Unit 0 is broadcast, never a drive's own address.
+        let unit = check_link(
+            &codec,
+            Protocol::Modbus,
+            Self::NAME,
+            address,
+            (1, 247, "Modbus unit id"),
+        )?;
+        Ok(Arc::new(drive_link::ModbusLink {
+            codec,
+            bus: handle.clone(),
+            unit,
+        }))
+    }
+}
+
+impl ModbusHandle {
+    /// One-off read of `block` from `unit`.
+    pub async fn read(&self, unit: u8, block: ReadBlock) -> BusResult<Vec<u16>> {
+        self.call(|reply| ModbusMsg::Read { unit, block, reply })
+            .await?
+    }
+
+    /// Writes registers of `unit`, ahead of any cyclic poll.
+    pub async fn write(&self, unit: u8, write: Write) -> BusResult<()> {
+        self.call(|reply| ModbusMsg::Write { unit, write, reply })
+            .await?
+    }
+
+    /// Broadcasts a write to every unit (RTU only).
+    pub async fn broadcast(&self, write: Write) -> Result<(), BusError> {
+        self.call(|reply| ModbusMsg::Broadcast { write, reply })
+            .await?
+    }
+}
