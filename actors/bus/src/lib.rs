@@ -7,11 +7,12 @@ mod error;
 mod handle;
 pub mod metrics;
 pub mod modbus;
+mod start;
 
 pub use boundary::{Attach, BusEvent, CycleFault, Sample};
 pub use canopen::{
-    CanopenArgs, CanopenBus, CanopenHandle, CanopenMsg, CanopenSettings, Object, PdoBlock,
-    SdoBusResult,
+    CanopenArgs, CanopenBus, CanopenHandle, CanopenMsg, CanopenSettings, CanopenStart, Object,
+    PdoBlock, SdoBusResult,
 };
 pub use drive_link::{DriveLink, LinkSetupError, PointError, Refusal};
 pub use error::BusError;
@@ -22,3 +23,4 @@ pub use modbus::{
     ModbusHandle, ModbusMsg, OpenFuture, Opener, ReadBlock, RegisterTable, SerialOpener, TcpOpener,
     Write,
 };
+pub use start::{BusStart, StartFuture, Unsupported, start};

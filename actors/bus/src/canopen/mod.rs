@@ -11,6 +11,7 @@ mod drive_link;
 mod meter;
 mod node;
 mod requests;
+mod start;
 mod task;
 
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use linevisor_profile::ProfileCodec;
 use ractor::RpcReplyPort;
 
 pub use actor::{CanopenBus, CanopenMsg, CanopenState};
+pub use start::CanopenStart;
 
 use crate::drive_link::{DriveLink, LinkSetupError, check_link};
 use crate::handle::{BusKind, Handle};

@@ -11,6 +11,7 @@ mod port;
 mod requests;
 mod scheduler;
 mod spec;
+mod start;
 
 use std::sync::Arc;
 
@@ -23,6 +24,7 @@ pub use opener::{FnOpener, LinkIo, LinkStream, OpenFuture, Opener, SerialOpener,
 pub use requests::{BusResult, ReadBlock, RegisterTable, Write};
 pub(crate) use requests::{check_attach, check_request, check_unit};
 pub use spec::{BusOptions, BusSpec};
+pub use start::{ModbusStart, OpenerFactory};
 
 use crate::drive_link::{DriveLink, LinkSetupError, check_link};
 use crate::handle::{BusKind, Handle};

@@ -3,18 +3,14 @@
 //! drives again. A bus restart therefore never restarts a drive: its drives see comm loss, then
 //! samples again.
 //!
-//! One file per bus kind says how its actor starts ([`StartBus`]); [`child`] is the one place a
-//! kind is picked from the config.
+//! Each bus kind says how its actor starts (`linevisor_bus::BusStart`, in the kind's folder of
+//! `actors/bus`); only the simulated kind, which needs the line's simulator, starts here.
 
-mod canopen;
-mod modbus;
 pub(crate) mod simulated;
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
-use linevisor_bus::{BusHandle, Handle};
+use linevisor_bus::{BusHandle, BusStart};
 use linevisor_config::model::BusConfig;
 use linevisor_sim::SimHandle;
 use linevisor_supervisor::{ActorProcessingErr, Deliverable, Worker, WorkerCtx, WorkerSpec};
@@ -22,29 +18,7 @@ use ractor::ActorCell;
 use tracing::warn;
 
 use crate::LineError;
-
-type StartFuture<'a> =
-    Pin<Box<dyn Future<Output = Result<ActorCell, ActorProcessingErr>> + Send + 'a>>;
-
-/// How one bus kind starts its actor.
-pub(crate) trait StartBus: Send + Sync {
-    /// Spawns a new bus actor linked to `supervisor` and points the bus handle at it.
-    fn start(&self, supervisor: ActorCell) -> StartFuture<'_>;
-    /// The handle drives and the control plane hold.
-    fn handle(&self) -> BusHandle;
-    /// Fault injection into a simulated segment's devices; `false` where there are none.
-    fn inject(&self, _fault: &BusCtl) -> bool {
-        false
-    }
-}
-
-/// Points `handle` at its new actor; the drives' attachments are made again. A failure is
-/// logged: the attachments are kept and the bus retries its link by itself.
-async fn rebind<K: linevisor_bus::BusKind>(handle: &Handle<K>, actor: ractor::ActorRef<K::Msg>) {
-    if let Err(e) = handle.rebind(actor).await {
-        warn!(bus = %handle.bus(), error = %e, "Re-attaching drives after a bus start failed.");
-    }
-}
+use simulated::CanSegment;
 
 /// Messages to a bus child itself (not to the bus actor: drives use the [`BusHandle`]).
 #[derive(Debug)]
@@ -63,8 +37,10 @@ pub enum BusCtl {
 impl Deliverable for BusCtl {}
 
 pub(crate) struct BusWorker {
-    kind: Arc<dyn StartBus>,
+    start: Arc<dyn BusStart>,
     bus: String,
+    /// A simulated CANopen segment's nodes, for fault injection.
+    segment: Option<Arc<CanSegment>>,
 }
 
 /// One running bus instance.
@@ -84,7 +60,7 @@ impl Worker for BusWorker {
         ctx: &WorkerCtx<BusCtl>,
         (): (),
     ) -> Result<BusInstance, ActorProcessingErr> {
-        let actor = self.kind.start(ctx.cell()).await?;
+        let actor = self.start.start(ctx.cell()).await?;
         Ok(BusInstance { _actor: actor })
     }
 
@@ -97,7 +73,8 @@ impl Worker for BusWorker {
         if let BusCtl::Crash = msg {
             panic!("injected crash of bus {}", self.bus);
         }
-        if !self.kind.inject(&msg) {
+        let injected = self.segment.as_ref().is_some_and(|s| s.inject(&msg));
+        if !injected {
             warn!(bus = %self.bus, fault = ?msg, "No simulated device to inject into.");
         }
         Ok(())
@@ -112,29 +89,28 @@ pub(crate) struct BusChild {
     pub(crate) sim: Option<SimHandle>,
 }
 
-/// The bus child of `config`. The registry of bus kinds at run time: one arm per kind.
+/// The bus child of `config`: a physical bus starts as its kind says (`linevisor_bus::start`),
+/// a simulated one on the line's in-process simulator.
 pub(crate) fn child(config: &BusConfig, sim: Option<SimHandle>) -> Result<BusChild, LineError> {
     let unsupported = |why: &'static str| LineError::UnsupportedBus {
         bus: config.id().to_owned(),
         kind: config.kind().name().to_owned(),
         why,
     };
-    let (kind, sim): (Arc<dyn StartBus>, _) = match config {
-        BusConfig::ModbusRtu(_) | BusConfig::ModbusTcp(_) => {
-            (Arc::new(modbus::start(config).map_err(unsupported)?), None)
-        }
-        BusConfig::Canopen(c) => (Arc::new(canopen::start(c).map_err(unsupported)?), None),
+    let (start, sim, segment) = match config {
         BusConfig::Simulated(b) => simulated::start(b, sim).map_err(unsupported)?,
-        BusConfig::Serial(_) => {
-            return Err(unsupported("the plain-serial bus actor is not built yet"));
+        other => {
+            let start = linevisor_bus::start(other).map_err(|e| unsupported(e.why))?;
+            (start, None, None)
         }
     };
-    let handle = kind.handle();
+    let handle = start.handle();
     let bus = config.id().to_owned();
     let spec = WorkerSpec::new(config.id(), move |_| {
         let worker = BusWorker {
-            kind: Arc::clone(&kind),
+            start: Arc::clone(&start),
             bus: bus.clone(),
+            segment: segment.clone(),
         };
         Ok((worker, ()))
     });

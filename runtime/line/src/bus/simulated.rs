@@ -11,8 +11,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use linevisor_bus::modbus::{ModbusStart, OpenerFactory};
 use linevisor_bus::{
-    BusHandle, BusSpec, CanopenHandle, CanopenSettings, FnOpener, LinkStream, ModbusHandle, Opener,
+    BusSpec, BusStart, CanopenSettings, CanopenStart, FnOpener, LinkStream, Opener,
 };
 use linevisor_can::{CanTransport, TransportKind, VirtualBus};
 use linevisor_canopen::NodeId;
@@ -21,12 +22,9 @@ use linevisor_canopen::sim::{self, NodeConfig, SimNodeHandle};
 use linevisor_config::ValidLine;
 use linevisor_config::model::{ModbusTcpBus, Protocol, SimulatedBus};
 use linevisor_sim::{ServeTask, SimDrive, SimDriveOptions, SimHandle};
-use ractor::ActorCell;
 use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf};
 
-use super::canopen::CanopenStart;
-use super::modbus::{ModbusStart, OpenerFactory};
-use super::{BusCtl, StartBus, StartFuture};
+use super::BusCtl;
 use crate::LineError;
 use crate::build::profile_of;
 
@@ -183,13 +181,17 @@ impl CanSegment {
     }
 }
 
+/// What a simulated bus child runs.
+pub(super) type SimStart = (
+    Arc<dyn BusStart>,
+    Option<SimHandle>,
+    Option<Arc<CanSegment>>,
+);
+
 /// A simulated segment's bus: the Modbus bus actor on in-process links to the simulator `sim`,
-/// or the CANopen bus actor on a virtual CAN bus with a simulated node per drive. Returns the
-/// simulator when it is the bus's (a CANopen segment keeps its nodes itself).
-pub(super) fn start(
-    b: &SimulatedBus,
-    sim: Option<SimHandle>,
-) -> Result<(Arc<dyn StartBus>, Option<SimHandle>), &'static str> {
+/// or the CANopen bus actor on a virtual CAN bus with a simulated node per drive (which keeps
+/// its nodes itself, for fault injection).
+pub(super) fn start(b: &SimulatedBus, sim: Option<SimHandle>) -> Result<SimStart, &'static str> {
     match (b.protocol, sim) {
         (Protocol::Modbus, Some(sim)) => {
             let connect = sim.clone();
@@ -201,53 +203,26 @@ pub(super) fn start(
                 };
                 Ok(Box::new(FnOpener::new("in-process simulator", open)) as Box<dyn Opener>)
             });
-            let start = ModbusStart {
-                spec: BusSpec::Tcp(tcp_spec(b)),
-                opener,
-                handle: ModbusHandle::unbound(b.id.clone()),
-            };
-            Ok((Arc::new(start), Some(sim)))
+            let start = ModbusStart::new(BusSpec::Tcp(tcp_spec(b)), opener);
+            Ok((Arc::new(start), Some(sim), None))
         }
         (Protocol::Canopen, _) => {
-            // The nodes live on the segment's virtual CAN bus, not in the Modbus simulator.
             let segment = CanSegment::new(1000);
-            let bus = CanopenStart {
-                settings: canopen_settings(b),
-                transport: TransportKind::Virtual(segment.vbus.clone()),
-                handle: CanopenHandle::unbound(b.id.clone()),
-            };
-            let start = SimCanopen {
-                bus,
-                segment: Arc::new(segment),
-            };
-            Ok((Arc::new(start), None))
+            let transport = TransportKind::Virtual(segment.vbus.clone());
+            let start = CanopenStart::new(canopen_settings(b), transport);
+            Ok((Arc::new(start), None, Some(Arc::new(segment))))
         }
         _ => Err("simulated buses speak modbus or canopen"),
     }
 }
 
-/// A simulated CANopen segment's bus, whose nodes take fault injection.
-struct SimCanopen {
-    bus: CanopenStart,
-    segment: Arc<CanSegment>,
-}
-
-impl StartBus for SimCanopen {
-    fn start(&self, supervisor: ActorCell) -> StartFuture<'_> {
-        self.bus.start(supervisor)
-    }
-
-    fn handle(&self) -> BusHandle {
-        self.bus.handle()
-    }
-
-    fn inject(&self, fault: &BusCtl) -> bool {
+impl CanSegment {
+    /// Injects `fault` into its node; `false` if there is no such node (yet).
+    pub(super) fn inject(&self, fault: &BusCtl) -> bool {
         match *fault {
-            BusCtl::PowerCycleNode(node) => self.segment.with_node(node, |n| n.power_cycle()),
-            BusCtl::SilenceNode(node, silent) => {
-                self.segment.with_node(node, |n| n.set_silent(silent))
-            }
-            BusCtl::FaultNode(node, code) => self.segment.with_node(node, |n| n.inject_fault(code)),
+            BusCtl::PowerCycleNode(node) => self.with_node(node, |n| n.power_cycle()),
+            BusCtl::SilenceNode(node, silent) => self.with_node(node, |n| n.set_silent(silent)),
+            BusCtl::FaultNode(node, code) => self.with_node(node, |n| n.inject_fault(code)),
             BusCtl::Crash => false,
         }
     }

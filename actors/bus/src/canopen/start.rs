@@ -1,30 +1,40 @@
-//! CANopen buses: the CANopen bus actor on a SocketCAN interface or an slcan adapter (or, on a
-//! simulated segment, on an in-process virtual CAN bus: see `simulated.rs`).
+//! Starting a CANopen bus actor: on a SocketCAN interface or an slcan adapter from the config,
+//! or on any transport (an in-process virtual CAN bus).
 
-use linevisor_bus::{BusHandle, CanopenArgs, CanopenBus, CanopenHandle, CanopenSettings};
 use linevisor_can::TransportKind;
 use linevisor_can::slcan::Bitrate;
 use linevisor_config::model::{CanAdapter, CanopenBus as CanopenConfig};
 use ractor::{Actor, ActorCell};
 
-use super::{StartBus, StartFuture, rebind};
+use super::{CanopenArgs, CanopenBus, CanopenHandle, CanopenSettings};
+use crate::BusHandle;
+use crate::start::{BusStart, StartFuture, rebind};
 
-pub(super) struct CanopenStart {
-    pub(super) settings: CanopenSettings,
-    pub(super) transport: TransportKind,
-    pub(super) handle: CanopenHandle,
+/// How a CANopen bus starts.
+#[derive(Debug)]
+pub struct CanopenStart {
+    settings: CanopenSettings,
+    transport: TransportKind,
+    handle: CanopenHandle,
 }
 
-/// A CANopen bus from its config.
-pub(super) fn start(c: &CanopenConfig) -> Result<CanopenStart, &'static str> {
-    Ok(CanopenStart {
-        settings: CanopenSettings::from_config(c),
-        transport: transport(c)?,
-        handle: CanopenHandle::unbound(c.id.clone()),
-    })
+impl CanopenStart {
+    /// A bus with `settings` on `transport`.
+    pub fn new(settings: CanopenSettings, transport: TransportKind) -> Self {
+        Self {
+            handle: CanopenHandle::unbound(settings.bus.clone()),
+            settings,
+            transport,
+        }
+    }
+
+    /// A bus from its config.
+    pub(crate) fn from_config(c: &CanopenConfig) -> Result<Self, &'static str> {
+        Ok(Self::new(CanopenSettings::from_config(c), transport(c)?))
+    }
 }
 
-impl StartBus for CanopenStart {
+impl BusStart for CanopenStart {
     fn start(&self, supervisor: ActorCell) -> StartFuture<'_> {
         Box::pin(async move {
             let args = CanopenArgs {
