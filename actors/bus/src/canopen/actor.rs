@@ -12,7 +12,7 @@ use tracing::{Instrument, info_span, warn};
 
 use super::meter::Meter;
 use super::requests::{self, Cmd};
-use super::task::Task;
+use super::task::BusTask;
 use super::{CanopenArgs, CanopenSettings, check_attach, check_node};
 use super::{Object, PdoBlock, SdoBusResult};
 use crate::{Attach, BusError, BusMetrics};
@@ -116,7 +116,7 @@ impl Actor for CanopenBus {
         let (cmds, rx) = mpsc::channel(QUEUE);
         let (shutdown, shutdown_rx) = oneshot::channel();
         let meter = Arc::new(Meter::new(&args.settings.bus));
-        let task = Task {
+        let task = BusTask {
             meter: meter.clone(),
             settings: args.settings.clone(),
             kind: args.transport,

@@ -24,7 +24,7 @@ pub(super) enum Phase {
 
 /// The cycle being collected after a SYNC.
 #[derive(Debug, Clone)]
-pub(super) struct Pending {
+pub(super) struct CycleInProgress {
     pub(super) seq: u64,
     pub(super) at: Instant,
     /// One flag per TPDO block.
@@ -42,7 +42,7 @@ pub(super) struct Node {
     /// Values sent after every SYNC, per RPDO block.
     pub(super) image: Vec<Vec<u64>>,
     pub(super) phase: Phase,
-    pub(super) pending: Option<Pending>,
+    pub(super) in_progress: Option<CycleInProgress>,
     /// True while the drive has been told of a comm loss not yet restored.
     pub(super) lost: bool,
     /// RPDO writes answered once the node has latched them: `true` once sent after a SYNC,
@@ -74,7 +74,7 @@ impl Node {
             actual,
             image: Vec::new(),
             phase: Phase::Down { retry_at: None },
-            pending: None,
+            in_progress: None,
             lost: false,
             awaiting: Vec::new(),
         }
@@ -120,16 +120,20 @@ impl Node {
     }
 
     /// Takes a TPDO's payload; returns the cycle's sample blocks once every TPDO arrived.
-    pub(super) fn on_tpdo(&mut self, number: u8, data: &[u8]) -> Option<(Pending, Vec<Vec<u16>>)> {
+    pub(super) fn on_tpdo(
+        &mut self,
+        number: u8,
+        data: &[u8],
+    ) -> Option<(CycleInProgress, Vec<Vec<u16>>)> {
         let i = self.tpdo.iter().position(|(n, _)| *n == number)?;
         let values = self.tpdo[i].1.unpack(data).ok()?;
         self.actual[i] = values;
-        let pending = self.pending.as_mut()?;
-        pending.got[i] = true;
-        if !pending.got.iter().all(|g| *g) {
+        let in_progress = self.in_progress.as_mut()?;
+        in_progress.got[i] = true;
+        if !in_progress.got.iter().all(|g| *g) {
             return None;
         }
-        let pending = self.pending.take()?;
+        let in_progress = self.in_progress.take()?;
         let blocks = self
             .tpdo
             .iter()
@@ -141,13 +145,13 @@ impl Node {
                     .map(|(e, v)| super::words(*v, e.bits))
             })
             .collect();
-        Some((pending, blocks))
+        Some((in_progress, blocks))
     }
 
     /// A new cycle starts at SYNC `seq`; true if the previous one was incomplete (missed).
     pub(super) fn start_cycle(&mut self, seq: u64, at: Instant) -> bool {
-        let missed = self.pending.is_some();
-        self.pending = Some(Pending {
+        let missed = self.in_progress.is_some();
+        self.in_progress = Some(CycleInProgress {
             seq,
             at,
             got: vec![false; self.tpdo.len()],

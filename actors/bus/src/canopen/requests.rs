@@ -6,7 +6,7 @@ use linevisor_canopen::{Bus, NodeId, SdoClient};
 use ractor::RpcReplyPort;
 
 use super::node::{Node, Phase};
-use super::task::{Task, lose};
+use super::task::{BusTask, mark_lost};
 use super::{Object, PdoBlock, Port, SdoBusResult};
 use crate::{Attach, BusError, BusEvent};
 
@@ -34,7 +34,7 @@ pub(super) enum Cmd {
     },
 }
 
-impl Task {
+impl BusTask {
     pub(super) fn on_cmd(&mut self, bus: &Bus<Port>, cmd: Cmd) {
         match cmd {
             Cmd::Attach(a) => {
@@ -51,7 +51,7 @@ impl Task {
                         }
                         Phase::Down { .. } => {
                             n.lost = false;
-                            lose(n, error, &self.meter);
+                            mark_lost(n, error, &self.meter);
                         }
                         Phase::Booting(_) => {}
                     }

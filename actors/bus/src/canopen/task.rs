@@ -24,7 +24,7 @@ use crate::{BusError, BusEvent, Sample};
 
 type BootResult = (u8, u64, Result<Vec<Vec<u64>>, String>);
 
-pub(super) struct Task {
+pub(super) struct BusTask {
     pub(super) meter: std::sync::Arc<Meter>,
     pub(super) settings: CanopenSettings,
     pub(super) kind: TransportKind,
@@ -37,7 +37,7 @@ pub(super) struct Task {
     pub(super) sdos: JoinSet<()>,
 }
 
-impl Task {
+impl BusTask {
     fn link_down(&self, reason: String, retry_in: Duration) -> BusError {
         BusError::LinkDown {
             bus: self.settings.bus.clone(),
@@ -185,7 +185,7 @@ impl Task {
         self.generation += 1;
         let generation = self.generation;
         n.phase = Phase::Booting(generation);
-        n.pending = None;
+        n.in_progress = None;
         let plan = BootPlan {
             node,
             blocks: n.attach.blocks.clone(),
@@ -241,7 +241,7 @@ impl Task {
                     node: unit,
                     reason: format!("boot failed: {reason}"),
                 };
-                lose(n, error, &self.meter);
+                mark_lost(n, error, &self.meter);
             }
         }
     }
@@ -339,7 +339,7 @@ impl Task {
                 // While booting the drive has not been told the node is up: nothing to take
                 // back, the boot just starts again.
                 if n.phase == Phase::Running {
-                    lose(n, error, &self.meter);
+                    mark_lost(n, error, &self.meter);
                 }
                 self.start_boot(bus, unit);
             }
@@ -351,7 +351,7 @@ impl Task {
                 if n.phase == Phase::Running {
                     n.phase = Phase::Down { retry_at: None };
                     let reason = format!("heartbeat lost (silent for {silent_for:?})");
-                    lose(
+                    mark_lost(
                         n,
                         BusError::NodeDown {
                             bus: name,
@@ -409,8 +409,8 @@ impl Task {
 }
 
 /// Tells the drive once that its node is gone; the cycle in progress is dropped.
-pub(super) fn lose(n: &mut Node, error: BusError, meter: &Meter) {
-    n.pending = None;
+pub(super) fn mark_lost(n: &mut Node, error: BusError, meter: &Meter) {
+    n.in_progress = None;
     n.fail_writes(&error);
     if !n.lost {
         n.lost = true;

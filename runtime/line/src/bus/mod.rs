@@ -6,6 +6,7 @@
 //! Each bus kind says how its actor starts (`linevisor_bus::BusStart`, in the kind's folder of
 //! `actors/bus`); only the simulated kind, which needs the line's simulator, starts here.
 
+mod fault;
 pub(crate) mod simulated;
 
 use std::sync::Arc;
@@ -15,22 +16,27 @@ use linevisor_config::model::BusConfig;
 use linevisor_sim::SimHandle;
 use linevisor_supervisor::{ActorProcessingErr, Deliverable, Worker, WorkerCtx, WorkerSpec};
 use ractor::ActorCell;
-use tracing::warn;
 
 use crate::LineError;
 use simulated::CanSegment;
 
-/// Messages to a bus child itself (not to the bus actor: drives use the [`BusHandle`]).
+/// Messages to a bus child itself (not to the bus actor: drives use the [`BusHandle`]). Only
+/// fault injection, for tests and benchmarks: without the `fault-injection` feature a
+/// production build has no way to send one.
 #[derive(Debug)]
 pub enum BusCtl {
-    /// Fault injection for isolation tests and benchmarks: panics in the handler, as a bug in
-    /// the bus actor would, so the buses supervisor restarts it.
+    /// Panics in the handler, as a bug in the bus actor would, so the buses supervisor
+    /// restarts it.
+    #[cfg(feature = "fault-injection")]
     Crash,
     /// Simulated CANopen segment: power cycle (unit swap) of a node: new serial, boot-up.
+    #[cfg(feature = "fault-injection")]
     PowerCycleNode(u8),
     /// Simulated CANopen segment: a node stops (`true`) or resumes sending (heartbeat loss).
+    #[cfg(feature = "fault-injection")]
     SilenceNode(u8, bool),
     /// Simulated CANopen segment: a node faults with this error code (EMCY).
+    #[cfg(feature = "fault-injection")]
     FaultNode(u8, u16),
 }
 
@@ -38,8 +44,11 @@ impl Deliverable for BusCtl {}
 
 pub(crate) struct BusWorker {
     start: Arc<dyn BusStart>,
+    #[cfg_attr(not(feature = "fault-injection"), allow(dead_code))]
     bus: String,
-    /// A simulated CANopen segment's nodes, for fault injection.
+    /// A simulated CANopen segment: its nodes live as long as the bus child (dropping the
+    /// segment stops them) and take fault injection.
+    #[cfg_attr(not(feature = "fault-injection"), allow(dead_code))]
     segment: Option<Arc<CanSegment>>,
 }
 
@@ -70,13 +79,7 @@ impl Worker for BusWorker {
         msg: BusCtl,
         _state: &mut BusInstance,
     ) -> Result<(), ActorProcessingErr> {
-        if let BusCtl::Crash = msg {
-            panic!("injected crash of bus {}", self.bus);
-        }
-        let injected = self.segment.as_ref().is_some_and(|s| s.inject(&msg));
-        if !injected {
-            warn!(bus = %self.bus, fault = ?msg, "No simulated device to inject into.");
-        }
+        self.inject(msg);
         Ok(())
     }
 }

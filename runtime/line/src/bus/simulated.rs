@@ -24,7 +24,6 @@ use linevisor_config::model::{ModbusTcpBus, Protocol, SimulatedBus};
 use linevisor_sim::{ServeTask, SimDrive, SimDriveOptions, SimHandle};
 use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf};
 
-use super::BusCtl;
 use crate::LineError;
 use crate::build::profile_of;
 
@@ -126,6 +125,8 @@ impl AsyncWrite for SimLink {
 #[derive(Debug)]
 pub(crate) struct CanSegment {
     pub(crate) vbus: VirtualBus,
+    /// Read only by fault injection; held so the nodes live as long as the segment.
+    #[cfg_attr(not(feature = "fault-injection"), allow(dead_code))]
     nodes: Arc<Mutex<BTreeMap<u8, SimNodeHandle>>>,
     watch: tokio::task::JoinHandle<()>,
 }
@@ -175,6 +176,7 @@ impl CanSegment {
     }
 
     /// Runs `f` on node `id`'s handle; false if the node does not exist (yet).
+    #[cfg(feature = "fault-injection")]
     pub(crate) fn with_node(&self, id: u8, f: impl FnOnce(&SimNodeHandle)) -> bool {
         let nodes = self.nodes.lock().unwrap_or_else(PoisonError::into_inner);
         nodes.get(&id).map(f).is_some()
@@ -213,17 +215,5 @@ pub(super) fn start(b: &SimulatedBus, sim: Option<SimHandle>) -> Result<SimStart
             Ok((Arc::new(start), None, Some(Arc::new(segment))))
         }
         _ => Err("simulated buses speak modbus or canopen"),
-    }
-}
-
-impl CanSegment {
-    /// Injects `fault` into its node; `false` if there is no such node (yet).
-    pub(super) fn inject(&self, fault: &BusCtl) -> bool {
-        match *fault {
-            BusCtl::PowerCycleNode(node) => self.with_node(node, |n| n.power_cycle()),
-            BusCtl::SilenceNode(node, silent) => self.with_node(node, |n| n.set_silent(silent)),
-            BusCtl::FaultNode(node, code) => self.with_node(node, |n| n.inject_fault(code)),
-            BusCtl::Crash => false,
-        }
     }
 }
