@@ -1,7 +1,8 @@
 //! `linevisor-cia402`: the CiA 402 drive profile as pure data and functions (no I/O, no async).
 //!
 //! - [`Statusword`] / [`PowerState`]: decode the power state with the mask/value table of
-//!   protocols.md §3.6.
+//!   protocols.md §3.6. The state enum itself is linevisor-core's, shared with profiles and
+//!   drives; this crate holds its statusword encoding.
 //! - [`Controlword`] / [`Command`]: the device-control commands and their bits; [`modes`]
 //!   holds the mode-specific bits and object indices of §3.7.
 //! - [`sequence`]: master side, the next controlword to write to reach a [`Target`].
@@ -18,7 +19,8 @@ mod statusword;
 mod transition;
 
 pub use controlword::{Command, Controlword};
+pub use linevisor_core::PowerState;
 pub use modes::ModeOfOperation;
 pub use sequence::{Step, Target, next_step};
-pub use statusword::{PowerState, Statusword, UndefinedState};
+pub use statusword::{Statusword, UndefinedState};
 pub use transition::{Origin, Transition};

@@ -2,89 +2,7 @@
 
 use std::fmt;
 
-/// The eight states of the CiA 402 power state machine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PowerState {
-    /// Power-up self test; left automatically (transition 1).
-    NotReadyToSwitchOn,
-    /// Power stage off, drive ready to be configured.
-    SwitchOnDisabled,
-    /// Waiting for "switch on"; high voltage may be applied.
-    ReadyToSwitchOn,
-    /// Power stage on, no torque.
-    SwitchedOn,
-    /// Drive follows its setpoints.
-    OperationEnabled,
-    /// Quick stop ramp running (or finished, depending on the quick stop option code).
-    QuickStopActive,
-    /// Fault detected, fault reaction running; left automatically (transition 14).
-    FaultReactionActive,
-    /// Fault latched; left only by a fault reset (transition 15).
-    Fault,
-}
-
-impl PowerState {
-    /// Every state, in the order of the §3.6 table.
-    pub const ALL: [PowerState; 8] = [
-        PowerState::NotReadyToSwitchOn,
-        PowerState::SwitchOnDisabled,
-        PowerState::ReadyToSwitchOn,
-        PowerState::SwitchedOn,
-        PowerState::OperationEnabled,
-        PowerState::QuickStopActive,
-        PowerState::FaultReactionActive,
-        PowerState::Fault,
-    ];
-
-    /// The (mask, value) pair that identifies this state in a statusword (§3.6 table).
-    pub const fn mask_value(self) -> (u16, u16) {
-        match self {
-            PowerState::NotReadyToSwitchOn => (0x004F, 0x0000),
-            PowerState::SwitchOnDisabled => (0x004F, 0x0040),
-            PowerState::ReadyToSwitchOn => (0x006F, 0x0021),
-            PowerState::SwitchedOn => (0x006F, 0x0023),
-            PowerState::OperationEnabled => (0x006F, 0x0027),
-            PowerState::QuickStopActive => (0x006F, 0x0007),
-            PowerState::FaultReactionActive => (0x004F, 0x000F),
-            PowerState::Fault => (0x004F, 0x0008),
-        }
-    }
-
-    /// The smallest statusword that decodes to this state (only the state bits set).
-    pub const fn canonical_statusword(self) -> Statusword {
-        Statusword(self.mask_value().1)
-    }
-
-    /// True in the states where the power stage drives the motor.
-    pub const fn is_powered(self) -> bool {
-        matches!(
-            self,
-            PowerState::OperationEnabled
-                | PowerState::QuickStopActive
-                | PowerState::FaultReactionActive
-        )
-    }
-
-    /// Operator-facing name, as the standard spells it.
-    pub const fn name(self) -> &'static str {
-        match self {
-            PowerState::NotReadyToSwitchOn => "not ready to switch on",
-            PowerState::SwitchOnDisabled => "switch on disabled",
-            PowerState::ReadyToSwitchOn => "ready to switch on",
-            PowerState::SwitchedOn => "switched on",
-            PowerState::OperationEnabled => "operation enabled",
-            PowerState::QuickStopActive => "quick stop active",
-            PowerState::FaultReactionActive => "fault reaction active",
-            PowerState::Fault => "fault",
-        }
-    }
-}
-
-impl fmt::Display for PowerState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+use linevisor_core::PowerState;
 
 /// A statusword whose state bits match no row of the §3.6 table (e.g. 0x0001).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -123,13 +41,32 @@ impl Statusword {
     /// Bit 13, operation-mode specific (see [`crate::modes`]).
     pub const OP_MODE_SPECIFIC_13: u16 = 1 << 13;
 
+    /// The (mask, value) pair that identifies `state` in a statusword (§3.6 table).
+    pub const fn mask_value(state: PowerState) -> (u16, u16) {
+        match state {
+            PowerState::NotReadyToSwitchOn => (0x004F, 0x0000),
+            PowerState::SwitchOnDisabled => (0x004F, 0x0040),
+            PowerState::ReadyToSwitchOn => (0x006F, 0x0021),
+            PowerState::SwitchedOn => (0x006F, 0x0023),
+            PowerState::OperationEnabled => (0x006F, 0x0027),
+            PowerState::QuickStopActive => (0x006F, 0x0007),
+            PowerState::FaultReactionActive => (0x004F, 0x000F),
+            PowerState::Fault => (0x004F, 0x0008),
+        }
+    }
+
+    /// The smallest statusword that decodes to `state` (only the state bits set).
+    pub const fn canonical(state: PowerState) -> Self {
+        Self(Self::mask_value(state).1)
+    }
+
     /// Decodes the power state with the §3.6 mask/value table. Total: every word gives
     /// either the one matching state or [`UndefinedState`].
     pub fn state(self) -> Result<PowerState, UndefinedState> {
         PowerState::ALL
             .into_iter()
-            .find(|s| {
-                let (mask, value) = s.mask_value();
+            .find(|&s| {
+                let (mask, value) = Self::mask_value(s);
                 self.0 & mask == value
             })
             .ok_or(UndefinedState(self.0))

@@ -15,7 +15,7 @@ proptest! {
     fn statusword_decode_is_total_and_matches_the_table(word in any::<u16>()) {
         let rows: Vec<PowerState> = PowerState::ALL
             .into_iter()
-            .filter(|s| { let (m, v) = s.mask_value(); word & m == v })
+            .filter(|&s| { let (m, v) = Statusword::mask_value(s); word & m == v })
             .collect();
         prop_assert!(rows.len() <= 1, "{word:#06x} matches {rows:?}");
         match rows.first() {
@@ -27,9 +27,9 @@ proptest! {
     /// state → canonical statusword (plus any bits outside the state mask) → same state.
     #[test]
     fn state_round_trips_through_its_statusword(state in any_state(), noise in any::<u16>()) {
-        let (mask, _) = state.mask_value();
-        prop_assert_eq!(state.canonical_statusword().state(), Ok(state));
-        let word = state.canonical_statusword().0 | (noise & !mask);
+        let (mask, _) = Statusword::mask_value(state);
+        prop_assert_eq!(Statusword::canonical(state).state(), Ok(state));
+        let word = Statusword::canonical(state).0 | (noise & !mask);
         prop_assert_eq!(Statusword(word).state(), Ok(state));
     }
 

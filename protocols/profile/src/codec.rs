@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use linevisor_config::model::{Profile, Protocol, WriteFunction};
+use linevisor_core::profile::{ModbusSection, Profile, Protocol, WriteFunction};
 
 use crate::{CodecError, PointCodec, ReadPlan};
 
@@ -185,8 +185,8 @@ impl ProfileCodec {
     }
 }
 
-fn default_modbus() -> linevisor_config::model::ModbusSection {
-    linevisor_config::model::ModbusSection {
+fn default_modbus() -> ModbusSection {
+    ModbusSection {
         address_base: 0,
         word_order: Default::default(),
         write_function: WriteFunction::Multiple,

@@ -18,10 +18,9 @@
 //! A drive in fault has its power stage off, which every stopping command accepts; enable is
 //! refused there ([`Refusal::InFault`]): a fault is reset only on request.
 
-use linevisor_cia402::{Controlword, Step, Target, next_step};
-use linevisor_config::model::{CommandEncoding, FaultResetMethod, UniformState};
+use linevisor_cia402::{Controlword, PowerState, Step, Target, next_step};
+use linevisor_core::profile::{CommandEncoding, FaultResetMethod};
 
-use crate::status::power_state;
 use crate::{CodecError, PointWrite, ProfileCodec};
 
 /// Direction of an enable, for enumerated drives with separate forward/reverse run codes
@@ -110,7 +109,7 @@ impl CommandState {
     }
 }
 
-const FAULT_STATES: [UniformState; 2] = [UniformState::Fault, UniformState::FaultReactionActive];
+const FAULT_STATES: [PowerState; 2] = [PowerState::Fault, PowerState::FaultReactionActive];
 
 impl ProfileCodec {
     /// Records writes the caller carried out (updates the last command word or code).
@@ -122,8 +121,8 @@ impl ProfileCodec {
     }
 
     /// True if `state` confirms `command` (table in the module docs).
-    pub fn command_reached(&self, command: UniformCommand, state: UniformState) -> bool {
-        use UniformState::*;
+    pub fn command_reached(&self, command: UniformCommand, state: PowerState) -> bool {
+        use PowerState::*;
         let cia402 = self.profile().command.encoding == CommandEncoding::Cia402;
         match command {
             UniformCommand::Enable(_) => state == OperationEnabled,
@@ -133,7 +132,7 @@ impl ProfileCodec {
                 state,
                 SwitchOnDisabled | NotReadyToSwitchOn | Fault | FaultReactionActive
             ),
-            UniformCommand::QuickStop if cia402 => Target::QuickStop.is_reached(power_state(state)),
+            UniformCommand::QuickStop if cia402 => Target::QuickStop.is_reached(state),
             UniformCommand::Disable | UniformCommand::QuickStop => {
                 !matches!(state, OperationEnabled | QuickStopActive)
             }
@@ -144,7 +143,7 @@ impl ProfileCodec {
     pub fn command_step(
         &self,
         command: UniformCommand,
-        state: UniformState,
+        state: PowerState,
         memory: &CommandState,
     ) -> Result<CommandStep, CodecError> {
         if command == UniformCommand::FaultReset {
@@ -187,11 +186,10 @@ impl ProfileCodec {
     fn cia402_step(
         &self,
         command: UniformCommand,
-        state: UniformState,
+        state: PowerState,
         memory: &CommandState,
     ) -> Result<CommandStep, CodecError> {
         let last = memory.controlword();
-        let ps = power_state(state);
         if self.command_reached(command, state) {
             // Enable with halt still set from elsewhere would keep the axis stopped.
             if matches!(command, UniformCommand::Enable(_)) && last.halt() {
@@ -210,7 +208,7 @@ impl ProfileCodec {
             UniformCommand::Enable(_) => last.with(Controlword::HALT, false),
             _ => last,
         };
-        match next_step(ps, target, base) {
+        match next_step(state, target, base) {
             Step::Done => Ok(CommandStep::Done),
             Step::Wait => Ok(CommandStep::Wait),
             Step::Write { controlword, .. } => self.controlword_write(controlword),
@@ -224,12 +222,12 @@ impl ProfileCodec {
 
     fn fault_reset_step(
         &self,
-        state: UniformState,
+        state: PowerState,
         memory: &CommandState,
     ) -> Result<CommandStep, CodecError> {
         match state {
-            UniformState::FaultReactionActive => return Ok(CommandStep::Wait),
-            UniformState::Fault => {}
+            PowerState::FaultReactionActive => return Ok(CommandStep::Wait),
+            PowerState::Fault => {}
             _ => return Ok(CommandStep::Done),
         }
         let reset = &self.profile().fault.reset;
@@ -244,11 +242,7 @@ impl ProfileCodec {
                 if self.profile().command.encoding != CommandEncoding::Cia402 {
                     return Err(self.unsupported("controlword_edge reset without cia402 encoding"));
                 }
-                let step = next_step(
-                    power_state(state),
-                    Target::SwitchOnDisabled,
-                    memory.controlword(),
-                );
+                let step = next_step(state, Target::SwitchOnDisabled, memory.controlword());
                 match step {
                     Step::Write { controlword, .. } => self.controlword_write(controlword),
                     Step::Wait => Ok(CommandStep::Wait),

@@ -1,7 +1,7 @@
 //! The one error enum of the codec layer. Variants carry the point and the numbers an operator
 //! needs (value, range, register, raw word).
 
-use linevisor_config::model::DataType;
+use linevisor_core::profile::DataType;
 
 /// Why a profile cannot be interpreted, or a value cannot be encoded or decoded.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -11,8 +11,11 @@ mod status;
 pub use codec::{PointWrite, ProfileCodec, RegisterWrite};
 pub use command::{CommandState, CommandStep, Direction, Refusal, UniformCommand};
 pub use error::CodecError;
-pub use linevisor_config::model::UniformState;
+pub use linevisor_core::PowerState;
+// Transitional alias: the drive actor still names the power state `UniformState`; remove once it
+// says `PowerState`.
+pub use linevisor_core::PowerState as UniformState;
 pub use plan::{Block, PointValue, ReadPlan, Sample};
 pub use point::PointCodec;
 pub use setpoint::{MotionWrites, TelemetryValues};
-pub use status::{ALL_STATES, power_state, rule_matches, uniform_state};
+pub use status::{ALL_STATES, rule_matches};

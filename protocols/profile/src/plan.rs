@@ -1,13 +1,13 @@
 //! Read plans: a set of points as contiguous Modbus register blocks, and the decoding of the
 //! blocks' words into a [`Sample`].
 //!
-//! The merge rule is `linevisor_config::merge_register_runs`, the same one the bus-load check
+//! The merge rule is `linevisor_core::merge_register_runs`, the same one the bus-load check
 //! and the bus actor use.
 
 use std::collections::BTreeMap;
 
-use linevisor_config::model::PointTable;
-use linevisor_config::{RegisterRun, merge_register_runs};
+use linevisor_core::profile::PointTable;
+use linevisor_core::{RegisterRun, merge_register_runs};
 
 use crate::{CodecError, PointCodec};
 

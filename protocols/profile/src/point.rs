@@ -5,7 +5,7 @@
 //! `u16`/`i16` in the low 16 bits (two's complement), `u32`/`i32` in all 32, `f32` as its IEEE
 //! bits. Status rules (`raw & mask`) test this pattern.
 
-use linevisor_config::model::{Access, DataType, ModbusSection, Point, PointTable, WordOrder};
+use linevisor_core::profile::{Access, DataType, ModbusSection, Point, PointTable, WordOrder};
 
 use crate::CodecError;
 

@@ -3,7 +3,7 @@
 
 use linevisor_cia402::Controlword;
 use linevisor_cia402::modes::pp;
-use linevisor_config::model::CommandEncoding;
+use linevisor_core::profile::CommandEncoding;
 
 use crate::{CodecError, CommandState, PointWrite, ProfileCodec, Sample};
 

@@ -1,51 +1,15 @@
 //! Status decoding: the `[status]` rules in order, first match wins; no match is an explicit
-//! [`CodecError::Undecodable`], never a guess. Plus the mapping between the profile's
-//! [`UniformState`] and linevisor-cia402's [`PowerState`].
+//! [`CodecError::Undecodable`], never a guess.
 
-use linevisor_cia402::PowerState;
-use linevisor_config::model::{StateRule, UniformState};
+use linevisor_core::PowerState;
+use linevisor_core::profile::StateRule;
 
 use crate::{CodecError, ProfileCodec, Sample};
 
-/// Every uniform state, in CiA 402 table order.
-pub const ALL_STATES: [UniformState; 8] = [
-    UniformState::NotReadyToSwitchOn,
-    UniformState::SwitchOnDisabled,
-    UniformState::ReadyToSwitchOn,
-    UniformState::SwitchedOn,
-    UniformState::OperationEnabled,
-    UniformState::QuickStopActive,
-    UniformState::FaultReactionActive,
-    UniformState::Fault,
-];
-
-/// The CiA 402 power state a uniform state is.
-pub const fn power_state(s: UniformState) -> PowerState {
-    match s {
-        UniformState::NotReadyToSwitchOn => PowerState::NotReadyToSwitchOn,
-        UniformState::SwitchOnDisabled => PowerState::SwitchOnDisabled,
-        UniformState::ReadyToSwitchOn => PowerState::ReadyToSwitchOn,
-        UniformState::SwitchedOn => PowerState::SwitchedOn,
-        UniformState::OperationEnabled => PowerState::OperationEnabled,
-        UniformState::QuickStopActive => PowerState::QuickStopActive,
-        UniformState::FaultReactionActive => PowerState::FaultReactionActive,
-        UniformState::Fault => PowerState::Fault,
-    }
-}
-
-/// The uniform state of a CiA 402 power state.
-pub const fn uniform_state(s: PowerState) -> UniformState {
-    match s {
-        PowerState::NotReadyToSwitchOn => UniformState::NotReadyToSwitchOn,
-        PowerState::SwitchOnDisabled => UniformState::SwitchOnDisabled,
-        PowerState::ReadyToSwitchOn => UniformState::ReadyToSwitchOn,
-        PowerState::SwitchedOn => UniformState::SwitchedOn,
-        PowerState::OperationEnabled => UniformState::OperationEnabled,
-        PowerState::QuickStopActive => UniformState::QuickStopActive,
-        PowerState::FaultReactionActive => UniformState::FaultReactionActive,
-        PowerState::Fault => UniformState::Fault,
-    }
-}
+// Transitional alias: the drive actor's tests iterate `ALL_STATES`; remove once they use
+// `PowerState::ALL`.
+/// Every power state, in CiA 402 table order ([`PowerState::ALL`]).
+pub const ALL_STATES: [PowerState; 8] = PowerState::ALL;
 
 /// True if `raw` satisfies `rule`.
 pub fn rule_matches(rule: &StateRule, raw: u32) -> bool {
@@ -72,9 +36,9 @@ impl ProfileCodec {
         v
     }
 
-    /// Decodes the uniform state from a sample holding every [`ProfileCodec::status_points`]
+    /// Decodes the power state from a sample holding every [`ProfileCodec::status_points`]
     /// value. Rules are tried in order; the first match wins.
-    pub fn decode_status(&self, sample: &Sample) -> Result<UniformState, CodecError> {
+    pub fn decode_status(&self, sample: &Sample) -> Result<PowerState, CodecError> {
         self.decode_status_with(|point| sample.get(point).map(|v| v.raw))
     }
 
@@ -82,7 +46,7 @@ impl ProfileCodec {
     pub fn decode_status_with(
         &self,
         raw_of: impl Fn(&str) -> Option<u32>,
-    ) -> Result<UniformState, CodecError> {
+    ) -> Result<PowerState, CodecError> {
         let require = |point: &str| {
             raw_of(point).ok_or_else(|| CodecError::MissingPoint {
                 point: point.to_owned(),

@@ -1,7 +1,7 @@
 //! Property tests of the point codec: raw ↔ words ↔ engineering round trips for every type and
 //! word order, range errors instead of wrapping.
 
-use linevisor_config::model::{
+use linevisor_core::profile::{
     Access, DataType, ModbusSection, Point, PointTable, WordOrder, WriteFunction,
 };
 use linevisor_profile::{CodecError, PointCodec};

@@ -6,7 +6,7 @@ mod common;
 use linevisor_cia402::Controlword;
 use linevisor_cia402::device::{PowerStateMachine, QuickStopOption};
 use linevisor_profile::{
-    CommandState, CommandStep, Direction, Refusal, UniformCommand, UniformState,
+    CommandState, CommandStep, Direction, PowerState, Refusal, UniformCommand,
 };
 use proptest::prelude::*;
 
@@ -65,7 +65,7 @@ proptest! {
                     codec.note_written(&mut memory, &writes);
                 }
                 CommandStep::Refused(Refusal::InFault) => {
-                    prop_assert!(matches!(state, UniformState::Fault | UniformState::FaultReactionActive));
+                    prop_assert!(matches!(state, PowerState::Fault | PowerState::FaultReactionActive));
                     done = true;
                     break;
                 }

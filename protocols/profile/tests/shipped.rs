@@ -5,10 +5,10 @@ mod common;
 
 use common::{codec, shipped};
 use linevisor_cia402::Statusword;
-use linevisor_config::model::{CommandEncoding, Protocol};
+use linevisor_core::PowerState;
+use linevisor_core::profile::{CommandEncoding, Protocol};
 use linevisor_profile::{
-    ALL_STATES, CodecError, CommandState, CommandStep, PointWrite, ProfileCodec, UniformCommand,
-    uniform_state,
+    CodecError, CommandState, CommandStep, PointWrite, ProfileCodec, UniformCommand,
 };
 
 #[test]
@@ -22,7 +22,7 @@ fn cia402_profiles_decode_every_statusword_like_linevisor_cia402() {
         for w in 0..=u16::MAX {
             let ours = codec.decode_status_with(|_| Some(u32::from(w)));
             match Statusword(w).state() {
-                Ok(s) => assert_eq!(ours, Ok(uniform_state(s)), "{} {w:#06x}", p.profile.name),
+                Ok(s) => assert_eq!(ours, Ok(s), "{} {w:#06x}", p.profile.name),
                 Err(_) => assert_eq!(
                     ours,
                     Err(CodecError::Undecodable {
@@ -54,7 +54,7 @@ fn all_writes(codec: &ProfileCodec) -> Vec<PointWrite> {
     let mut writes = Vec::new();
     for last in lasts {
         let memory = CommandState { last_command: last };
-        for state in ALL_STATES {
+        for state in PowerState::ALL {
             for cmd in UniformCommand::ALL {
                 match codec.command_step(cmd, state, &memory) {
                     Ok(CommandStep::Write(w)) => writes.extend(w),
@@ -144,10 +144,7 @@ fn sim_servo_sample_decodes_state_and_telemetry() {
     // statusword 0x0637, mode 3, velocity 1500.0 rpm, position -2.5 mm, 1.25 A, no error.
     let words = vec![0x0637, 3, 0, 15_000, 0xFFFF, 0xF63C, 125, 0];
     let sample = c.poll_plan().decode(&[words]).unwrap();
-    assert_eq!(
-        c.decode_status(&sample),
-        Ok(linevisor_profile::UniformState::OperationEnabled)
-    );
+    assert_eq!(c.decode_status(&sample), Ok(PowerState::OperationEnabled));
     let t = c.telemetry(&sample);
     assert_eq!(t.velocity, Some(1500.0));
     assert!((t.position.unwrap() + 2.5).abs() < 1e-9, "{:?}", t.position);
@@ -158,7 +155,7 @@ fn sim_servo_sample_decodes_state_and_telemetry() {
 
 #[test]
 fn delta_fault_rule_wins_and_the_code_is_masked() {
-    use linevisor_profile::UniformState::*;
+    use PowerState::*;
     let c = codec("delta-c2000-vfd");
     let words = |fault: u16, run: u16| vec![fault, run, 0, 5000, 12];
     let state = |f, r| c.decode_status(&c.poll_plan().decode(&[words(f, r)]).unwrap());
@@ -177,7 +174,7 @@ fn delta_fault_rule_wins_and_the_code_is_masked() {
 fn step_words(
     c: &ProfileCodec,
     cmd: UniformCommand,
-    state: linevisor_profile::UniformState,
+    state: PowerState,
     last: Option<u32>,
 ) -> Vec<(String, u32)> {
     match c
@@ -191,7 +188,7 @@ fn step_words(
 
 #[test]
 fn cia402_enable_runs_shutdown_switch_on_enable_operation() {
-    use linevisor_profile::UniformState::*;
+    use PowerState::*;
     let c = codec("generic-cia402-modbus");
     let enable = UniformCommand::Enable(Default::default());
     let cw = |w: u32| vec![("controlword".to_owned(), w)];
@@ -236,7 +233,8 @@ fn cia402_enable_runs_shutdown_switch_on_enable_operation() {
 
 #[test]
 fn enumerated_codes_and_reset_methods() {
-    use linevisor_profile::{Direction, UniformState::*};
+    use PowerState::*;
+    use linevisor_profile::Direction;
     let d = codec("delta-c2000-vfd");
     let fwd = UniformCommand::Enable(Direction::Forward);
     let rev = UniformCommand::Enable(Direction::Reverse);

@@ -1,7 +1,7 @@
 //! The simulator's error enum. Config file problems are [`crate::SimConfigError`] (diagnostics
 //! with file, line and column, like `linevisor check`).
 
-use linevisor_config::model::UniformState;
+use linevisor_core::PowerState;
 use linevisor_profile::CodecError;
 
 /// What can go wrong building or running simulated drives.
@@ -31,7 +31,7 @@ pub enum SimError {
         /// Profile name.
         profile: String,
         /// The state.
-        state: UniformState,
+        state: PowerState,
     },
     /// No simulated drive at this unit id.
     #[error("no simulated drive at unit {0}")]

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use linevisor_canopen::NodeId;
 use linevisor_canopen::sim::NodeConfig;
-use linevisor_config::model::Protocol;
+use linevisor_core::profile::Protocol;
 use linevisor_profile::ProfileCodec;
 
 use crate::config::{EndpointConfig, SimConfig};

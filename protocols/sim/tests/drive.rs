@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use common::*;
 use linevisor_modbus::{ExceptionCode, Request, Response};
-use linevisor_profile::{CommandState, Direction, UniformCommand, UniformState};
+use linevisor_profile::{CommandState, Direction, PowerState, UniformCommand};
 
 fn write(
     drive: &mut linevisor_sim::SimDrive,
@@ -31,13 +31,13 @@ fn sim_servo_enables_with_6_7_15_and_ramps_to_the_velocity_setpoint() {
     let mut d = drive("linevisor-sim-servo");
     assert_eq!(
         d.shown_state(),
-        Some(UniformState::SwitchOnDisabled),
+        Some(PowerState::SwitchOnDisabled),
         "self test passed"
     );
     for (cw, state) in [
-        (6, UniformState::ReadyToSwitchOn),
-        (7, UniformState::SwitchedOn),
-        (15, UniformState::OperationEnabled),
+        (6, PowerState::ReadyToSwitchOn),
+        (7, PowerState::SwitchedOn),
+        (15, PowerState::OperationEnabled),
     ] {
         write(&mut d, 0, cw).unwrap();
         assert_eq!(d.shown_state(), Some(state), "after controlword {cw}");
@@ -131,7 +131,7 @@ fn parameters_read_back_and_replacement_restores_factory_values() {
     assert_ne!(d.parameters(), factory.parameters());
     assert_eq!(
         d.state(),
-        UniformState::SwitchOnDisabled,
+        PowerState::SwitchOnDisabled,
         "a fresh unit powers up"
     );
 }
@@ -142,7 +142,7 @@ fn delta_vfd_runs_on_its_codes_and_decelerates_before_it_shows_stopped() {
     d.step(Duration::from_millis(10));
     assert_eq!(
         d.shown_state(),
-        Some(UniformState::SwitchedOn),
+        Some(PowerState::SwitchedOn),
         "no switch-on-disabled rule: stopped"
     );
     write(&mut d, 0x2001, 5000).unwrap(); // 50.00 Hz
@@ -150,7 +150,7 @@ fn delta_vfd_runs_on_its_codes_and_decelerates_before_it_shows_stopped() {
     step_until(
         &mut d,
         Duration::from_millis(100),
-        is(UniformState::OperationEnabled),
+        is(PowerState::OperationEnabled),
     );
     assert_eq!(read(&mut d, 0x2101, 1)[0] & 3, 3, "running");
     d.step(Duration::from_millis(20));
@@ -163,13 +163,13 @@ fn delta_vfd_runs_on_its_codes_and_decelerates_before_it_shows_stopped() {
     write(&mut d, 0x2000, 0x0001).unwrap(); // stop
     d.step(Duration::from_millis(10));
     // Decelerating shows as the first operation-enabled rule (running) until standstill.
-    assert_eq!(d.shown_state(), Some(UniformState::OperationEnabled));
+    assert_eq!(d.shown_state(), Some(PowerState::OperationEnabled));
     assert!(
         d.velocity() < 0.0 && d.velocity() > -50.0,
         "{}",
         d.velocity()
     );
-    step_until(&mut d, Duration::from_secs(1), is(UniformState::SwitchedOn));
+    step_until(&mut d, Duration::from_secs(1), is(PowerState::SwitchedOn));
     assert_eq!(d.velocity(), 0.0);
     assert_eq!(
         write(&mut d, 0x2000, 0x0777),
@@ -188,17 +188,17 @@ fn faults_with_and_without_a_code_and_their_reset() {
         &mut memory,
     );
     servo.inject_fault(Some(0x2310));
-    step_until(&mut servo, Duration::from_secs(1), is(UniformState::Fault));
+    step_until(&mut servo, Duration::from_secs(1), is(PowerState::Fault));
     assert_eq!(servo.point_value("error_code"), Some(f64::from(0x2310)));
     run_command(&mut servo, UniformCommand::FaultReset, &mut memory);
-    assert_eq!(servo.shown_state(), Some(UniformState::SwitchOnDisabled));
+    assert_eq!(servo.shown_state(), Some(PowerState::SwitchOnDisabled));
     assert_eq!(servo.point_value("error_code"), Some(0.0));
 
     let mut vfd = drive("delta-c2000-vfd");
     let codec = vfd.codec().clone();
     vfd.step(Duration::from_millis(10));
     vfd.inject_fault(None);
-    step_until(&mut vfd, Duration::from_secs(1), is(UniformState::Fault));
+    step_until(&mut vfd, Duration::from_secs(1), is(PowerState::Fault));
     let raw = vfd.point_raw("fault_code").unwrap();
     assert_ne!(
         raw & 0xFF,
@@ -213,9 +213,9 @@ fn faults_with_and_without_a_code_and_their_reset() {
     );
     let mut memory = CommandState::default();
     run_command(&mut vfd, UniformCommand::FaultReset, &mut memory);
-    assert_eq!(vfd.shown_state(), Some(UniformState::SwitchedOn));
+    assert_eq!(vfd.shown_state(), Some(PowerState::SwitchedOn));
     vfd.inject_fault(Some(0x0305));
-    step_until(&mut vfd, Duration::from_secs(1), is(UniformState::Fault));
+    step_until(&mut vfd, Duration::from_secs(1), is(PowerState::Fault));
     let sample = codec
         .poll_plan()
         .decode(&[read(&mut vfd, 0x2100, 5)])
@@ -234,7 +234,7 @@ fn every_shipped_modbus_profile_enables_and_disables_through_its_codec_alone() {
             UniformCommand::Enable(Direction::Forward),
             &mut memory,
         );
-        assert_eq!(d.state(), UniformState::OperationEnabled, "{name}");
+        assert_eq!(d.state(), PowerState::OperationEnabled, "{name}");
         assert!(rounds >= 1, "{name}");
         let codec = d.codec().clone();
         for w in codec.velocity_setpoint(10.0).unwrap() {

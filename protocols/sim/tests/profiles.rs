@@ -10,8 +10,8 @@ use common::*;
 use linevisor_config::model::{PointTable, Profile, WriteFunction};
 use linevisor_modbus::{Client, RtuClient, RtuConfig};
 use linevisor_profile::{
-    CommandState, CommandStep, Direction, PointWrite, ProfileCodec, Sample, TelemetryValues,
-    UniformCommand, UniformState,
+    CommandState, CommandStep, Direction, PointWrite, PowerState, ProfileCodec, Sample,
+    TelemetryValues, UniformCommand,
 };
 use linevisor_sim::{SimDrive, SimDriveOptions, SimHandle};
 
@@ -44,7 +44,7 @@ impl<C: Client> Actor<C> {
         self.codec.poll_plan().decode(&words).unwrap()
     }
 
-    async fn state(&mut self) -> (UniformState, TelemetryValues) {
+    async fn state(&mut self) -> (PowerState, TelemetryValues) {
         let s = self.poll().await;
         (
             self.codec.decode_status(&s).unwrap(),
@@ -73,7 +73,7 @@ impl<C: Client> Actor<C> {
         self.codec.note_written(&mut self.memory, writes);
     }
 
-    async fn command(&mut self, cmd: UniformCommand) -> UniformState {
+    async fn command(&mut self, cmd: UniformCommand) -> PowerState {
         for _ in 0..100 {
             let (state, _) = self.state().await;
             match self.codec.command_step(cmd, state, &self.memory).unwrap() {
@@ -87,7 +87,7 @@ impl<C: Client> Actor<C> {
         panic!("{} {cmd:?} not done", self.codec.name());
     }
 
-    async fn until(&mut self, what: &str, pred: impl Fn(UniformState, &TelemetryValues) -> bool) {
+    async fn until(&mut self, what: &str, pred: impl Fn(PowerState, &TelemetryValues) -> bool) {
         for _ in 0..500 {
             let (s, t) = self.state().await;
             if pred(s, &t) {
@@ -113,13 +113,13 @@ async fn conformance(profile: &Profile) {
     let enable = UniformCommand::Enable(Direction::Forward);
     assert_eq!(
         a.command(enable).await,
-        UniformState::OperationEnabled,
+        PowerState::OperationEnabled,
         "{name}"
     );
     let setpoint = a.codec.velocity_setpoint(12.0).unwrap();
     a.write(&setpoint).await;
     a.until("at 12.0", |s, t| {
-        s == UniformState::OperationEnabled && t.velocity.is_some_and(|v| (v - 12.0).abs() < 0.011)
+        s == PowerState::OperationEnabled && t.velocity.is_some_and(|v| (v - 12.0).abs() < 0.011)
     })
     .await;
     for cmd in [
@@ -136,16 +136,16 @@ async fn conformance(profile: &Profile) {
     a.command(enable).await;
     handle.inject_fault(1, Some(0x0021)).unwrap();
     a.until("in fault", |s, t| {
-        s == UniformState::Fault && t.fault_code == Some(0x21)
+        s == PowerState::Fault && t.fault_code == Some(0x21)
     })
     .await;
     let (_, t) = a.state().await;
     assert_eq!(t.fault_code, Some(0x21), "{name}");
     let s = a.command(UniformCommand::FaultReset).await;
-    assert_ne!(s, UniformState::Fault, "{name}");
+    assert_ne!(s, PowerState::Fault, "{name}");
     assert_eq!(
         a.command(enable).await,
-        UniformState::OperationEnabled,
+        PowerState::OperationEnabled,
         "{name} after reset"
     );
 }

@@ -13,7 +13,6 @@ mod diag;
 mod feasibility;
 mod load;
 pub mod model;
-mod registers;
 mod schema;
 mod source;
 mod tree;
@@ -23,8 +22,8 @@ pub use bus::{can_frame_bits, modbus_reads, rtu_t35_s};
 pub use check::{CAN_BITRATES, STANDARD_BAUDS};
 pub use diag::{Diagnostic, Severity};
 pub use feasibility::BusLoad;
+pub use linevisor_core::{MergedRead, RegisterRun, merge_register_runs};
 pub use load::{Checked, LoadedProfile, ProfileSet, SourceText, ValidLine, check_file, check_text};
-pub use registers::{MergedRead, RegisterRun, merge_register_runs};
 pub use schema::{line_schema, profile_schema};
 pub use tree::render as render_tree;
 

@@ -3,5 +3,10 @@
 //! Protocol crates depend on it instead of on each other.
 
 pub mod backoff;
+pub mod profile;
+pub mod registers;
+mod state;
 
 pub use backoff::Backoff;
+pub use registers::{MergedRead, RegisterRun, merge_register_runs};
+pub use state::PowerState;

@@ -56,10 +56,7 @@ impl PowerStateMachine {
     /// The state bits of the statusword, plus voltage enabled (supply is always on once the
     /// self test passed) and remote.
     pub fn statusword(&self) -> Statusword {
-        let sw = self
-            .state
-            .canonical_statusword()
-            .with(Statusword::REMOTE, true);
+        let sw = Statusword::canonical(self.state).with(Statusword::REMOTE, true);
         sw.with(
             Statusword::VOLTAGE_ENABLED,
             self.state != PowerState::NotReadyToSwitchOn,

@@ -2,7 +2,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 use linevisor_config::check_text;
-use linevisor_config::model::Profile;
+use linevisor_core::profile::Profile;
 use linevisor_profile::ProfileCodec;
 
 /// Every shipped profile (compiled into linevisor-config), checked.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use linevisor_cia402::device::DriveParameters;
 use linevisor_config::STANDARD_BAUDS;
-use linevisor_config::model::{Profile, Protocol};
+use linevisor_core::profile::{Profile, Protocol};
 
 use super::diag::Diags;
 use super::file::{DriveEntry, EndpointEntry};

@@ -12,8 +12,8 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use linevisor_config::model::{Profile, Protocol};
 use linevisor_config::{Diagnostic, Severity};
+use linevisor_core::profile::{Profile, Protocol};
 
 use crate::SimDriveOptions;
 use check::{drive, endpoint};

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use linevisor_config::model::PointTable;
+use linevisor_core::profile::PointTable;
 use linevisor_modbus::ExceptionCode;
 use linevisor_profile::{PointCodec, ProfileCodec};
 

@@ -10,9 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use linevisor_cia402::device::DriveParameters;
-use linevisor_config::model::{CommandEncoding, PointTable, Profile, Protocol, UniformState};
+use linevisor_core::PowerState;
+use linevisor_core::profile::{CommandEncoding, PointTable, Profile, Protocol};
 use linevisor_modbus::{ExceptionCode, Request, Response};
-use linevisor_profile::{PointWrite, ProfileCodec, uniform_state};
+use linevisor_profile::{PointWrite, ProfileCodec};
 
 use crate::SimError;
 use image::RegisterImage;
@@ -167,13 +168,13 @@ impl SimDrive {
     }
 
     /// The device model's state.
-    pub fn state(&self) -> UniformState {
-        uniform_state(self.model.state())
+    pub fn state(&self) -> PowerState {
+        self.model.state()
     }
 
     /// The state a client decodes from the status registers (a fallback where the profile
     /// cannot show the model's state).
-    pub fn shown_state(&self) -> Option<UniformState> {
+    pub fn shown_state(&self) -> Option<PowerState> {
         self.codec
             .decode_status_with(|p| Some(self.image.raw(p)))
             .ok()
@@ -359,7 +360,7 @@ impl SimDrive {
                 self.image.set_value(point, value);
             }
         }
-        let state = uniform_state(self.model.state());
+        let state = self.model.state();
         if let Some((_, values)) = status::invert(&self.codec, state, code, &base) {
             for (point, raw) in values {
                 self.image.set_raw(&point, raw);

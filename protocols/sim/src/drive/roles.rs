@@ -1,6 +1,6 @@
 //! What each point of a profile means to the device model, resolved once per drive.
 
-use linevisor_config::model::FaultResetMethod;
+use linevisor_core::profile::{CommandEncoding, FaultResetMethod};
 use linevisor_profile::{Direction, ProfileCodec, UniformCommand};
 
 use super::SimDriveOptions;
@@ -92,7 +92,7 @@ impl Roles {
             .map(|_| MODE_DISPLAY.to_owned());
         Self {
             command: p.command.point.clone(),
-            enumerated: p.command.encoding == linevisor_config::model::CommandEncoding::Enumerated,
+            enumerated: p.command.encoding == CommandEncoding::Enumerated,
             codes,
             reset,
             mode: p.command.mode_point.clone(),

@@ -10,12 +10,12 @@
 
 use std::collections::BTreeMap;
 
-use linevisor_config::model::UniformState;
+use linevisor_core::PowerState;
 use linevisor_profile::{ProfileCodec, rule_matches};
 
 /// States tried, in order, to show `s`.
-fn fallbacks(s: UniformState) -> &'static [UniformState] {
-    use UniformState::*;
+fn fallbacks(s: PowerState) -> &'static [PowerState] {
+    use PowerState::*;
     match s {
         NotReadyToSwitchOn => &[
             NotReadyToSwitchOn,
@@ -41,10 +41,10 @@ pub(crate) type StatusValues = BTreeMap<String, u32>;
 /// points: the device statusword, the fault code). `None` if no rule or fallback can show it.
 pub(crate) fn invert(
     codec: &ProfileCodec,
-    state: UniformState,
+    state: PowerState,
     fault_code: u32,
     base: &StatusValues,
-) -> Option<(UniformState, StatusValues)> {
+) -> Option<(PowerState, StatusValues)> {
     let decode = |v: &StatusValues| codec.decode_status_with(|p| v.get(p).copied()).ok();
     if decode(base) == Some(state) {
         return Some((state, base.clone()));
@@ -90,12 +90,12 @@ pub(crate) fn invert(
 }
 
 /// Every state the device model can be in can be shown (possibly by a fallback).
-pub(crate) fn all_expressible(codec: &ProfileCodec) -> Result<(), UniformState> {
+pub(crate) fn all_expressible(codec: &ProfileCodec) -> Result<(), PowerState> {
     let mut base = StatusValues::new();
     for p in codec.status_points() {
         base.insert(p.to_owned(), 0);
     }
-    for s in linevisor_profile::ALL_STATES {
+    for s in PowerState::ALL {
         for code in [0, 0x5000] {
             if invert(codec, s, code, &base).is_none() {
                 return Err(s);

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use linevisor_config::check_text;
-use linevisor_config::model::Profile;
-use linevisor_profile::{CommandState, CommandStep, ProfileCodec, UniformCommand, UniformState};
+use linevisor_core::profile::Profile;
+use linevisor_profile::{CommandState, CommandStep, PowerState, ProfileCodec, UniformCommand};
 use linevisor_sim::{SimDrive, SimDriveOptions};
 
 /// Every shipped profile, checked by linevisor-config.
@@ -78,7 +78,7 @@ pub fn step_until(drive: &mut SimDrive, limit: Duration, pred: impl Fn(&SimDrive
     }
 }
 
-pub fn is(state: UniformState) -> impl Fn(&SimDrive) -> bool {
+pub fn is(state: PowerState) -> impl Fn(&SimDrive) -> bool {
     move |d| d.shown_state() == Some(state)
 }
 

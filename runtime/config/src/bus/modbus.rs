@@ -4,7 +4,7 @@
 use super::common::rc;
 use crate::diag::{Finding, Path};
 use crate::model::{PointTable, Profile};
-use crate::registers::{RegisterRun, merge_register_runs};
+use crate::{RegisterRun, merge_register_runs};
 
 /// Register reads per cycle for a Modbus poll set (the rule of [`merge_register_runs`]).
 /// Returns the register count of each read.

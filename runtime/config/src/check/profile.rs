@@ -2,7 +2,7 @@
 //! protocol needs, masks and PDO sizes make sense.
 
 use crate::diag::{Finding, Path};
-use crate::model::{CommandEncoding, FaultResetMethod, Profile, Protocol, UniformState};
+use crate::model::{CommandEncoding, FaultResetMethod, PowerState, Profile, Protocol};
 
 /// Checks one decoded profile from file `file`.
 pub(crate) fn check(pr: &Profile, file: usize, f: &mut Vec<Finding>) {
@@ -393,7 +393,7 @@ fn check_sections(pr: &Profile, file: usize, f: &mut Vec<Finding>) {
             ));
         }
     }
-    for needed in [UniformState::OperationEnabled, UniformState::Fault] {
+    for needed in [PowerState::OperationEnabled, PowerState::Fault] {
         if !pr.status.states.iter().any(|r| r.state == needed) {
             f.push(Finding::error(
                 file,

@@ -4,7 +4,6 @@
 pub(crate) mod control;
 mod drive;
 mod line;
-mod profile;
 
 pub use crate::bus::{
     AddressRange, BusConfig, BusKind, CanAdapter, CanopenBus, ModbusRtuBus, ModbusTcpBus, Parity,
@@ -13,9 +12,15 @@ pub use crate::bus::{
 pub use control::{ControlSection, resolve};
 pub use drive::{DriveConfig, Limits, ProfileRef, RestartPolicy, SafeState, SafeStatePolicy};
 pub use line::{LineConfig, LineSection};
-pub use profile::{
+// The profile model lives in linevisor-core, which protocols and actors read without linking the
+// config language; it is re-exported here so `model::Profile` and friends keep their paths.
+pub use linevisor_core::PowerState;
+pub use linevisor_core::profile::{
     Access, CanopenSection, CommandEncoding, CommandSection, DataType, FaultReset,
     FaultResetMethod, FaultSection, HomingSection, ModbusSection, ParameterDef, Point, PointTable,
     PollSection, Profile, ProfileHeader, Protocol, SerialSection, Setpoints, StateRule,
-    StatusSection, Telemetry, UniformState, Units, WordOrder, WriteFunction,
+    StatusSection, Telemetry, Units, WordOrder, WriteFunction,
 };
+// Transitional alias: the drive actor still names the power state `UniformState`; remove once it
+// says `PowerState`.
+pub use linevisor_core::PowerState as UniformState;

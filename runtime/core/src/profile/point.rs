@@ -1,0 +1,129 @@
+//! Points: the registers (Modbus) and objects (CANopen) every other section refers to by name.
+
+use serde::{Deserialize, Serialize};
+
+/// A register (Modbus) or object (CANopen).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Point {
+    /// Modbus register number as written in the drive's manual (see `modbus.address_base`).
+    pub register: Option<u32>,
+    /// Modbus table: `holding` (FC3/6/16) or `input` (FC4, read-only). Default `holding`.
+    #[serde(default)]
+    pub table: PointTable,
+    /// CANopen object index, e.g. 0x6041.
+    pub index: Option<u16>,
+    /// CANopen sub-index. Default 0.
+    #[serde(default)]
+    pub subindex: u8,
+    /// Raw data type on the wire.
+    #[serde(rename = "type")]
+    pub data_type: DataType,
+    /// Engineering value = raw × scale + offset. Default 1.
+    #[serde(default = "one")]
+    pub scale: f64,
+    /// Engineering value = raw × scale + offset. Default 0.
+    #[serde(default)]
+    pub offset: f64,
+    /// Word order of 32-bit Modbus values; default `modbus.word_order`.
+    pub word_order: Option<WordOrder>,
+    /// `r`, `w` or `rw`. Default `r`.
+    #[serde(default)]
+    pub access: Access,
+    /// Serial: request that reads the point; `{address}` is replaced by the drive address.
+    pub read: Option<String>,
+    /// Serial: request that writes the point; `{address}` and `{value}` (raw) are replaced.
+    pub write: Option<String>,
+    /// Serial: length of the response to `read` in bytes, terminator included.
+    pub response_bytes: Option<u32>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// Modbus register table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PointTable {
+    /// Holding registers.
+    #[default]
+    Holding,
+    /// Input registers (read-only).
+    Input,
+}
+
+/// Raw wire types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DataType {
+    /// Unsigned 8 bit (CANopen).
+    U8,
+    /// Signed 8 bit (CANopen).
+    I8,
+    /// Unsigned 16 bit.
+    U16,
+    /// Signed 16 bit.
+    I16,
+    /// Unsigned 32 bit.
+    U32,
+    /// Signed 32 bit.
+    I32,
+    /// IEEE-754 single precision.
+    F32,
+}
+
+impl DataType {
+    /// Size in bits.
+    pub fn bits(self) -> u32 {
+        match self {
+            DataType::U8 | DataType::I8 => 8,
+            DataType::U16 | DataType::I16 => 16,
+            DataType::U32 | DataType::I32 | DataType::F32 => 32,
+        }
+    }
+    /// Number of 16-bit Modbus registers.
+    pub fn registers(self) -> u32 {
+        self.bits().div_ceil(16)
+    }
+}
+
+/// Word order of 32-bit values split over two registers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum WordOrder {
+    /// High word in the lower register (Modbus convention, "big endian").
+    #[default]
+    HighFirst,
+    /// Low word in the lower register ("word swapped").
+    LowFirst,
+}
+
+/// Access rights of a point.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Access {
+    /// Read only.
+    #[default]
+    R,
+    /// Write only.
+    W,
+    /// Read and write.
+    Rw,
+}
+
+impl Access {
+    /// Can be read.
+    pub fn readable(self) -> bool {
+        matches!(self, Access::R | Access::Rw)
+    }
+    /// Can be written.
+    pub fn writable(self) -> bool {
+        matches!(self, Access::W | Access::Rw)
+    }
+}

@@ -1,0 +1,67 @@
+//! Per-protocol sections: Modbus addressing conventions, the CANopen PDO mapping, serial framing.
+
+use serde::{Deserialize, Serialize};
+
+use super::WordOrder;
+
+/// `[modbus]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ModbusSection {
+    /// 0 if the manual's register numbers are protocol addresses, 1 if they are 1-based.
+    #[serde(default)]
+    pub address_base: u8,
+    /// Default word order of 32-bit values.
+    #[serde(default)]
+    pub word_order: WordOrder,
+    /// `multiple` (FC16) or `single` (FC6; some drives reject FC16 on command words).
+    #[serde(default)]
+    pub write_function: WriteFunction,
+    /// Most registers the drive returns in one read (1–125). Default 125.
+    #[serde(default = "max_regs")]
+    pub max_registers_per_read: u32,
+}
+
+fn max_regs() -> u32 {
+    125
+}
+
+/// Modbus write function for single-register points.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum WriteFunction {
+    /// FC16 write multiple registers.
+    #[default]
+    Multiple,
+    /// FC6 write single register.
+    Single,
+}
+
+/// `[canopen]`: PDO mapping written by SDO at boot (CiA 301 re-mapping procedure).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CanopenSection {
+    /// RPDO1..4 contents (master → drive), each a list of point names, at most 8 bytes.
+    pub rpdo: Vec<Vec<String>>,
+    /// TPDO1..4 contents (drive → master), each a list of point names, at most 8 bytes.
+    pub tpdo: Vec<Vec<String>>,
+    /// Expected device type (object 0x1000); low word 0x0192 means CiA 402.
+    pub device_type: Option<u32>,
+}
+
+/// `[serial]`: an ASCII request/response protocol; points carry their `read`/`write` templates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SerialSection {
+    /// Line terminator of requests and responses. Default `"\r"`.
+    #[serde(default = "cr")]
+    pub terminator: String,
+}
+
+fn cr() -> String {
+    "\r".to_owned()
+}
