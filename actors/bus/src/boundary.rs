@@ -34,7 +34,6 @@ pub struct Attach<B = ReadBlock> {
 /// One cycle's data for a drive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sample {
-    /// Unit id.
     pub unit: u8,
     /// Cycle number on the unit's schedule (period grid from attach). A gap means skipped
     /// (missed) cycles.
@@ -68,29 +67,18 @@ pub enum BusEvent {
     Sample(Sample),
     /// A cycle failed.
     CycleFailed {
-        /// Unit id.
         unit: u8,
         /// Cycle number.
         seq: u64,
-        /// Why.
         error: CycleFault,
     },
     /// The link is down (port gone, connection lost, bus stopping): no data until
     /// `CommRestored`.
-    CommLost {
-        /// Unit id.
-        unit: u8,
-        /// Why.
-        error: BusError,
-    },
+    CommLost { unit: u8, error: BusError },
     /// The link is open again; cyclic exchange resumes by itself.
-    CommRestored {
-        /// Unit id.
-        unit: u8,
-    },
+    CommRestored { unit: u8 },
     /// The unit stopped answering and is only probed from now on.
     Demoted {
-        /// Unit id.
         unit: u8,
         /// Consecutive timeouts that demoted it.
         timeouts: u32,
@@ -99,14 +87,12 @@ pub enum BusEvent {
     },
     /// The unit answered a probe; cyclic exchange resumes at its period.
     Restored {
-        /// Unit id.
         unit: u8,
         /// How long it was demoted.
         demoted_for: Duration,
     },
     /// The device sent an emergency message (CANopen EMCY); code 0 is its error reset.
     Emergency {
-        /// Unit (node) id.
         unit: u8,
         /// Error code (CiA 301 / CiA 402 0x603F); 0x0000 = error reset.
         code: u16,

@@ -53,7 +53,6 @@ pub enum LinkSetupError {
     /// The profile speaks another protocol than the bus.
     #[error("profile {profile} speaks {protocol}, but the bus is {bus_kind}")]
     Protocol {
-        /// Profile name.
         profile: String,
         /// The profile's protocol.
         protocol: &'static str,

@@ -12,7 +12,6 @@ pub enum BusError {
     /// The transaction failed on the link: timeout, CRC, framing, I/O.
     #[error("bus {bus}: {source}")]
     Link {
-        /// Bus id.
         bus: String,
         /// What the link reported.
         source: LinkError,
@@ -23,9 +22,7 @@ pub enum BusError {
         "bus {bus}: unit {unit} is demoted after {timeouts} consecutive timeouts; next probe in {probe_in:?}"
     )]
     UnitDemoted {
-        /// Bus id.
         bus: String,
-        /// Unit id.
         unit: u8,
         /// Consecutive timeouts that demoted it.
         timeouts: u32,
@@ -35,7 +32,6 @@ pub enum BusError {
     /// The port or connection is closed and being reopened.
     #[error("bus {bus}: link {link} is down ({reason}); next reopen attempt in {retry_in:?}")]
     LinkDown {
-        /// Bus id.
         bus: String,
         /// Port path or peer address.
         link: String,
@@ -47,21 +43,16 @@ pub enum BusError {
     /// The bus's request queue is full; nothing was queued.
     #[error("bus {bus}: request queue full ({capacity} requests waiting)")]
     QueueFull {
-        /// Bus id.
         bus: String,
         /// Queue capacity.
         capacity: usize,
     },
     /// The bus is stopping; queued requests are answered with this.
     #[error("bus {bus} is shutting down")]
-    ShuttingDown {
-        /// Bus id.
-        bus: String,
-    },
+    ShuttingDown { bus: String },
     /// A unit id outside 1–247 (0 is broadcast, which has its own request).
     #[error("bus {bus}: unit id {unit} outside 1..=247")]
     InvalidUnit {
-        /// Bus id.
         bus: String,
         /// Unit id given.
         unit: u8,
@@ -69,47 +60,34 @@ pub enum BusError {
     /// A request that cannot be encoded; nothing was sent.
     #[error("bus {bus}: invalid request for unit {unit}: {source}")]
     InvalidRequest {
-        /// Bus id.
         bus: String,
-        /// Unit id.
         unit: u8,
-        /// Why.
         source: FrameError,
     },
     /// An attach that cannot be scheduled (no blocks, zero period).
     #[error("bus {bus}: cannot attach unit {unit}: {reason}")]
     InvalidAttach {
-        /// Bus id.
         bus: String,
-        /// Unit id.
         unit: u8,
-        /// Why.
         reason: String,
     },
     /// Broadcast (unit 0) has no defined meaning on Modbus TCP.
     #[error("bus {bus}: broadcast (unit 0) is only supported on Modbus RTU")]
-    BroadcastUnsupported {
-        /// Bus id.
-        bus: String,
-    },
+    BroadcastUnsupported { bus: String },
     /// A bus config value the transport cannot use.
     #[error("bus {bus}: {field} = {value} is not usable: {reason}")]
     Config {
-        /// Bus id.
         bus: String,
         /// Config key.
         field: &'static str,
         /// Value given.
         value: String,
-        /// Why.
         reason: &'static str,
     },
     /// A CANopen node's heartbeat stopped, or it is not booted (yet).
     #[error("bus {bus}: node {node} is not reachable: {reason}")]
     NodeDown {
-        /// Bus id.
         bus: String,
-        /// Node id.
         node: u8,
         /// Why (heartbeat lost for …, booting, boot failed: …).
         reason: String,
@@ -117,7 +95,6 @@ pub enum BusError {
     /// An SDO transfer failed on the link (timeout, protocol error, transport).
     #[error("bus {bus}: {source}")]
     Sdo {
-        /// Bus id.
         bus: String,
         /// What the SDO client reported.
         source: linevisor_canopen::LinkError,
@@ -125,9 +102,7 @@ pub enum BusError {
     /// An RPDO write of an object the node's RPDOs do not map.
     #[error("bus {bus}: node {node}: object {index:#06X}:{subindex:02X} is not mapped to an RPDO")]
     NotMapped {
-        /// Bus id.
         bus: String,
-        /// Node id.
         node: u8,
         /// Object index.
         index: u16,
@@ -137,7 +112,6 @@ pub enum BusError {
     /// The bus actor did not answer (stopped or crashed).
     #[error("bus {bus}: the bus actor is unreachable: {reason}")]
     Unreachable {
-        /// Bus id.
         bus: String,
         /// What ractor reported.
         reason: String,

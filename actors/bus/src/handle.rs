@@ -91,7 +91,6 @@ impl<K: BusKind> Handle<K> {
         }
     }
 
-    /// Bus id.
     pub fn bus(&self) -> &str {
         &self.bus
     }
@@ -228,7 +227,6 @@ impl<K: BusKind> From<Handle<K>> for BusHandle {
 }
 
 impl BusHandle {
-    /// Bus id.
     pub fn bus(&self) -> &str {
         self.0.bus()
     }

@@ -86,7 +86,6 @@ pub struct Counters {
 /// One unit's metrics.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct UnitMetrics {
-    /// Unit id.
     pub unit: u8,
     /// Attached by a drive now.
     pub attached: bool,
@@ -101,7 +100,6 @@ pub struct UnitMetrics {
 /// A snapshot of one bus's metrics.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BusMetrics {
-    /// Bus id.
     pub bus: String,
     /// Since the bus started.
     pub uptime: Duration,

@@ -27,11 +27,9 @@ pub trait BusStart: Send + Sync {
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("bus {bus} (type {kind}) cannot run: {why}")]
 pub struct Unsupported {
-    /// Bus id.
     pub bus: String,
     /// Its `type`.
     pub kind: &'static str,
-    /// Why.
     pub why: &'static str,
 }
 

@@ -32,7 +32,6 @@ pub enum CanError {
     Open {
         /// Port path or interface name.
         what: String,
-        /// Why.
         reason: String,
     },
     /// The adapter answered a command or a frame with an error (slcan BELL).

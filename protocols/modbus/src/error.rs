@@ -196,7 +196,6 @@ pub enum LinkError {
     Connect {
         /// Address or name of the peer.
         peer: String,
-        /// Why.
         source: Arc<io::Error>,
     },
     /// Not connected, and the backoff forbids a new attempt yet.
@@ -210,7 +209,6 @@ pub enum LinkError {
     InvalidRequest {
         /// Unit addressed.
         unit: u8,
-        /// Why.
         source: FrameError,
     },
 }

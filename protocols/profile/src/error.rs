@@ -114,7 +114,6 @@ pub enum CodecError {
     /// `enable_reverse` code, no homing, a protocol without registers, ...).
     #[error("profile {profile:?} does not support {what}")]
     Unsupported {
-        /// Profile name.
         profile: String,
         /// What is missing.
         what: String,
@@ -122,7 +121,6 @@ pub enum CodecError {
     /// A parameter name the profile does not declare.
     #[error("profile {profile:?} has no parameter {name:?}")]
     UnknownParameter {
-        /// Profile name.
         profile: String,
         /// The name.
         name: String,

@@ -10,25 +10,18 @@ pub enum SimError {
     /// The profile is not a Modbus profile.
     #[error("profile {profile:?} speaks {protocol}; the simulator serves Modbus profiles")]
     NotModbus {
-        /// Profile name.
         profile: String,
         /// Its protocol.
         protocol: &'static str,
     },
     /// The profile cannot be interpreted.
     #[error("profile {profile:?}: {source}")]
-    Codec {
-        /// Profile name.
-        profile: String,
-        /// Why.
-        source: CodecError,
-    },
+    Codec { profile: String, source: CodecError },
     /// No status rule (or fallback) lets the simulator show a state the device model reaches.
     #[error(
         "profile {profile:?}: no [status] rule can show {state:?} or a neighbouring state; add a rule"
     )]
     Inexpressible {
-        /// Profile name.
         profile: String,
         /// The state.
         state: PowerState,
@@ -44,7 +37,6 @@ pub enum SimError {
     Bind {
         /// Address asked for.
         address: String,
-        /// Why.
         source: std::io::Error,
     },
     /// A pseudo-terminal pair could not be created.

@@ -9,7 +9,6 @@ use crate::model::{BusConfig, DriveConfig, LineConfig, Profile};
 /// The computed load of one bus.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BusLoad {
-    /// Bus id.
     pub bus: String,
     /// Share of the wire's capacity in percent; `None` where the wire is not the limit
     /// (Modbus TCP, simulated).

@@ -25,7 +25,6 @@ pub enum ClientError {
     Connect {
         /// host:port.
         addr: String,
-        /// Why.
         source: std::io::Error,
     },
     /// The HTTP exchange failed.
@@ -33,7 +32,6 @@ pub enum ClientError {
     Http {
         /// host:port.
         addr: String,
-        /// Why.
         source: hyper::Error,
     },
     /// The request could not be built (bad header value, e.g. the token).

@@ -46,7 +46,6 @@ pub enum ApiError {
     /// The drive did not carry out the command.
     #[error("drive {drive}: {command} failed: {reason}")]
     Command {
-        /// Drive id.
         drive: String,
         /// The command, as sent.
         command: String,

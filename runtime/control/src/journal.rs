@@ -167,7 +167,6 @@ fn now_ms() -> u64 {
 pub struct Rejected {
     /// Byte offset of the line in the file.
     pub offset: usize,
-    /// Why.
     pub reason: String,
 }
 

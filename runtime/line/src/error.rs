@@ -8,7 +8,6 @@ pub enum LineError {
     /// The config names a bus kind this runtime cannot run yet.
     #[error("bus \"{bus}\": {kind} buses cannot be run yet ({why})")]
     UnsupportedBus {
-        /// Bus id.
         bus: String,
         /// Its `type`.
         kind: String,
@@ -18,7 +17,6 @@ pub enum LineError {
     /// A drive's profile could not be turned into a codec or simulated drive.
     #[error("drive \"{drive}\": {reason}")]
     Drive {
-        /// Drive id.
         drive: String,
         /// What went wrong.
         reason: String,
@@ -32,7 +30,6 @@ pub enum LineError {
     /// An added or restarted drive did not show good samples in time.
     #[error("drive \"{drive}\" failed its trial: {reason}")]
     Trial {
-        /// Drive id.
         drive: String,
         /// Samples seen, and the drive's state.
         reason: String,
@@ -59,7 +56,6 @@ pub enum ChangeError {
     Failed {
         /// The step, e.g. `add drive "press-2"`.
         step: String,
-        /// Why.
         reason: String,
         /// Rollback steps that failed themselves (empty: the old tree runs again).
         rollback_errors: Vec<String>,

@@ -24,9 +24,7 @@ use crate::bus::BusCtl;
 /// One running drive: its stable handle and its broadcasts.
 #[derive(Debug, Clone)]
 pub struct DriveEntry {
-    /// Drive id.
     pub id: String,
-    /// Bus id.
     pub bus: String,
     /// Commands and snapshots; stable across restarts and upgrades.
     pub handle: ChildHandle<DriveMsg>,
@@ -45,7 +43,6 @@ pub struct DriveEntry {
 /// simulator behind it when it is simulated.
 #[derive(Debug, Clone)]
 pub struct BusEntry {
-    /// Bus id.
     pub id: String,
     /// The stable bus handle (metrics, acyclic requests).
     pub handle: BusHandle,

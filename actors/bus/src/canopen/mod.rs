@@ -136,7 +136,6 @@ pub struct PdoBlock {
 /// Timing of one CANopen bus, from its config.
 #[derive(Debug, Clone)]
 pub struct CanopenSettings {
-    /// Bus id.
     pub bus: String,
     /// SYNC period: one cycle of every attached node.
     pub sync_period: Duration,

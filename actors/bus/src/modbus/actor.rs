@@ -30,7 +30,6 @@ pub enum ModbusMsg {
     Detach(u8),
     /// One-off read (parameter verification).
     Read {
-        /// Unit id.
         unit: u8,
         /// Registers.
         block: ReadBlock,
@@ -39,7 +38,6 @@ pub enum ModbusMsg {
     },
     /// Register write; goes ahead of every cyclic poll.
     Write {
-        /// Unit id.
         unit: u8,
         /// What to write.
         write: Write,

@@ -35,7 +35,6 @@ impl BusSpec {
         }
     }
 
-    /// Bus id.
     pub fn id(&self) -> &str {
         match self {
             BusSpec::Rtu(b) => &b.id,

@@ -63,7 +63,6 @@ pub enum Request {
         index: u16,
         /// Sub-index.
         subindex: u8,
-        /// Why.
         code: AbortCode,
     },
 }
@@ -107,7 +106,6 @@ pub enum Response {
         index: u16,
         /// Sub-index.
         subindex: u8,
-        /// Why.
         code: AbortCode,
     },
 }

@@ -20,7 +20,6 @@ use crate::pdo::{COB_ID_INVALID, MappingEntry};
 /// Factory settings of a simulated node.
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
-    /// Node id.
     pub node: NodeId,
     /// Identity (0x1018); the serial number changes on [`SimNode::power_cycle`].
     pub identity: Identity,
@@ -92,7 +91,6 @@ impl SimNode {
         vec![heartbeat_frame(self.config.node, NmtState::BootUp)]
     }
 
-    /// Node id.
     pub fn node(&self) -> NodeId {
         self.config.node
     }

@@ -152,7 +152,6 @@ pub enum Response {
 pub struct ExceptionResponse {
     /// Function code of the refused request (flag removed).
     pub function: u8,
-    /// Why.
     pub code: ExceptionCode,
 }
 

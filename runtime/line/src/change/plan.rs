@@ -45,7 +45,6 @@ pub enum DriveAction {
 /// One bus in a plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BusStep {
-    /// Bus id.
     pub id: String,
     /// What happens.
     pub action: BusAction,
@@ -56,7 +55,6 @@ pub struct BusStep {
 /// One drive in a plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DriveStep {
-    /// Drive id.
     pub id: String,
     /// What happens.
     pub action: DriveAction,
