@@ -38,7 +38,7 @@ pub struct Unsupported {
 pub fn start(config: &BusConfig) -> Result<Arc<dyn BusStart>, Unsupported> {
     let unsupported = |why| Unsupported {
         bus: config.id().to_owned(),
-        kind: config.kind().name(),
+        kind: config.bus_type().name(),
         why,
     };
     Ok(match config {

@@ -12,7 +12,7 @@ use crate::check;
 use crate::diag::{Diagnostic, Finding, Path, Severity};
 use crate::feasibility::{self, BusLoad};
 use crate::model::{
-    BusConfig, BusKind, ControlSection, DriveConfig, LineConfig, LineSection, Profile,
+    BusConfig, BusType, ControlSection, DriveConfig, LineConfig, LineSection, Profile,
 };
 use crate::source::{Doc, decode};
 
@@ -358,7 +358,7 @@ fn decode_bus(
         findings.push(Finding::error(0, path.clone(), "a bus must be a table"));
         return None;
     };
-    let names = BusKind::ALL.iter().map(|(n, _)| *n);
+    let names = BusType::ALL.iter().map(|(n, _)| *n);
     let kind = match t.get("type").map(|v| v.get_ref()) {
         None => {
             let hint = format!(
@@ -369,7 +369,7 @@ fn decode_bus(
                 .push(Finding::error(0, path.clone(), "missing required key \"type\"").hint(hint));
             return None;
         }
-        Some(DeValue::String(s)) => match BusKind::ALL.iter().find(|(n, _)| n == s) {
+        Some(DeValue::String(s)) => match BusType::ALL.iter().find(|(n, _)| n == s) {
             Some((_, k)) => *k,
             None => {
                 let f = Finding::error(0, path.key("type"), format!("unknown bus type \"{s}\""));

@@ -29,7 +29,7 @@ impl BusSpec {
             other => Err(BusError::Config {
                 bus: other.id().to_owned(),
                 field: "type",
-                value: other.kind().name().to_owned(),
+                value: other.bus_type().name().to_owned(),
                 reason: "the Modbus bus actor takes modbus_rtu and modbus_tcp buses",
             }),
         }

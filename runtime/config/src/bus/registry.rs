@@ -1,5 +1,5 @@
 //! The registry macro: from one line per kind it generates [`BusConfig`](super::BusConfig)
-//! (the tagged `[[bus]]` enum), [`BusKind`](super::BusKind) with every `type` name, and the
+//! (the tagged `[[bus]]` enum), [`BusType`](super::BusType) with every `type` name, and the
 //! dispatch to each kind's [`BusKindConfig`](super::BusKindConfig) and decoder.
 
 macro_rules! bus_kinds {
@@ -11,29 +11,29 @@ macro_rules! bus_kinds {
             $( $(#[$doc])* #[serde(rename = $name)] $variant($ty), )+
         }
 
-        /// The bus kinds by their `type` name.
+        /// The bus types by their `type` name.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub enum BusKind {
+        pub enum BusType {
             $( #[doc = concat!("`", $name, "`")] $variant, )+
         }
 
-        impl BusKind {
+        impl BusType {
             /// Every kind with its `type` name.
-            pub const ALL: &'static [(&'static str, BusKind)] = &[$( ($name, BusKind::$variant), )+];
+            pub const ALL: &'static [(&'static str, BusType)] = &[$( ($name, BusType::$variant), )+];
 
             /// The `type` name.
             pub fn name(self) -> &'static str {
                 match self {
-                    $( BusKind::$variant => $name, )+
+                    $( BusType::$variant => $name, )+
                 }
             }
         }
 
         impl BusConfig {
-            /// The kind of bus.
-            pub fn kind(&self) -> BusKind {
+            /// Its `type`.
+            pub fn bus_type(&self) -> BusType {
                 match self {
-                    $( BusConfig::$variant(_) => BusKind::$variant, )+
+                    $( BusConfig::$variant(_) => BusType::$variant, )+
                 }
             }
 
@@ -46,13 +46,13 @@ macro_rules! bus_kinds {
 
             /// Decodes the body of a `[[bus]]` table (without `type`) as `kind`.
             pub(crate) fn decode(
-                kind: BusKind,
+                kind: BusType,
                 body: &toml::Spanned<toml::de::DeValue<'_>>,
                 path: &$crate::diag::Path,
                 f: &mut Vec<$crate::diag::Finding>,
             ) -> Option<BusConfig> {
                 match kind {
-                    $( BusKind::$variant =>
+                    $( BusType::$variant =>
                         $crate::source::decode::<$ty>(body, 0, path, f).map(BusConfig::$variant), )+
                 }
             }

@@ -183,7 +183,7 @@ fn check_fit(profile: &Profile, bus: &BusConfig, p: &Path, f: &mut Vec<Finding>)
     if want != options.protocol() {
         let kind = options
             .label()
-            .unwrap_or_else(|| bus.kind().name().to_owned());
+            .unwrap_or_else(|| bus.bus_type().name().to_owned());
         f.push(
             Finding::error(
                 0,

@@ -6,7 +6,7 @@ mod drive;
 mod line;
 
 pub use crate::bus::{
-    AddressRange, BusConfig, BusKind, CanAdapter, CanopenBus, ModbusRtuBus, ModbusTcpBus, Parity,
+    AddressRange, BusConfig, BusType, CanAdapter, CanopenBus, ModbusRtuBus, ModbusTcpBus, Parity,
     SerialBus, SimulatedBus,
 };
 pub use control::{ControlSection, resolve};

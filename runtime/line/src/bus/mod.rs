@@ -97,7 +97,7 @@ pub(crate) struct BusChild {
 pub(crate) fn child(config: &BusConfig, sim: Option<SimHandle>) -> Result<BusChild, LineError> {
     let unsupported = |why: &'static str| LineError::UnsupportedBus {
         bus: config.id().to_owned(),
-        kind: config.kind().name().to_owned(),
+        kind: config.bus_type().name().to_owned(),
         why,
     };
     let (start, sim, segment) = match config {
