@@ -8,7 +8,7 @@ use linevisor_bus::BusError;
 use linevisor_profile::CodecError;
 use linevisor_supervisor::SupervisorError;
 
-use crate::DriveState;
+use crate::state::DriveState;
 
 /// Why a drive cannot be set up. Found before anything runs, so nothing was sent.
 #[derive(Debug, Clone, thiserror::Error)]

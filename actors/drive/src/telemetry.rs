@@ -8,8 +8,10 @@ use linevisor_config::model::SafeState;
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 
+use crate::command::Command;
+use crate::error::CommandError;
+use crate::state::DriveState;
 use crate::stats::CycleStats;
-use crate::{Command, CommandError, DriveState};
 
 /// One cycle of one drive.
 #[derive(Debug, Clone)]

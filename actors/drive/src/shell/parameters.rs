@@ -1,71 +1,53 @@
 //! Parameters: download (`parameter_write` through the codec), verification by reading back
-//! within each point's resolution, and the decision what to do with a drive whose parameters
-//! differ from the config.
+//! within each point's resolution, and what to do with a drive whose parameters differ from the
+//! config (the core's [`download_differing`]).
 
-use linevisor_profile::{PointWrite, UniformState};
+use linevisor_profile::PointWrite;
 use tracing::{info, warn};
 
-use crate::command::ack;
+use super::startup::{Procedure, StartupError};
+use crate::core::{download_differing, mismatches, parameter_points};
 use crate::link::LinkError;
-use crate::startup::{Startup, StartupError};
 use crate::telemetry::{DriveEventKind, Mismatch, ReparamReason};
 
-impl Startup {
+impl Procedure {
     /// Writes every configured parameter, verifies them, and reports `Reparameterised`.
     pub(crate) async fn download(&mut self, reason: ReparamReason) -> Result<(), StartupError> {
-        let shared = self.shared.clone();
-        if shared.parameters.is_empty() {
+        let version = self.version.clone();
+        let spec = &version.spec;
+        if spec.parameters.is_empty() {
             return Ok(());
         }
-        let writes = shared
+        let writes = spec
             .parameters
             .iter()
-            .map(|(name, value)| shared.codec.parameter_write(name, *value))
+            .map(|(name, value)| spec.codec.parameter_write(name, *value))
             .collect::<Result<Vec<PointWrite>, _>>()
             .map_err(LinkError::Codec)?;
-        shared.link.write(&writes).await?;
+        version.link.write(&writes).await?;
         let mismatches = self.verify_parameters().await?;
         if !mismatches.is_empty() {
             return Err(StartupError::Verify(mismatches));
         }
-        info!(?reason, parameters = ?shared.parameters, "Parameters downloaded and verified.");
-        shared.emit(DriveEventKind::Reparameterised {
+        info!(?reason, parameters = ?spec.parameters, "Parameters downloaded and verified.");
+        version.emitter().emit(DriveEventKind::Reparameterised {
             reason,
-            parameters: shared.parameters.clone(),
+            parameters: spec.parameters.clone(),
         });
         Ok(())
     }
 
     /// Reads every configured parameter back; returns those outside one resolution step.
     pub(crate) async fn verify_parameters(&self) -> Result<Vec<Mismatch>, StartupError> {
-        let shared = &self.shared;
-        let codec = &shared.codec;
-        let defs = &codec.profile().parameters;
-        let points: Vec<(&str, &str, f64)> = shared
-            .parameters
-            .iter()
-            .filter_map(|(name, v)| Some((name.as_str(), defs.get(name)?.point.as_str(), *v)))
-            .collect();
+        let spec = &self.version.spec;
+        let points = parameter_points(&spec.codec, &spec.parameters);
         if points.is_empty() {
             return Ok(Vec::new());
         }
         let names: Vec<&str> = points.iter().map(|(_, p, _)| *p).collect();
-        let sample = shared.link.read(&names).await?;
-        let mut mismatches = Vec::new();
-        for (name, point, expected) in points {
-            let got = sample
-                .require(point)
-                .map_err(|e| StartupError::Link(LinkError::Codec(e)))?
-                .value;
-            if !ack::within(expected, got, ack::resolution(codec, point, expected)) {
-                mismatches.push(Mismatch {
-                    parameter: name.to_owned(),
-                    expected,
-                    got,
-                });
-            }
-        }
-        Ok(mismatches)
+        let sample = self.version.link.read(&names).await?;
+        mismatches(&spec.codec, &points, &sample)
+            .map_err(|e| StartupError::Link(LinkError::Codec(e)))
     }
 
     /// Compares the drive's parameters with the config; downloads them again if they differ,
@@ -75,12 +57,13 @@ impl Startup {
         if mismatches.is_empty() {
             return Ok(());
         }
-        if self.device == Some(UniformState::OperationEnabled) {
+        if !download_differing(self.outcome.device) {
             warn!(
                 ?mismatches,
                 "Parameters differ from the config; not written under motion."
             );
-            self.shared
+            self.version
+                .emitter()
                 .emit(DriveEventKind::ParametersDiffer { mismatches });
             return Ok(());
         }
