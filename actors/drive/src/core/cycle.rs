@@ -4,7 +4,9 @@
 use linevisor_config::model::SafeState;
 use tracing::{info, warn};
 
-use super::{Action, CycleSample, DriveCore, Phase, Work};
+use super::event::{Action, CycleSample};
+use super::machine::DriveCore;
+use super::pending::{Phase, Work};
 use crate::error::CommandError;
 use crate::state::DriveState;
 use crate::telemetry::{DriveEventKind, StartupKind, TelemetrySample};

@@ -11,34 +11,14 @@
 use linevisor_profile::PointWrite;
 use tokio::time::Instant;
 
-use super::motion::MotionStage;
+use super::event::{Action, CommandId};
+use super::limits;
+use super::machine::DriveCore;
+use super::pending::{Accepted, Io, PendingState, Phase};
 use super::sequence::{Next, Sequence};
-use super::{Action, DriveCore, Io, Phase, limits};
-use crate::command::{Command, CommandKind};
+use crate::command::CommandKind;
 use crate::error::CommandError;
 use crate::state::DriveState;
-
-/// A command as accepted: its id, and when it arrived.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Accepted {
-    pub(crate) id: super::CommandId,
-    pub(crate) command: Command,
-    pub(crate) at: Instant,
-}
-
-/// A state command in progress.
-#[derive(Debug)]
-pub(crate) struct PendingState {
-    pub(crate) cmd: Accepted,
-    pub(crate) seq: Sequence,
-}
-
-/// A motion command in progress.
-#[derive(Debug)]
-pub(crate) struct PendingMotion {
-    pub(crate) cmd: Accepted,
-    pub(crate) stage: MotionStage,
-}
 
 impl DriveCore {
     /// Checks and starts a command (also a deferred one, once the start-up procedure is done).
@@ -141,7 +121,7 @@ impl DriveCore {
     /// A state step's write completed (or failed).
     pub(super) fn state_written(
         &mut self,
-        id: super::CommandId,
+        id: CommandId,
         writes: &[PointWrite],
         result: Result<(), CommandError>,
         now: Instant,

@@ -5,42 +5,12 @@
 use linevisor_profile::{MotionWrites, PointWrite, Sample};
 use tokio::time::Instant;
 
-use super::intake::{Accepted, PendingMotion};
-use super::{Action, CommandId, DriveCore, Io, ack};
+use super::ack;
+use super::event::{Action, CommandId};
+use super::machine::DriveCore;
+use super::pending::{Accepted, Io, MotionStage, PendingMotion, Written};
 use crate::command::Command;
 use crate::error::CommandError;
-
-/// Where a motion command stands.
-#[derive(Debug)]
-pub(crate) enum MotionStage {
-    /// Its setpoints are being written and read back.
-    Writing,
-    /// Confirmed by the readback; the set-point edge waits for a fresh sample.
-    AwaitRelease {
-        release: Vec<PointWrite>,
-        readback: Vec<(String, f64)>,
-        deadline: Instant,
-        written_at: Instant,
-    },
-    /// The release is being written.
-    Releasing { readback: Vec<(String, f64)> },
-}
-
-impl MotionStage {
-    pub(crate) fn expired(&self, now: Instant) -> bool {
-        matches!(self, MotionStage::AwaitRelease { deadline, .. } if now >= *deadline)
-    }
-}
-
-/// A motion command's writes, carried through their write and readback.
-#[derive(Debug)]
-pub(crate) struct Written {
-    pub(crate) id: CommandId,
-    pub(crate) writes: Vec<PointWrite>,
-    pub(crate) release: Vec<PointWrite>,
-    /// Setpoints to read back, with the values written.
-    pub(crate) expected: Vec<(String, f64)>,
-}
 
 impl DriveCore {
     pub(super) fn start_motion(&mut self, a: Accepted, now: Instant, out: &mut Vec<Action>) {

@@ -12,7 +12,7 @@ use linevisor_supervisor::{ActorProcessingErr, StopCause};
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-use super::setup::{DriveVersion, Lineage};
+use super::lineage::{DriveVersion, Lineage};
 use crate::core::{
     DriveTo, Poll, StopPlan, observed_points, readable_command_point, safe_command, standstill,
     stop_plan,

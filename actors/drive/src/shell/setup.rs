@@ -1,14 +1,10 @@
 //! Building a drive child: [`DriveSetup`] checks the config against the profile once, and
 //! gives the runtime the supervisor spec (factory, safe-stop step, shutdown) and the channels.
-//!
-//! What outlives an instance is one [`Lineage`] per drive, shared by all its versions: the
-//! proven version (whose profile the safe-stop step uses) and the carry-over each instance
-//! deposits for the next.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use linevisor_bus::BusHandle;
@@ -17,105 +13,19 @@ use linevisor_profile::ProfileCodec;
 use linevisor_supervisor::{
     ActorProcessingErr, Probation, Replacement, Shutdown, StopCause, WorkerSpec,
 };
-use tracing::{Instrument, Span, info_span};
+use tracing::Instrument;
 
-use super::replies::Emitter;
+use super::lineage::{DriveVersion, Lineage, Trial};
 use super::safe;
-use super::{DriveArgs, DriveWorker};
-use crate::core::{CarryOver, DriveOptions, DriveSpec, TrialRule};
+use super::worker::{DriveArgs, DriveWorker};
+use crate::core::{DriveOptions, DriveSpec, TrialRule};
 use crate::error::DriveError;
 use crate::link::Link;
 use crate::stats::CycleStats;
 use crate::telemetry::DriveChannels;
 
-/// One version of one drive: its spec, and what the shell runs it with.
-#[derive(Debug)]
-pub(crate) struct DriveVersion {
-    pub(crate) spec: Arc<DriveSpec>,
-    pub(crate) link: Link,
-    pub(crate) channels: DriveChannels,
-}
-
-impl DriveVersion {
-    pub(crate) fn emitter(&self) -> Emitter {
-        Emitter {
-            drive: self.spec.id.clone(),
-            events: self.channels.events.clone(),
-        }
-    }
-
-    /// The drive's tracing span.
-    pub(crate) fn span(&self) -> Span {
-        let s = &self.spec;
-        info_span!(
-            "drive",
-            line = %s.line,
-            bus = %s.bus,
-            drive = %s.id,
-            unit = self.link.unit()
-        )
-    }
-}
-
-/// Every version and instance of one drive, in succession.
-#[derive(Debug)]
-pub(crate) struct Lineage {
-    inner: Mutex<Succession>,
-}
-
-#[derive(Debug)]
-struct Succession {
-    /// The version whose instance runs now, or the last one that won its trial.
-    proven: Arc<DriveVersion>,
-    carry: CarryOver,
-}
-
-impl Lineage {
-    fn new(proven: Arc<DriveVersion>) -> Self {
-        Self {
-            inner: Mutex::new(Succession {
-                proven,
-                carry: CarryOver::default(),
-            }),
-        }
-    }
-
-    // A panic elsewhere leaves plain data: keep using it.
-    fn lock(&self) -> MutexGuard<'_, Succession> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    pub(crate) fn carry_over(&self) -> CarryOver {
-        self.lock().carry.clone()
-    }
-
-    /// The carry-over as the running instance leaves it.
-    pub(crate) fn deposit(&self, carry: &CarryOver) {
-        self.lock().carry.clone_from(carry);
-    }
-
-    pub(crate) fn promote(&self, version: Arc<DriveVersion>) {
-        self.lock().proven = version;
-    }
-
-    pub(crate) fn proven(&self) -> Arc<DriveVersion> {
-        self.lock().proven.clone()
-    }
-
-    /// Runs `f` on the carry-over (the safe-stop step, between instances).
-    pub(crate) fn update<R>(&self, f: impl FnOnce(&mut CarryOver) -> R) -> R {
-        f(&mut self.lock().carry)
-    }
-}
-
 /// The future of the safe-stop step.
 pub type SafeStopFuture = Pin<Box<dyn Future<Output = Result<(), ActorProcessingErr>> + Send>>;
-
-/// A new version's trial: good samples with its own profile before probation counts.
-#[derive(Debug)]
-pub struct Trial {
-    pub(crate) rule: TrialRule,
-}
 
 /// One drive, ready to be put under a supervisor.
 ///

@@ -21,21 +21,21 @@ use std::fmt;
 use std::sync::Arc;
 
 use linevisor_config::model::SafeState;
-use linevisor_profile::UniformCommand;
+use linevisor_profile::{PointWrite, UniformCommand};
 use linevisor_supervisor::{ChildHandle, SupervisorError};
 use tracing::{Span, info, warn};
 
+use super::lineage::DriveVersion;
 use super::msg::{DriveMsg, Internal, InternalKind};
 use super::safe;
-use super::setup::DriveVersion;
 use crate::core::{
-    StartupJob, StartupOutcome, StartupPlan, needs_quick_stop, plan, readable_command_point,
-    readable_setpoints,
+    StartupJob, StartupOutcome, StartupPlan, download_differing, mismatches, needs_quick_stop,
+    parameter_points, plan, readable_command_point, readable_setpoints,
 };
 use crate::error::CommandError;
 use crate::link::{LinkError, Task as OwnedTask};
 use crate::state::DriveState;
-use crate::telemetry::{DriveEventKind, Mismatch, Situation};
+use crate::telemetry::{DriveEventKind, Mismatch, ReparamReason, Situation};
 
 /// Why a start-up procedure did not complete.
 #[derive(Debug)]
@@ -106,9 +106,9 @@ pub(crate) fn spawn(
 
 /// One procedure's working state; it becomes the [`StartupOutcome`].
 #[derive(Debug)]
-pub(crate) struct Procedure {
-    pub(crate) version: Arc<DriveVersion>,
-    pub(crate) outcome: StartupOutcome,
+struct Procedure {
+    version: Arc<DriveVersion>,
+    outcome: StartupOutcome,
 }
 
 impl Procedure {
@@ -240,5 +240,66 @@ impl Procedure {
         }
         self.outcome.device = Some(state);
         Ok(())
+    }
+}
+
+impl Procedure {
+    /// Writes every configured parameter, verifies them, and reports `Reparameterised`.
+    async fn download(&mut self, reason: ReparamReason) -> Result<(), StartupError> {
+        let version = self.version.clone();
+        let spec = &version.spec;
+        if spec.parameters.is_empty() {
+            return Ok(());
+        }
+        let writes = spec
+            .parameters
+            .iter()
+            .map(|(name, value)| spec.codec.parameter_write(name, *value))
+            .collect::<Result<Vec<PointWrite>, _>>()
+            .map_err(LinkError::Codec)?;
+        version.link.write(&writes).await?;
+        let mismatches = self.verify_parameters().await?;
+        if !mismatches.is_empty() {
+            return Err(StartupError::Verify(mismatches));
+        }
+        info!(?reason, parameters = ?spec.parameters, "Parameters downloaded and verified.");
+        version.emitter().emit(DriveEventKind::Reparameterised {
+            reason,
+            parameters: spec.parameters.clone(),
+        });
+        Ok(())
+    }
+
+    /// Reads every configured parameter back; returns those outside one resolution step.
+    async fn verify_parameters(&self) -> Result<Vec<Mismatch>, StartupError> {
+        let spec = &self.version.spec;
+        let points = parameter_points(&spec.codec, &spec.parameters);
+        if points.is_empty() {
+            return Ok(Vec::new());
+        }
+        let names: Vec<&str> = points.iter().map(|(_, p, _)| *p).collect();
+        let sample = self.version.link.read(&names).await?;
+        mismatches(&spec.codec, &points, &sample)
+            .map_err(|e| StartupError::Link(LinkError::Codec(e)))
+    }
+
+    /// Compares the drive's parameters with the config; downloads them again if they differ,
+    /// unless the drive is in operation enabled (then only `ParametersDiffer`).
+    async fn check_parameters(&mut self) -> Result<(), StartupError> {
+        let mismatches = self.verify_parameters().await?;
+        if mismatches.is_empty() {
+            return Ok(());
+        }
+        if !download_differing(self.outcome.device) {
+            warn!(
+                ?mismatches,
+                "Parameters differ from the config; not written under motion."
+            );
+            self.version
+                .emitter()
+                .emit(DriveEventKind::ParametersDiffer { mismatches });
+            return Ok(());
+        }
+        self.download(ReparamReason::ParametersDiffered).await
     }
 }
