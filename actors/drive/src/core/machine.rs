@@ -274,11 +274,6 @@ impl DriveCore {
         self.state
     }
 
-    /// True while the core waits for a read or write it asked for.
-    pub fn waiting_for_io(&self) -> bool {
-        self.io.is_some()
-    }
-
     /// Commands not answered yet: deferred, then the pending state and motion command.
     pub fn pending(&self) -> Vec<(CommandId, Command)> {
         let mut pending: Vec<(CommandId, Command)> =

@@ -130,7 +130,6 @@ impl Sequence {
         }
     }
 
-    /// The command.
     pub fn command(&self) -> UniformCommand {
         self.command
     }

@@ -37,10 +37,8 @@ impl Drop for OwnedTask {
     }
 }
 
-/// Returns false when nothing will ever take events again (the task ends).
-type Deliver<T> = Box<dyn Fn(T) -> bool + Send + Sync>;
-
-/// What the forwarding task needs.
+/// What the forwarding task needs. The callbacks return false when nothing will ever take
+/// events again (the task ends).
 pub(crate) struct ForwardArgs {
     pub(crate) link: Link,
     pub(crate) period: Duration,
@@ -49,7 +47,7 @@ pub(crate) struct ForwardArgs {
     /// A bus event, with the count of samples received so far.
     pub(crate) on_event: Box<dyn Fn(u64, BusEvent) -> bool + Send + Sync>,
     /// The attachment failed (the reason); it is tried again after `retry`.
-    pub(crate) on_attach_failed: Deliver<String>,
+    pub(crate) on_attach_failed: Box<dyn Fn(String) -> bool + Send + Sync>,
 }
 
 impl std::fmt::Debug for ForwardArgs {
