@@ -144,37 +144,81 @@ proptest! {
         prop_assert_eq!(answered.len(), issued.len());
     }
 
-    /// A device that takes no writes: a state command it does not already confirm fails with
-    /// `Timeout` at the first event after `command_timeout`, not before.
+    /// A command still pending when a newer one of the same kind arrives gets `Superseded` at
+    /// once; the newer one is carried out.
     #[test]
-    fn unconfirmed_commands_time_out(c in prop::sample::select(UniformCommand::ALL.to_vec())) {
+    fn a_newer_command_supersedes_a_pending_one(
+        motion in any::<bool>(),
+        first in -1000.0..1000.0f64,
+        second in command(),
+    ) {
         let mut rig = ready_rig();
+        rig.command(1, Command::Enable(Direction::Forward));
+        (0..8).for_each(|_| rig.cycle());
+        prop_assert!(matches!(rig.reply(1), Some(Ok(_))));
+        // A move waits for its set-point release; a disable for the drive's next samples.
+        let older = if motion {
+            Command::MoveTo { position: first / 20.0, velocity: None }
+        } else {
+            Command::Disable
+        };
+        rig.command(2, older);
+        prop_assert!(rig.core.pending().iter().any(|(id, _)| id.0 == 2));
+        if state_command(second).is_some() == motion {
+            // Another kind: both go on.
+            rig.command(3, second);
+            prop_assert!(rig.reply(2).is_none());
+            return Ok(());
+        }
+        rig.command(3, second);
+        prop_assert!(matches!(rig.reply(2), Some(Err(CommandError::Superseded))), "{:?}", rig.reply(2));
+        (0..40).for_each(|_| rig.cycle());
+        let r = rig.reply(3);
+        prop_assert!(matches!(r, Some(Ok(_)) | Some(Err(CommandError::InFault { .. }))), "{second:?}: {r:?}");
+    }
+
+    /// A device that takes no writes (from disabled, enabled or fault): a state command it does
+    /// not already confirm fails with `Timeout` at the first event after `command_timeout`,
+    /// not before (or `InFault` for an enable in fault).
+    #[test]
+    fn unconfirmed_commands_time_out(
+        c in prop::sample::select(UniformCommand::ALL.to_vec()),
+        start in 0u8..3,
+    ) {
+        let mut rig = ready_rig();
+        if start >= 1 {
+            rig.command(100, Command::Enable(Direction::Forward));
+            (0..8).for_each(|_| rig.cycle());
+        }
+        if start == 2 {
+            rig.device.drive.inject_fault(0x2310);
+            (0..40).for_each(|_| rig.cycle());
+        }
         let before = rig.core.state().uniform().expect("online");
-        let command = to_command(c);
         let t0 = rig.now;
         // The device ignores every write from now on.
-        rig.device.silent = true;
-        rig.command(1, command);
-        rig.device.silent = false;
-        let mut frozen = rig.device.clone();
+        let frozen = rig.device.clone();
+        rig.command(1, to_command(c));
         while rig.reply(1).is_none() && rig.now < t0 + TIMEOUT * 3 {
             rig.device = frozen.clone();
             rig.cycle();
-            frozen.drive.step(0.0);
         }
-        let (_, result, at) = rig.seen.replies.last().expect("an outcome");
-        if CODEC.command_reached(c, before) && !matches!(c, UniformCommand::Enable(_)) {
-            prop_assert!(result.is_ok(), "{c:?} from {before:?}: {result:?}");
-        } else {
-            match result {
-                Err(CommandError::Timeout { after, .. }) => {
-                    prop_assert_eq!(after, &TIMEOUT);
-                    let waited = at.saturating_duration_since(t0);
-                    prop_assert!(waited >= TIMEOUT && waited <= TIMEOUT + PERIOD, "{waited:?}");
-                }
-                Err(CommandError::InFault { .. }) | Err(CommandError::CommLoss { .. }) => {}
-                other => prop_assert!(false, "{c:?} from {before:?}: {other:?}"),
+        let result = rig.reply(1).expect("an outcome");
+        let at = rig.seen.replies.iter().find(|r| r.0 == 1).map(|r| r.2).expect("reply");
+        let reached = CODEC.command_reached(c, before)
+            && !(matches!(c, UniformCommand::Enable(_)) && rig.device.drive.controlword().halt());
+        match result {
+            Ok(ack) => prop_assert!(reached, "{c:?} from {before:?} acked in {:?}", ack.state),
+            Err(CommandError::Timeout { after, .. }) => {
+                prop_assert!(!reached, "{c:?} from {before:?} timed out");
+                prop_assert_eq!(after, &TIMEOUT);
+                let waited = at.saturating_duration_since(t0);
+                prop_assert!(waited >= TIMEOUT && waited <= TIMEOUT + PERIOD, "{waited:?}");
             }
+            Err(CommandError::InFault { .. }) => {
+                prop_assert!(matches!(c, UniformCommand::Enable(_)) && start == 2, "{c:?} from {before:?}");
+            }
+            Err(other) => prop_assert!(false, "{c:?} from {before:?}: {other}"),
         }
     }
 
