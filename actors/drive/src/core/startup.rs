@@ -213,3 +213,51 @@ pub fn mismatches(
 pub fn download_differing(device: Option<UniformState>) -> bool {
     device != Some(UniformState::OperationEnabled)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_start_up_table() {
+        use StartupKind::*;
+        let (adopt, reinit) = (RestartPolicy::Adopt, RestartPolicy::Reinit);
+        assert_eq!(startup_kind(false, false, false, adopt), First);
+        assert_eq!(startup_kind(false, false, true, adopt), Adopt);
+        assert_eq!(startup_kind(false, true, true, adopt), Planned);
+        assert_eq!(startup_kind(false, true, true, reinit), Reinit);
+        assert_eq!(startup_kind(true, false, false, reinit), Planned);
+
+        let safe = SafeStates {
+            on_stop: SafeState::Hold,
+            on_crash: SafeState::QuickStop,
+            on_comm_loss: SafeState::Disable,
+        };
+        let reparam = |r| StartupPlan::Reparameterise(r);
+        assert_eq!(
+            plan(First, false, false, safe),
+            reparam(ReparamReason::Start)
+        );
+        assert_eq!(
+            plan(Planned, true, false, safe),
+            reparam(ReparamReason::UnitReplaced)
+        );
+        assert_eq!(
+            plan(Planned, false, false, safe),
+            StartupPlan::Adopt(vec![])
+        );
+        assert_eq!(
+            plan(Adopt, false, true, safe),
+            StartupPlan::Adopt(vec![
+                (Situation::Crash, SafeState::QuickStop),
+                (Situation::CommLoss, SafeState::Disable)
+            ])
+        );
+        assert_eq!(
+            plan(Reconnect, false, false, safe),
+            StartupPlan::Adopt(vec![(Situation::CommLoss, SafeState::Disable)])
+        );
+        assert!(!download_differing(Some(UniformState::OperationEnabled)));
+        assert!(download_differing(Some(UniformState::SwitchedOn)));
+    }
+}

@@ -1,4 +1,4 @@
-//! The shell: the drive actor as a supervised [`Worker`] around the sans-IO [`DriveCore`]. It
+//! The shell: the drive actor as a supervised `Worker` around the sans-IO `DriveCore`. It
 //! turns messages and bus events into core events, carries out the core's actions (reads and
 //! writes through the [`Link`](crate::link::Link), replies, events, telemetry, the start-up
 //! task) and feeds their results back. `start` attaches (through the forwarding task) and
