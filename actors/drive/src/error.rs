@@ -8,7 +8,7 @@ use linevisor_bus::BusError;
 use linevisor_profile::CodecError;
 use linevisor_supervisor::SupervisorError;
 
-use crate::DriveState;
+use crate::state::DriveState;
 
 /// Why a drive cannot be set up. Found before anything runs, so nothing was sent.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -16,9 +16,7 @@ pub enum DriveError {
     /// The profile cannot be turned into a codec (bad point reference, register, scale).
     #[error("drive {drive}: profile {profile:?}: {source}")]
     Codec {
-        /// Drive id.
         drive: String,
-        /// Profile name.
         profile: String,
         /// What the codec reported.
         source: CodecError,
@@ -28,29 +26,19 @@ pub enum DriveError {
         "drive {drive}: profile {profile:?} speaks {protocol}; the drive actor has no {protocol} link yet"
     )]
     Protocol {
-        /// Drive id.
         drive: String,
-        /// Profile name.
         profile: String,
-        /// The protocol.
         protocol: &'static str,
     },
     /// The drive's address is not usable on its bus.
     #[error(
         "drive {drive}: address {address} is not usable on its bus (Modbus unit id 1–247, CANopen node id 1–127)"
     )]
-    Address {
-        /// Drive id.
-        drive: String,
-        /// The configured address.
-        address: u32,
-    },
+    Address { drive: String, address: u32 },
     /// A configured parameter cannot be encoded (unknown name, outside the profile's range).
     #[error("drive {drive}: parameter {name:?}: {source}")]
     Parameter {
-        /// Drive id.
         drive: String,
-        /// Parameter name.
         name: String,
         /// What the codec reported.
         source: CodecError,
@@ -60,11 +48,8 @@ pub enum DriveError {
         "drive {drive}: parameter {name:?} = {value} {unit} exceeds limits.acceleration_max = {limit}"
     )]
     AccelerationLimit {
-        /// Drive id.
         drive: String,
-        /// Parameter name.
         name: String,
-        /// Configured value.
         value: f64,
         /// Its unit (the profile's acceleration unit).
         unit: String,
@@ -101,7 +86,6 @@ pub enum CommandError {
         what: String,
         /// The commanded value.
         value: f64,
-        /// The limit.
         limit: f64,
     },
     /// The drive is in fault (or its fault reaction); reset the fault first.
@@ -142,11 +126,8 @@ pub enum CommandError {
     /// The setpoint read back differs from the one written by more than the point's resolution.
     #[error("{point} read back as {got}, written {expected} (resolution {resolution})")]
     ReadbackMismatch {
-        /// Point name.
         point: String,
-        /// Written value.
         expected: f64,
-        /// Value read back.
         got: f64,
         /// Tolerance (the point's resolution).
         resolution: f64,
@@ -154,7 +135,6 @@ pub enum CommandError {
     /// The start-up procedure has not completed yet (parameters not verified, drive not adopted).
     #[error("the drive is not ready ({state}): {reason}")]
     NotReady {
-        /// Current state.
         state: DriveState,
         /// Why, e.g. the last start-up failure.
         reason: String,

@@ -4,44 +4,44 @@
 //! Depends on the bus actors (`linevisor-bus`), the profile codec and the supervision layer; it
 //! knows nothing of the control plane. See `README.md` for the behaviour in full.
 //!
-//! Layout: `worker.rs` (the [`Worker`](linevisor_supervisor::Worker) impl and the instance
-//! state), `cycle.rs` (bus events), `command/` (intake, sequences, acknowledgement),
-//! `startup.rs` + `identity.rs` (start-up, adopt, reconnect, parameters), `safe.rs` (safe states
-//! through acyclic I/O, the safe-stop step), `telemetry.rs` + `stats.rs` (what is published),
-//! `link/` (the bus boundary; Modbus specifics only in `link/modbus.rs`), `conformance/`
-//! (the profile conformance scenario, device side abstracted).
+//! Layers, each file importing only from the layers below it (no import circles):
+//!
+//! 1. Vocabulary: `state.rs` ([`DriveState`]), `error.rs`, `command.rs` ([`Command`] and its
+//!    outcome), `stats.rs` ([`CycleStats`]), `telemetry.rs` (events, samples, snapshot,
+//!    channels).
+//! 2. [`core`]: the drive's decisions, sans I/O. [`core::DriveCore::step`] takes an event and
+//!    the time and returns actions; the safe-state runs ([`core::DriveTo`]) and the start-up
+//!    and safe-stop decisions are pure functions. No tokio I/O, no actors, no locks.
+//! 3. `link/`: the bus boundary (Modbus specifics only in `link/modbus.rs`, CANopen in
+//!    `link/canopen.rs`), and the forwarding task that hands bus events to a callback.
+//! 4. `shell/`: the [`Worker`](linevisor_supervisor::Worker) around the core (`shell/mod.rs`),
+//!    its messages, the setup and lineage, the start-up procedures and the safe-stop step,
+//!    which carry out the core's decisions through the link.
+//! 5. [`conformance`]: the profile conformance scenario, on the public API only.
 
 mod command;
 pub mod conformance;
-mod cycle;
+pub mod core;
 mod error;
-mod identity;
-mod limits;
 mod link;
-mod msg;
-mod safe;
-mod setup;
-mod startup;
+mod shell;
 mod state;
 mod stats;
 mod telemetry;
-mod trial;
-mod worker;
 
-pub use command::{Next, Sequence};
+pub use command::{Command, CommandAck, CommandKind, CommandResult};
+pub use core::{DriveOptions, Handover, Next, Sequence, TrialRule};
 pub use error::{CommandError, DeviceRefusal, DriveError};
-pub use msg::{
-    Command, CommandAck, CommandKind, CommandResult, DriveMsg, Internal, send_command, snapshot,
-};
-pub use setup::{DriveOptions, DriveSetup, SafeStopFuture, Trial};
+pub use shell::lineage::Trial;
+pub use shell::msg::{DriveMsg, Internal, send_command, snapshot};
+pub use shell::setup::{DriveSetup, SafeStopFuture};
+pub use shell::{DriveArgs, DriveInstance, DriveWorker};
 pub use state::DriveState;
 pub use stats::CycleStats;
 pub use telemetry::{
     DriveChannels, DriveEvent, DriveEventKind, DriveSnapshot, Mismatch, ReparamReason, Situation,
     StartupKind, TelemetrySample,
 };
-pub use trial::TrialRule;
-pub use worker::{DriveArgs, DriveInstance, DriveWorker, Handover};
 
 /// Re-exported: the enable direction of enumerated drives.
 pub use linevisor_profile::Direction;

@@ -60,17 +60,19 @@ impl Tracker {
         period: Duration,
     ) {
         self.restart_if_rescheduled(seq);
-        stats.cycles += 1;
-        let gap = self.last_seq.map_or(0, |last| seq.saturating_sub(last + 1));
-        let superseded = n.saturating_sub(self.last_n + 1);
-        stats.overruns += superseded;
-        stats.missed += gap.saturating_sub(superseded);
+        stats.cycles = stats.cycles.saturating_add(1);
+        let gap = self
+            .last_seq
+            .map_or(0, |last| seq.saturating_sub(last.saturating_add(1)));
+        let superseded = n.saturating_sub(self.last_n.saturating_add(1));
+        stats.overruns = stats.overruns.saturating_add(superseded);
+        stats.missed = stats.missed.saturating_add(gap.saturating_sub(superseded));
         self.last_seq = Some(seq);
         self.last_n = n;
         let offset = completed_at.saturating_duration_since(scheduled_at);
         stats.completion.record(offset);
         if offset > period {
-            stats.late += 1;
+            stats.late = stats.late.saturating_add(1);
         }
         if let Some(prev) = self.last_offset {
             let jitter = offset.abs_diff(prev);
@@ -83,9 +85,11 @@ impl Tracker {
     /// A failed cycle.
     pub(crate) fn on_failed(&mut self, stats: &mut CycleStats, seq: u64) {
         self.restart_if_rescheduled(seq);
-        stats.failed += 1;
-        let gap = self.last_seq.map_or(0, |last| seq.saturating_sub(last + 1));
-        stats.missed += 1 + gap;
+        stats.failed = stats.failed.saturating_add(1);
+        let gap = self
+            .last_seq
+            .map_or(0, |last| seq.saturating_sub(last.saturating_add(1)));
+        stats.missed = stats.missed.saturating_add(gap.saturating_add(1));
         self.last_seq = Some(seq);
         self.last_offset = None;
     }

@@ -8,19 +8,19 @@ use linevisor_config::model::SafeState;
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 
+use crate::command::Command;
+use crate::error::CommandError;
+use crate::state::DriveState;
 use crate::stats::CycleStats;
-use crate::{Command, CommandError, DriveState};
 
 /// One cycle of one drive.
 #[derive(Debug, Clone)]
 pub struct TelemetrySample {
-    /// Drive id.
     pub drive: Arc<str>,
     /// Instance generation that published it (grows with each restart).
     pub generation: u64,
     /// Cycle number on the bus schedule (restarts at each attachment).
     pub seq: u64,
-    /// Uniform state.
     pub state: DriveState,
     /// Raw value of the `[status] point` (statusword, run status).
     pub status_raw: Option<u32>,
@@ -86,9 +86,7 @@ pub enum ReparamReason {
 /// A parameter whose value in the drive differs from the config.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mismatch {
-    /// Parameter name.
     pub parameter: String,
-    /// Configured value.
     pub expected: f64,
     /// Value in the drive.
     pub got: f64,
@@ -97,11 +95,8 @@ pub struct Mismatch {
 /// Something that happened to a drive.
 #[derive(Debug, Clone)]
 pub struct DriveEvent {
-    /// Drive id.
     pub drive: Arc<str>,
-    /// When.
     pub at: Instant,
-    /// What.
     pub kind: DriveEventKind,
 }
 
@@ -110,16 +105,13 @@ pub struct DriveEvent {
 pub enum DriveEventKind {
     /// The uniform state changed.
     StateChanged {
-        /// Before.
         from: DriveState,
-        /// After.
         to: DriveState,
         /// Fault code at the change, if any.
         fault_code: Option<u32>,
     },
     /// A command got its outcome.
     CommandCompleted {
-        /// The command.
         command: Command,
         /// `Ok` once confirmed, else the reason.
         outcome: Result<(), CommandError>,
@@ -140,12 +132,10 @@ pub enum DriveEventKind {
     StartupFailed {
         /// Which procedure.
         startup: StartupKind,
-        /// Why.
         reason: String,
     },
     /// Parameters were downloaded and verified by reading back.
     Reparameterised {
-        /// Why.
         reason: ReparamReason,
         /// What was written (name, value).
         parameters: Vec<(String, f64)>,
@@ -153,7 +143,6 @@ pub enum DriveEventKind {
     /// The drive sent an emergency message (CANopen EMCY). Its code is also the drive's fault
     /// code while it is in fault; code 0 is the drive's error reset.
     Emergency {
-        /// Error code.
         code: u16,
         /// Error register (0x1001).
         register: u8,
@@ -175,20 +164,15 @@ pub enum DriveEventKind {
     },
     /// A safe state was applied.
     SafeStateApplied {
-        /// Where.
         situation: Situation,
-        /// Which.
         safe_state: SafeState,
         /// The drive's state afterwards.
         state: DriveState,
     },
     /// A safe state could not be applied.
     SafeStateFailed {
-        /// Where.
         situation: Situation,
-        /// Which.
         safe_state: SafeState,
-        /// Why.
         reason: String,
     },
 }
@@ -223,11 +207,8 @@ impl Default for DriveChannels {
 /// A drive's state for the control plane.
 #[derive(Debug, Clone)]
 pub struct DriveSnapshot {
-    /// Drive id.
     pub drive: Arc<str>,
-    /// Instance generation.
     pub generation: u64,
-    /// Uniform state.
     pub state: DriveState,
     /// Communication known up (`None`: nothing heard yet).
     pub link_up: Option<bool>,

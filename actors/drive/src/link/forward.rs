@@ -1,72 +1,69 @@
 //! The forwarding task: owned by one instance (aborted when the instance ends), it attaches the
-//! drive's cyclic data to the bus and casts every [`BusEvent`] into the drive's own handle.
+//! drive's cyclic data to the bus and hands every [`BusEvent`] to the instance's callback (the
+//! shell casts it into the drive's own handle).
 //!
-//! Samples go in as latest-wins messages, so a busy instance finds only the newest one queued;
-//! each sample carries the count of samples received so far, so the drive counts the replaced
-//! ones as overruns. An attach the bus refuses (its actor is restarting) is reported as comm
-//! loss and tried again after a delay.
+//! Each event carries the count of samples received so far, so the drive counts samples that
+//! were replaced in its queue as overruns. An attach the bus refuses (its actor is restarting)
+//! is reported and tried again after a delay.
 
 use std::future::Future;
 use std::time::Duration;
 
 use linevisor_bus::BusEvent;
-use linevisor_supervisor::{ChildHandle, SupervisorError};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};
 use tracing::{Instrument, Span, debug, warn};
 
 use super::Link;
-use crate::msg::{DriveMsg, Internal, InternalKind};
 
 /// A task owned by an instance: aborted when dropped (with the instance's state).
 #[derive(Debug)]
-pub(crate) struct Task(JoinHandle<()>);
+pub(crate) struct OwnedTask(JoinHandle<()>);
 
-impl Task {
+/// The name `link/mod.rs` re-exports (that file belongs to the bus-boundary rewrite).
+pub(crate) type Task = OwnedTask;
+
+impl OwnedTask {
     /// Spawns `f` in `span`.
     pub(crate) fn spawn(f: impl Future<Output = ()> + Send + 'static, span: Span) -> Self {
-        Task(tokio::spawn(f.instrument(span)))
+        OwnedTask(tokio::spawn(f.instrument(span)))
     }
 }
 
-impl Drop for Task {
+impl Drop for OwnedTask {
     fn drop(&mut self) {
         self.0.abort();
     }
 }
 
-/// What the forwarding task needs.
-#[derive(Debug)]
+/// What the forwarding task needs. The callbacks return false when nothing will ever take
+/// events again (the task ends).
 pub(crate) struct ForwardArgs {
     pub(crate) link: Link,
     pub(crate) period: Duration,
-    pub(crate) handle: ChildHandle<DriveMsg>,
-    pub(crate) generation: u64,
     pub(crate) sink_capacity: usize,
     pub(crate) retry: Duration,
+    /// A bus event, with the count of samples received so far.
+    pub(crate) on_event: Box<dyn Fn(u64, BusEvent) -> bool + Send + Sync>,
+    /// The attachment failed (the reason); it is tried again after `retry`.
+    pub(crate) on_attach_failed: Box<dyn Fn(String) -> bool + Send + Sync>,
+}
+
+impl std::fmt::Debug for ForwardArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ForwardArgs")
+            .field("link", &self.link)
+            .field("period", &self.period)
+            .field("sink_capacity", &self.sink_capacity)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Spawns the forwarding task in `span`.
-pub(crate) fn spawn_forwarder(args: ForwardArgs, span: Span) -> Task {
-    Task::spawn(run(args), span)
-}
-
-/// False when the child is down for good (nothing will ever take the message).
-fn cast(args: &ForwardArgs, kind: InternalKind) -> bool {
-    let msg = DriveMsg::Internal(Internal {
-        generation: args.generation,
-        kind,
-    });
-    match args.handle.cast(msg) {
-        Ok(()) => true,
-        Err(SupervisorError::Unavailable { .. }) => false,
-        // Overloaded (or restarting): this event is lost; a sample shows as an overrun.
-        Err(e) => {
-            debug!(error = %e, "Bus event not queued.");
-            true
-        }
-    }
+pub(crate) fn spawn_forwarder(args: ForwardArgs, span: Span) -> OwnedTask {
+    OwnedTask::spawn(run(args), span)
 }
 
 async fn run(args: ForwardArgs) {
@@ -84,7 +81,7 @@ async fn run(args: ForwardArgs) {
                 if matches!(event, BusEvent::Sample(_)) {
                     n += 1;
                 }
-                if !cast(&args, InternalKind::Bus { n, event }) {
+                if !(args.on_event)(n, event) {
                     return;
                 }
             }
@@ -96,8 +93,7 @@ async fn run(args: ForwardArgs) {
                     }
                     Err(e) => {
                         warn!(error = %e, "Cannot attach to the bus; retrying.");
-                        let reason = format!("cannot attach to the bus: {e}");
-                        if !cast(&args, InternalKind::LinkLost { reason }) {
+                        if !(args.on_attach_failed)(format!("cannot attach to the bus: {e}")) {
                             return;
                         }
                         attach_at = Instant::now() + args.retry;

@@ -4,7 +4,8 @@
 
 use linevisor_config::model::Limits;
 
-use crate::{Command, CommandError};
+use crate::command::Command;
+use crate::error::CommandError;
 
 fn exceeded(what: &str, value: f64, limit: f64) -> CommandError {
     CommandError::LimitExceeded {

@@ -1,88 +1,19 @@
 //! The drive actor's messages, their delivery policies on the stable handle, and the client
 //! helpers that turn every outcome into a [`CommandResult`].
 
-use std::time::Duration;
-
 use linevisor_bus::BusEvent;
-use linevisor_profile::{Direction, UniformCommand};
 use linevisor_supervisor::{
     ChildHandle, Deliverable, DeliveryPolicy, RpcReplyPort, SupervisorError,
 };
 
+use crate::command::{Command, CommandResult};
+use crate::core::StartupOutcome;
+use crate::error::CommandError;
 use crate::telemetry::DriveSnapshot;
-use crate::{CommandError, DriveState};
 
 /// Latest-wins keys on the drive's handle.
 const KEY_SAMPLE: u32 = 0;
 const KEY_VELOCITY: u32 = 1;
-
-/// A command to one drive, in the profile's engineering units.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Command {
-    /// Power up and follow setpoints (enumerated drives: the `enable` / `enable_reverse` code).
-    Enable(Direction),
-    /// Power stage off.
-    Disable,
-    /// Ramp to standstill, stay powered (CiA 402 disable operation).
-    Stop,
-    /// Stop on the quick-stop ramp.
-    QuickStop,
-    /// Clear a latched fault.
-    FaultReset,
-    /// Velocity setpoint (the profile's `[setpoints] velocity`, in its velocity unit).
-    SetVelocity(f64),
-    /// Position move, with an optional profile velocity.
-    MoveTo {
-        /// Target position.
-        position: f64,
-        /// Profile velocity for the move.
-        velocity: Option<f64>,
-    },
-    /// Start homing (profiles with `[homing]`).
-    Home,
-}
-
-/// State commands run a power-state sequence; motion commands write setpoints. A newer command
-/// supersedes a pending one of the same kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CommandKind {
-    /// Enable, disable, stop, quick stop, fault reset.
-    State(UniformCommand),
-    /// Velocity, position, homing.
-    Motion,
-}
-
-impl Command {
-    /// Its kind.
-    pub fn kind(&self) -> CommandKind {
-        CommandKind::State(match self {
-            Command::Enable(d) => UniformCommand::Enable(*d),
-            Command::Disable => UniformCommand::Disable,
-            Command::Stop => UniformCommand::Stop,
-            Command::QuickStop => UniformCommand::QuickStop,
-            Command::FaultReset => UniformCommand::FaultReset,
-            Command::SetVelocity(_) | Command::MoveTo { .. } | Command::Home => {
-                return CommandKind::Motion;
-            }
-        })
-    }
-}
-
-/// A confirmed command.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CommandAck {
-    /// The command.
-    pub command: Command,
-    /// The drive's state when it was confirmed.
-    pub state: DriveState,
-    /// Setpoints read back (point, engineering value); empty for state commands.
-    pub readback: Vec<(String, f64)>,
-    /// From acceptance by the actor to confirmation.
-    pub took: Duration,
-}
-
-/// Outcome of one command.
-pub type CommandResult = Result<CommandAck, CommandError>;
 
 /// Messages of a drive actor.
 #[derive(Debug)]
@@ -109,14 +40,15 @@ pub struct Internal {
 
 #[derive(Debug)]
 pub(crate) enum InternalKind {
-    /// Run the start-up procedure (queued by `start`).
-    Start,
+    /// Time to look at the clock: queued at start (runs the start-up procedure) and at the
+    /// trial's deadline.
+    Tick,
     /// An event from the bus; `n` counts the samples the forwarding task received.
     Bus { n: u64, event: BusEvent },
     /// The attachment ended or could not be made.
     LinkLost { reason: String },
     /// A start-up procedure finished.
-    StartupDone(Box<crate::startup::StartupDone>),
+    StartupDone(Box<StartupOutcome>),
     /// A start-up procedure's outcome could not be delivered: run it again.
     Retry,
 }

@@ -36,11 +36,11 @@ pub(crate) struct TrialState {
 }
 
 impl TrialState {
-    pub(crate) fn start(rule: TrialRule) -> Self {
+    pub(crate) fn start(rule: TrialRule, now: Instant) -> Self {
         Self {
             rule,
             good: 0,
-            deadline: Instant::now() + rule.within,
+            deadline: now + rule.within,
             failure: None,
         }
     }
@@ -80,7 +80,7 @@ mod tests {
             samples: 2,
             within: Duration::from_millis(100),
         };
-        let mut won = TrialState::start(rule);
+        let mut won = TrialState::start(rule, Instant::now());
         won.good_sample();
         assert!(!won.proven());
         won.good_sample();
@@ -88,7 +88,7 @@ mod tests {
         assert!(won.proven());
         assert_eq!(won.verdict(Instant::now() + rule.within), None);
 
-        let mut failed = TrialState::start(rule);
+        let mut failed = TrialState::start(rule, Instant::now());
         failed.fail(|| "exception 0x02".into());
         failed.fail(|| "second".into());
         assert_eq!(
@@ -96,7 +96,7 @@ mod tests {
             Some("exception 0x02")
         );
 
-        let mut slow = TrialState::start(rule);
+        let mut slow = TrialState::start(rule, Instant::now());
         slow.good_sample();
         assert_eq!(slow.verdict(Instant::now()), None);
         tokio::time::advance(rule.within).await;

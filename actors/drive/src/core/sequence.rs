@@ -1,6 +1,8 @@
-//! The transition sequence of one state command, pure (no I/O, time passed in): given each
-//! decoded state, the next thing to do. The actor runs it on every cycle's sample; the property
-//! tests run it against the simulator's state machine.
+//! "Drive the power state to X", once: the transition sequence of one state command, pure (no
+//! I/O, time passed in). Given each decoded state, the next thing to do. The core runs it on
+//! every cycle's sample for state commands; [`DriveTo`] runs it through acyclic reads and writes
+//! for the safe states (safe-stop step, start-up procedures); the property tests run both
+//! against device models.
 //!
 //! Freshness rules, so that only a readback confirms a command:
 //! - a state observed before the last write of this sequence completed is stale: ignored;
@@ -14,7 +16,84 @@ use linevisor_profile::{
 };
 use tokio::time::Instant;
 
-use crate::{CommandError, DriveState};
+use crate::error::CommandError;
+use crate::state::DriveState;
+
+/// What a [`DriveTo`] run needs next.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Poll {
+    /// Read the status (see `startup::observed_points`), then call [`DriveTo::observed`].
+    Read,
+    /// Write these, then call [`DriveTo::written`].
+    Write(Vec<PointWrite>),
+    /// Wait this long, then read again.
+    Sleep(Duration),
+    /// The state confirms the command.
+    Done(UniformState),
+}
+
+/// A state command run through acyclic reads and writes, polling at the drive's period: read,
+/// step the [`Sequence`], write, wait, read again, until the state confirms it or the bound
+/// passes. Every read is sent after the last write completed, so no observation is stale.
+#[derive(Debug, Clone)]
+pub struct DriveTo {
+    seq: Sequence,
+    memory: CommandState,
+    poll: Duration,
+}
+
+impl DriveTo {
+    /// `command` from `memory` (the last command word), started at `now`, within `timeout`.
+    pub fn new(
+        command: UniformCommand,
+        memory: CommandState,
+        now: Instant,
+        poll: Duration,
+        timeout: Duration,
+    ) -> Self {
+        Self {
+            seq: Sequence::new(command, now, timeout),
+            memory,
+            poll,
+        }
+    }
+
+    /// The command word as written so far (hand it back to the caller, also after an error).
+    pub fn memory(&self) -> CommandState {
+        self.memory
+    }
+
+    /// Write rounds so far.
+    pub fn writes(&self) -> u32 {
+        self.seq.writes()
+    }
+
+    /// The state read at `observed_at` (when the read was sent), with its fault code.
+    pub fn observed(
+        &mut self,
+        codec: &ProfileCodec,
+        state: UniformState,
+        fault_code: Option<u32>,
+        observed_at: Instant,
+        now: Instant,
+    ) -> Result<Poll, CommandError> {
+        let next = self
+            .seq
+            .on_status(codec, state, fault_code, observed_at, now, &self.memory)?;
+        Ok(match next {
+            Next::Done(s) => Poll::Done(s),
+            Next::Wait => Poll::Sleep(self.poll),
+            Next::Write(w) => Poll::Write(w),
+        })
+    }
+
+    /// The writes of the last step completed at `now`.
+    pub fn written(&mut self, codec: &ProfileCodec, writes: &[PointWrite], now: Instant) -> Poll {
+        codec.note_written(&mut self.memory, writes);
+        self.seq.wrote(now);
+        Poll::Sleep(self.poll)
+    }
+}
 
 /// What to do after an observation.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,7 +130,6 @@ impl Sequence {
         }
     }
 
-    /// The command.
     pub fn command(&self) -> UniformCommand {
         self.command
     }
