@@ -21,9 +21,6 @@ use super::Link;
 #[derive(Debug)]
 pub(crate) struct OwnedTask(JoinHandle<()>);
 
-/// The name `link/mod.rs` re-exports (that file belongs to the bus-boundary rewrite).
-pub(crate) type Task = OwnedTask;
-
 impl OwnedTask {
     /// Spawns `f` in `span`.
     pub(crate) fn spawn(f: impl Future<Output = ()> + Send + 'static, span: Span) -> Self {

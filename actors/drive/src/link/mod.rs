@@ -11,7 +11,7 @@ use linevisor_bus::{BusError, BusEvent, BusHandle, DriveLink, LinkSetupError, Po
 use linevisor_profile::{CodecError, PointWrite, ProfileCodec, Sample};
 use tokio::sync::mpsc;
 
-pub(crate) use forward::{ForwardArgs, Task, spawn_forwarder};
+pub(crate) use forward::{ForwardArgs, OwnedTask, spawn_forwarder};
 
 use crate::{CommandError, DeviceRefusal, DriveError};
 

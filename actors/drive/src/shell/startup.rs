@@ -33,7 +33,7 @@ use crate::core::{
     parameter_points, plan, readable_command_point, readable_setpoints,
 };
 use crate::error::CommandError;
-use crate::link::{LinkError, Task as OwnedTask};
+use crate::link::{LinkError, OwnedTask};
 use crate::state::DriveState;
 use crate::telemetry::{DriveEventKind, Mismatch, ReparamReason, Situation};
 

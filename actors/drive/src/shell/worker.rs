@@ -16,7 +16,7 @@ use super::startup;
 use crate::core::{Action, CycleSample, DriveCore, Event, Handover, Start};
 use crate::error::CommandError;
 // `link/mod.rs` re-exports the forwarder's task under its former name.
-use crate::link::{ForwardArgs, Task as OwnedTask, spawn_forwarder};
+use crate::link::{ForwardArgs, OwnedTask, spawn_forwarder};
 
 /// The drive worker: one version's settings; the state of a running instance is
 /// [`DriveInstance`].
