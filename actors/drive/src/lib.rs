@@ -32,6 +32,7 @@ mod telemetry;
 pub use command::{Command, CommandAck, CommandKind, CommandResult};
 pub use core::{DriveOptions, Handover, Next, Sequence, TrialRule};
 pub use error::{CommandError, DeviceRefusal, DriveError};
+pub use linevisor_core::PowerState;
 pub use shell::lineage::Trial;
 pub use shell::msg::{DriveMsg, Internal, send_command, snapshot};
 pub use shell::setup::{DriveSetup, SafeStopFuture};

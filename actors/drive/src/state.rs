@@ -1,13 +1,15 @@
-//! The uniform drive state: the eight CiA 402 power states, plus `Offline` (no communication)
-//! and `Initializing` (start-up procedure: parameters downloaded and verified, or a running
-//! drive adopted). VFDs reach the same states through their profile's status rules.
+//! What the operator sees of a drive: its CiA 402 power state ([`PowerState`], the one enum of
+//! the eight states), or `Offline` (no communication) or `Initializing` (start-up procedure:
+//! parameters downloaded and verified, or a running drive adopted). VFDs reach the same states
+//! through their profile's status rules.
 
 use std::fmt;
 
-use linevisor_profile::UniformState;
+use linevisor_core::PowerState;
 use serde::Serialize;
 
-/// What the operator sees of a drive.
+/// What the operator sees of a drive. Serialised flat, in snake case: `offline`,
+/// `initializing`, or the power state's key (`operation_enabled`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DriveState {
@@ -17,73 +19,40 @@ pub enum DriveState {
     /// being adopted): commands wait for it. After a failed procedure, until its retry
     /// succeeds, commands are refused with `NotReady`.
     Initializing,
-    /// CiA 402 not ready to switch on.
-    NotReadyToSwitchOn,
-    /// CiA 402 switch on disabled.
-    SwitchOnDisabled,
-    /// CiA 402 ready to switch on.
-    ReadyToSwitchOn,
-    /// CiA 402 switched on.
-    SwitchedOn,
-    /// CiA 402 operation enabled: the drive follows setpoints.
-    OperationEnabled,
-    /// CiA 402 quick stop active.
-    QuickStopActive,
-    /// CiA 402 fault reaction active.
-    FaultReactionActive,
-    /// CiA 402 fault.
-    Fault,
+    /// Online and initialised.
+    #[serde(untagged)]
+    Power(PowerState),
 }
 
-impl From<UniformState> for DriveState {
-    fn from(s: UniformState) -> Self {
-        match s {
-            UniformState::NotReadyToSwitchOn => DriveState::NotReadyToSwitchOn,
-            UniformState::SwitchOnDisabled => DriveState::SwitchOnDisabled,
-            UniformState::ReadyToSwitchOn => DriveState::ReadyToSwitchOn,
-            UniformState::SwitchedOn => DriveState::SwitchedOn,
-            UniformState::OperationEnabled => DriveState::OperationEnabled,
-            UniformState::QuickStopActive => DriveState::QuickStopActive,
-            UniformState::FaultReactionActive => DriveState::FaultReactionActive,
-            UniformState::Fault => DriveState::Fault,
-        }
+impl From<PowerState> for DriveState {
+    fn from(s: PowerState) -> Self {
+        DriveState::Power(s)
     }
 }
 
 impl DriveState {
-    /// The CiA 402 state, if the drive is online and initialised.
-    pub fn uniform(self) -> Option<UniformState> {
-        Some(match self {
-            DriveState::Offline | DriveState::Initializing => return None,
-            DriveState::NotReadyToSwitchOn => UniformState::NotReadyToSwitchOn,
-            DriveState::SwitchOnDisabled => UniformState::SwitchOnDisabled,
-            DriveState::ReadyToSwitchOn => UniformState::ReadyToSwitchOn,
-            DriveState::SwitchedOn => UniformState::SwitchedOn,
-            DriveState::OperationEnabled => UniformState::OperationEnabled,
-            DriveState::QuickStopActive => UniformState::QuickStopActive,
-            DriveState::FaultReactionActive => UniformState::FaultReactionActive,
-            DriveState::Fault => UniformState::Fault,
-        })
+    /// The power state, if the drive is online and initialised.
+    pub fn power(self) -> Option<PowerState> {
+        match self {
+            DriveState::Power(s) => Some(s),
+            DriveState::Offline | DriveState::Initializing => None,
+        }
     }
 
     /// Fault or fault reaction active.
     pub fn is_fault(self) -> bool {
-        matches!(self, DriveState::Fault | DriveState::FaultReactionActive)
+        matches!(
+            self,
+            DriveState::Power(PowerState::Fault | PowerState::FaultReactionActive)
+        )
     }
 
-    /// The snake_case name (as in profiles and logs).
+    /// The snake_case name (as in profiles, the API and logs).
     pub fn name(self) -> &'static str {
         match self {
             DriveState::Offline => "offline",
             DriveState::Initializing => "initializing",
-            DriveState::NotReadyToSwitchOn => "not_ready_to_switch_on",
-            DriveState::SwitchOnDisabled => "switch_on_disabled",
-            DriveState::ReadyToSwitchOn => "ready_to_switch_on",
-            DriveState::SwitchedOn => "switched_on",
-            DriveState::OperationEnabled => "operation_enabled",
-            DriveState::QuickStopActive => "quick_stop_active",
-            DriveState::FaultReactionActive => "fault_reaction_active",
-            DriveState::Fault => "fault",
+            DriveState::Power(s) => s.key(),
         }
     }
 }
@@ -97,14 +66,23 @@ impl fmt::Display for DriveState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use linevisor_profile::ALL_STATES;
 
     #[test]
-    fn every_uniform_state_round_trips() {
-        for s in ALL_STATES {
-            assert_eq!(DriveState::from(s).uniform(), Some(s));
+    fn serialises_flat_as_the_api_always_did() {
+        for s in PowerState::ALL {
+            let json = serde_json::to_string(&DriveState::from(s)).unwrap();
+            assert_eq!(json, format!("\"{}\"", s.key()));
+            assert_eq!(DriveState::from(s).power(), Some(s));
+            assert_eq!(DriveState::from(s).name(), s.key());
         }
-        assert_eq!(DriveState::Offline.uniform(), None);
-        assert_eq!(DriveState::Initializing.uniform(), None);
+        assert_eq!(
+            serde_json::to_string(&DriveState::Offline).unwrap(),
+            "\"offline\""
+        );
+        assert_eq!(
+            serde_json::to_string(&DriveState::Initializing).unwrap(),
+            "\"initializing\""
+        );
+        assert_eq!(DriveState::Offline.power(), None);
     }
 }

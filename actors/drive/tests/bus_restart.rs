@@ -9,7 +9,7 @@ use linevisor_bus::ModbusBus;
 use linevisor_drive::{
     Command, Direction, DriveEventKind, Situation, StartupKind, send_command, snapshot,
 };
-use linevisor_profile::UniformState;
+use linevisor_profile::PowerState;
 use ractor::Actor;
 
 #[tokio::test(start_paused = true)]
@@ -44,11 +44,11 @@ async fn a_drive_survives_a_restart_of_its_bus() {
         .await;
     assert_eq!(kind, StartupKind::Reconnect);
     assert!(applied, "on_comm_loss applied when comm returned");
-    assert_ne!(b.device(), UniformState::OperationEnabled);
+    assert_ne!(b.device(), PowerState::OperationEnabled);
     let snap = snapshot(&b.handle).await.expect("snapshot");
     assert_eq!(snap.generation, 1, "the drive actor was not restarted");
     send_command(&b.handle, Command::Enable(Direction::Forward))
         .await
         .expect("enable through the new bus actor");
-    assert_eq!(b.device(), UniformState::OperationEnabled);
+    assert_eq!(b.device(), PowerState::OperationEnabled);
 }

@@ -17,7 +17,7 @@ use linevisor_config::check_text;
 use linevisor_config::model::{LineSection, Profile, SafeState};
 use linevisor_drive::conformance::{self, Harness, Rig};
 use linevisor_drive::{DriveChannels, DriveOptions, DriveSetup};
-use linevisor_profile::{PointValue, ProfileCodec, Sample, UniformState};
+use linevisor_profile::{PointValue, PowerState, ProfileCodec, Sample};
 use linevisor_supervisor::{Backoff, EventBus, Intensity, Strategy, SupervisorSpec};
 use ractor::Actor;
 use tokio::task::JoinHandle;
@@ -88,7 +88,7 @@ impl CanRig {
 }
 
 impl Rig for CanRig {
-    fn device_state(&self) -> Option<UniformState> {
+    fn device_state(&self) -> Option<PowerState> {
         let s = self.status()?;
         let point = self.codec.point("statusword").ok()?;
         let mut sample = Sample::default();

@@ -17,6 +17,7 @@
 #[path = "core_props/device.rs"]
 mod device;
 
+use linevisor_drive::PowerState;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -71,7 +72,10 @@ fn op() -> impl Strategy<Value = Op> {
 fn ready_rig() -> Rig {
     let mut rig = Rig::new(SafeState::QuickStop);
     rig.cycle();
-    assert_eq!(rig.core.state(), DriveState::SwitchOnDisabled);
+    assert_eq!(
+        rig.core.state(),
+        DriveState::Power(PowerState::SwitchOnDisabled)
+    );
     rig
 }
 
@@ -121,7 +125,7 @@ proptest! {
                     prop_assert_eq!(ack.command, *c);
                     prop_assert_eq!(ack.took, at.saturating_duration_since(*t));
                     if let Some(u) = state_command(*c) {
-                        let s = ack.state.uniform();
+                        let s = ack.state.power();
                         prop_assert!(s.is_some_and(|s| CODEC.command_reached(u, s)), "{c:?} acked in {:?}", ack.state);
                     }
                 }
@@ -194,7 +198,7 @@ proptest! {
             rig.device.drive.inject_fault(0x2310);
             (0..40).for_each(|_| rig.cycle());
         }
-        let before = rig.core.state().uniform().expect("online");
+        let before = rig.core.state().power().expect("online");
         let t0 = rig.now;
         // The device ignores every write from now on.
         let frozen = rig.device.clone();

@@ -11,7 +11,7 @@ use linevisor_drive::{
     Command, CommandError, Direction, DriveOptions, DriveState, send_command, snapshot,
 };
 use linevisor_modbus::{ExceptionCode, Request};
-use linevisor_profile::UniformState;
+use linevisor_profile::PowerState;
 
 const SERVO: &str = "linevisor-sim-servo";
 const DELTA: &str = "delta-c2000-vfd";
@@ -42,8 +42,8 @@ async fn a_newer_state_command_supersedes_a_pending_one() {
         "{enable:?}"
     );
     let ack = quick_stop.expect("quick stop");
-    assert_ne!(ack.state, DriveState::OperationEnabled);
-    assert_ne!(b.device(), UniformState::OperationEnabled);
+    assert_ne!(ack.state, DriveState::Power(PowerState::OperationEnabled));
+    assert_ne!(b.device(), PowerState::OperationEnabled);
 }
 
 /// A position move waiting for its set-point release is superseded by the next move; the
@@ -92,7 +92,7 @@ async fn a_command_not_confirmed_in_time_times_out() {
     match send_command(&b.handle, Command::Enable(Direction::Forward)).await {
         Err(CommandError::Timeout { after, state }) => {
             assert_eq!(after, Duration::from_millis(15));
-            assert_ne!(state, DriveState::OperationEnabled);
+            assert_ne!(state, DriveState::Power(PowerState::OperationEnabled));
         }
         other => panic!("{other:?}"),
     }
@@ -194,7 +194,7 @@ async fn homing_is_acknowledged_and_the_snapshot_reports() {
         .unwrap();
     assert_eq!(cw.map(|w| w & 0x10), Some(0));
     let snap = snapshot(&b.handle).await.expect("snapshot");
-    assert_eq!(snap.state, DriveState::OperationEnabled);
+    assert_eq!(snap.state, DriveState::Power(PowerState::OperationEnabled));
     assert!(snap.pending.is_empty());
     assert!(snap.stats.cycles > 0);
     assert_eq!(snap.stats.missed, 0, "{:?}", snap.stats);
@@ -241,6 +241,6 @@ async fn a_drive_unreachable_at_start_comes_up_when_it_answers() {
     let snap = snapshot(&b.handle).await.expect("snapshot");
     assert_eq!(
         (snap.generation, snap.state),
-        (1, DriveState::SwitchOnDisabled)
+        (1, DriveState::Power(PowerState::SwitchOnDisabled))
     );
 }

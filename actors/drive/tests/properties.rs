@@ -17,7 +17,7 @@ use common::{MODBUS_PROFILES, profile};
 use linevisor_config::model::PointTable;
 use linevisor_drive::{CommandError, DriveState, Next, Sequence};
 use linevisor_modbus::{Request, Response};
-use linevisor_profile::{CommandState, ProfileCodec, UniformCommand, UniformState};
+use linevisor_profile::{CommandState, PowerState, ProfileCodec, UniformCommand};
 use linevisor_sim::{SimDrive, SimDriveOptions};
 use proptest::prelude::*;
 use tokio::time::Instant;
@@ -42,7 +42,7 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 /// Reads the poll plan from the device and decodes it as the drive does.
-fn observe(drive: &mut SimDrive, codec: &ProfileCodec) -> (UniformState, Option<u32>) {
+fn observe(drive: &mut SimDrive, codec: &ProfileCodec) -> (PowerState, Option<u32>) {
     let plan = codec.poll_plan();
     let words: Vec<Vec<u16>> = plan
         .blocks()
@@ -62,7 +62,7 @@ fn observe(drive: &mut SimDrive, codec: &ProfileCodec) -> (UniformState, Option<
     let sample = plan.decode(&words).expect("decode");
     let state = codec.decode_status(&sample).expect("decodable status");
     assert_eq!(Some(state), drive.shown_state(), "decoded vs shown");
-    assert_eq!(DriveState::from(state).uniform(), Some(state));
+    assert_eq!(DriveState::from(state).power(), Some(state));
     (state, codec.fault_code(&sample))
 }
 
@@ -73,7 +73,7 @@ fn run(
     command: UniformCommand,
     memory: &mut CommandState,
     t: &mut Instant,
-) -> (Result<UniformState, CommandError>, u32) {
+) -> (Result<PowerState, CommandError>, u32) {
     let mut seq = Sequence::new(command, *t, Duration::from_secs(5));
     loop {
         let (state, fault_code) = observe(drive, codec);
@@ -113,7 +113,7 @@ proptest! {
             match op {
                 Op::Command(command) => {
                     // Delta has no reverse code of its own in every profile: skip what it lacks.
-                    if codec.command_step(command, UniformState::SwitchOnDisabled, &memory).is_err() {
+                    if codec.command_step(command, PowerState::SwitchOnDisabled, &memory).is_err() {
                         continue;
                     }
                     let (before, _) = observe(&mut drive, &codec);
@@ -126,7 +126,7 @@ proptest! {
                         }
                         Err(CommandError::InFault { code }) => {
                             prop_assert!(matches!(command, UniformCommand::Enable(_)), "{command:?}");
-                            prop_assert!(DriveState::from(before).is_fault() || drive.state() == UniformState::Fault);
+                            prop_assert!(DriveState::from(before).is_fault() || drive.state() == PowerState::Fault);
                             prop_assert_eq!(code, observe(&mut drive, &codec).1);
                         }
                         Err(e) => prop_assert!(false, "{command:?} from {before:?}: {e}"),

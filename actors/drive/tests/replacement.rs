@@ -12,7 +12,7 @@ use linevisor_drive::{
     Command, Direction, DriveEventKind, DriveState, ReparamReason, StartupKind, send_command,
     snapshot,
 };
-use linevisor_profile::UniformState;
+use linevisor_profile::PowerState;
 
 /// Events up to the next `Ready`, with the `Ready` kind.
 async fn until_ready(b: &mut Bench) -> (Vec<DriveEventKind>, StartupKind) {
@@ -78,10 +78,10 @@ async fn a_swapped_unit_is_detected_by_identity_and_reparameterised() {
         "{events:#?}"
     );
     configured_in_device(&b);
-    assert_eq!(b.device(), UniformState::SwitchOnDisabled);
+    assert_eq!(b.device(), PowerState::SwitchOnDisabled);
     assert_eq!(
         snapshot(&b.handle).await.expect("snapshot").state,
-        DriveState::SwitchOnDisabled
+        DriveState::Power(PowerState::SwitchOnDisabled)
     );
     send_command(&b.handle, Command::Enable(Direction::Forward))
         .await
@@ -151,7 +151,7 @@ async fn differing_parameters_are_not_written_under_motion() {
         "{events:#?}"
     );
     assert!(b.rec.writes_since(back).is_empty(), "written under motion");
-    assert_eq!(b.device(), UniformState::OperationEnabled);
+    assert_eq!(b.device(), PowerState::OperationEnabled);
     assert_eq!(b.device_value("max_current"), Some(2.0));
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert!((b.sim.with_drive(UNIT, |d| d.velocity()).unwrap() - 50.0).abs() < 1e-6);

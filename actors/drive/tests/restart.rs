@@ -12,7 +12,7 @@ use linevisor_drive::{
     Command, CommandError, Direction, DriveEventKind, DriveMsg, DriveState, ReparamReason,
     Situation, StartupKind, send_command, snapshot,
 };
-use linevisor_profile::UniformState;
+use linevisor_profile::PowerState;
 use linevisor_supervisor::EventKind;
 use tokio::time::Instant;
 
@@ -78,7 +78,7 @@ async fn adopt_with_hold_is_bumpless() {
     let timeline = timeline.lock().unwrap().clone();
     assert!(timeline.len() > 300, "{} device samples", timeline.len());
     for d in &timeline {
-        assert_eq!(d.state, UniformState::OperationEnabled, "{d:?}");
+        assert_eq!(d.state, PowerState::OperationEnabled, "{d:?}");
         assert_eq!(
             d.command_raw, before.command_raw,
             "controlword changed: {d:?}"
@@ -105,7 +105,7 @@ async fn adopt_with_hold_is_bumpless() {
         "telemetry gap {max_gap:?} across the restart"
     );
     let last = samples.last().expect("samples");
-    assert_eq!(last.state, DriveState::OperationEnabled);
+    assert_eq!(last.state, DriveState::Power(PowerState::OperationEnabled));
     assert!(last.velocity.is_some_and(|v| (v - 80.0).abs() < 0.05));
 
     // The new instance supervises the adopted drive: it knows the setpoint and takes commands.
@@ -118,7 +118,7 @@ async fn adopt_with_hold_is_bumpless() {
     let ack = send_command(&b.handle, Command::SetVelocity(60.0))
         .await
         .expect("velocity after adopt");
-    assert_eq!(ack.state, DriveState::OperationEnabled);
+    assert_eq!(ack.state, DriveState::Power(PowerState::OperationEnabled));
 }
 
 /// `adopt` with `on_crash = "quick_stop"`: the new instance applies the quick stop (the
@@ -152,7 +152,7 @@ async fn adopt_applies_on_crash_quick_stop() {
     assert!(!reparameterised);
     assert!(matches!(
         b.device(),
-        UniformState::QuickStopActive | UniformState::SwitchOnDisabled
+        PowerState::QuickStopActive | PowerState::SwitchOnDisabled
     ));
 }
 
@@ -194,10 +194,10 @@ async fn reinit_brings_down_and_downloads_again() {
         .await;
     assert_eq!(startup, StartupKind::Reinit);
     assert_eq!(reason, Some(ReparamReason::Start));
-    assert_eq!(b.device(), UniformState::SwitchOnDisabled);
+    assert_eq!(b.device(), PowerState::SwitchOnDisabled);
     assert_eq!(b.device_value("max_current"), Some(expected));
     let snap = snapshot(&b.handle).await.expect("snapshot");
-    assert_eq!(snap.state, DriveState::SwitchOnDisabled);
+    assert_eq!(snap.state, DriveState::Power(PowerState::SwitchOnDisabled));
 }
 
 /// A command pending when the instance crashes gets its outcome (`Aborted`), not silence.

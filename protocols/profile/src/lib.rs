@@ -12,10 +12,7 @@ pub use codec::{PointWrite, ProfileCodec, RegisterWrite};
 pub use command::{CommandState, CommandStep, Direction, Refusal, UniformCommand};
 pub use error::CodecError;
 pub use linevisor_core::PowerState;
-// Transitional alias: the drive actor still names the power state `UniformState`; remove once it
-// says `PowerState`.
-pub use linevisor_core::PowerState as UniformState;
 pub use plan::{Block, PointValue, ReadPlan, Sample};
 pub use point::PointCodec;
 pub use setpoint::{MotionWrites, TelemetryValues};
-pub use status::{ALL_STATES, rule_matches};
+pub use status::rule_matches;

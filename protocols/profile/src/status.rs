@@ -6,11 +6,6 @@ use linevisor_core::profile::StateRule;
 
 use crate::{CodecError, ProfileCodec, Sample};
 
-// Transitional alias: the drive actor's tests iterate `ALL_STATES`; remove once they use
-// `PowerState::ALL`.
-/// Every power state, in CiA 402 table order ([`PowerState::ALL`]).
-pub const ALL_STATES: [PowerState; 8] = PowerState::ALL;
-
 /// True if `raw` satisfies `rule`.
 pub fn rule_matches(rule: &StateRule, raw: u32) -> bool {
     (raw & rule.mask == rule.value) != rule.negate

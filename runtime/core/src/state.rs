@@ -66,6 +66,22 @@ impl PowerState {
     }
 }
 
+impl PowerState {
+    /// The snake_case key profiles, the API and logs use (`operation_enabled`).
+    pub const fn key(self) -> &'static str {
+        match self {
+            PowerState::NotReadyToSwitchOn => "not_ready_to_switch_on",
+            PowerState::SwitchOnDisabled => "switch_on_disabled",
+            PowerState::ReadyToSwitchOn => "ready_to_switch_on",
+            PowerState::SwitchedOn => "switched_on",
+            PowerState::OperationEnabled => "operation_enabled",
+            PowerState::QuickStopActive => "quick_stop_active",
+            PowerState::FaultReactionActive => "fault_reaction_active",
+            PowerState::Fault => "fault",
+        }
+    }
+}
+
 impl fmt::Display for PowerState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

@@ -14,6 +14,7 @@
 //! Run: `cargo bench -p linevisor-line --bench canopen` (LINEVISOR_BENCH_SECONDS overrides 20).
 #![allow(clippy::print_stdout)]
 
+use linevisor_drive::PowerState;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
@@ -242,7 +243,7 @@ async fn power_cycles(running: &RunningLine) {
             .await
             .unwrap_or_else(|e| panic!("enable after power cycle: {e}"));
         let s = snapshot(&d.handle).await.unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(s.state, DriveState::OperationEnabled);
+        assert_eq!(s.state, DriveState::Power(PowerState::OperationEnabled));
         enabled_ms.push(t0.elapsed().as_secs_f64() * 1e3);
     }
     ready_ms.sort_by(f64::total_cmp);

@@ -3,6 +3,7 @@
 //! enabled, velocity acknowledged, a node power cycle (unit swap) seen and the drive started
 //! again on the new unit, a sibling's actor crash leaves the others' cycles untouched.
 
+use linevisor_drive::PowerState;
 use std::time::Duration;
 
 use linevisor_config::check_text;
@@ -110,7 +111,7 @@ async fn enable_at(running: &RunningLine, id: &str, velocity: f64) {
     loop {
         let s = telemetry.recv().await.unwrap();
         if s.velocity.is_some_and(|v| (v - velocity).abs() < 1.0) {
-            assert_eq!(s.state, DriveState::OperationEnabled);
+            assert_eq!(s.state, DriveState::Power(PowerState::OperationEnabled));
             return;
         }
     }
@@ -151,7 +152,7 @@ async fn canopen_segment_enables_survives_a_power_cycle_and_isolates_a_crash() {
         after.stats.missed, before.missed,
         "node 2's reboot cost axis-1 cycles"
     );
-    assert_eq!(after.state, DriveState::OperationEnabled);
+    assert_eq!(after.state, DriveState::Power(PowerState::OperationEnabled));
     // The new unit is enabled again by command.
     enable_at(&running, "axis-2", 250.0).await;
 
@@ -186,8 +187,8 @@ async fn canopen_segment_enables_survives_a_power_cycle_and_isolates_a_crash() {
         b1.cycles,
         a1.stats.cycles
     );
-    assert_eq!(a1.state, DriveState::OperationEnabled);
-    assert_eq!(a2.state, DriveState::OperationEnabled);
+    assert_eq!(a1.state, DriveState::Power(PowerState::OperationEnabled));
+    assert_eq!(a2.state, DriveState::Power(PowerState::OperationEnabled));
     let back = snapshot(&running.drive("axis-3").unwrap().handle)
         .await
         .unwrap();

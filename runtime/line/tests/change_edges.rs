@@ -2,6 +2,7 @@
 //! other (no trial again), a `reinit` drive keeps running through a reconfiguration, and a
 //! rollback restores a drive's actor even when the drive does not answer.
 
+use linevisor_drive::PowerState;
 use std::path::Path;
 use std::time::Duration;
 
@@ -90,7 +91,7 @@ async fn a_reinit_drive_keeps_running_through_a_reconfiguration() {
         .unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let now = snapshot(&line.drive("b").unwrap().handle).await.unwrap();
-    assert_eq!(now.state, DriveState::OperationEnabled);
+    assert_eq!(now.state, DriveState::Power(PowerState::OperationEnabled));
     assert!(
         now.last
             .and_then(|s| s.velocity)

@@ -3,6 +3,7 @@
 //! actor crashes while its neighbours keep their cycle, and a shutdown brings every drive to its
 //! safe state.
 
+use linevisor_drive::PowerState;
 use std::time::Duration;
 
 use linevisor_config::{DEMO_LINE, DEMO_LINE_NAME, check_text};
@@ -44,7 +45,12 @@ async fn enable_at(d: &DriveEntry, velocity: f64) {
     loop {
         let s = telemetry.recv().await.unwrap();
         if s.velocity.is_some_and(|v| (v - velocity).abs() < 1.0) {
-            assert_eq!(s.state, DriveState::OperationEnabled, "{}", d.id);
+            assert_eq!(
+                s.state,
+                DriveState::Power(PowerState::OperationEnabled),
+                "{}",
+                d.id
+            );
             return;
         }
     }
@@ -115,7 +121,12 @@ async fn demo_line_runs_commands_and_isolates_a_crash() {
             b.cycles,
             after.stats.cycles
         );
-        assert_eq!(after.state, DriveState::OperationEnabled, "{}", a.id);
+        assert_eq!(
+            after.state,
+            DriveState::Power(PowerState::OperationEnabled),
+            "{}",
+            a.id
+        );
     }
     for n in [&neighbour, &can_neighbour] {
         let back = snapshot(&n.handle).await.unwrap();

@@ -25,7 +25,7 @@ use std::time::Duration;
 use linevisor_config::model::{
     DriveConfig, Limits, Profile, ProfileRef, RestartPolicy, SafeState, SafeStatePolicy,
 };
-use linevisor_profile::UniformState;
+use linevisor_profile::PowerState;
 use linevisor_supervisor::{ChildHandle, SupervisorRef};
 use tokio::sync::broadcast::{self, error::RecvError};
 
@@ -44,7 +44,7 @@ pub(crate) const FAULT: u16 = 0x2310;
 /// The device side of the scenario.
 pub trait Rig {
     /// The state of the device's own model.
-    fn device_state(&self) -> Option<UniformState>;
+    fn device_state(&self) -> Option<PowerState>;
     /// A point's engineering value in the device.
     fn device_value(&self, point: &str) -> Option<f64>;
     /// Write requests the device received so far.

@@ -1,7 +1,7 @@
 //! The scenario's steps, in order (see the module docs of [`crate::conformance`]).
 
 use linevisor_config::model::SafeState;
-use linevisor_profile::{Direction, ProfileCodec, UniformCommand, UniformState};
+use linevisor_profile::{Direction, PowerState, ProfileCodec, UniformCommand};
 
 use super::{
     FAULT, Failure, Harness, Report, Rig, command, expect_ok, fail, near, wait_event, wait_sample,
@@ -41,8 +41,8 @@ pub async fn run<R: Rig>(rig: &R, mut h: Harness) -> Result<Report, Failure> {
     // 2. Enable.
     let step = "enable";
     let ack = expect_ok(&h, step, Command::Enable(Direction::Forward)).await?;
-    if ack.state != DriveState::OperationEnabled
-        || rig.device_state() != Some(UniformState::OperationEnabled)
+    if ack.state != DriveState::Power(PowerState::OperationEnabled)
+        || rig.device_state() != Some(PowerState::OperationEnabled)
     {
         return Err(fail(
             step,
@@ -160,7 +160,7 @@ async fn fault<R: Rig>(rig: &R, h: &mut Harness, v: f64) -> Result<(), Failure> 
     rig.inject_fault(FAULT);
     let code = wait_event(&mut h.events, step, |k| match k {
         DriveEventKind::StateChanged {
-            to: DriveState::Fault,
+            to: DriveState::Power(PowerState::Fault),
             fault_code,
             ..
         } => Some(*fault_code),

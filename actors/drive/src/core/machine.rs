@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
-use linevisor_profile::{PointWrite, Sample, UniformState};
+use linevisor_profile::{PointWrite, PowerState, Sample};
 use tokio::time::Instant;
 use tracing::{info, warn};
 
@@ -36,7 +36,7 @@ pub struct DriveCore {
     pub(super) comm_reason: String,
     pub(super) state: DriveState,
     /// Last decoded device state.
-    pub(super) device: Option<UniformState>,
+    pub(super) device: Option<PowerState>,
     pub(super) fault_code: Option<u32>,
     /// Setpoints last written or adopted (point → value).
     pub(super) setpoints: BTreeMap<String, f64>,

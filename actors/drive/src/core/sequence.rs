@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use linevisor_profile::{
-    CommandState, CommandStep, PointWrite, ProfileCodec, Refusal, UniformCommand, UniformState,
+    CommandState, CommandStep, PointWrite, PowerState, ProfileCodec, Refusal, UniformCommand,
 };
 use tokio::time::Instant;
 
@@ -29,7 +29,7 @@ pub enum Poll {
     /// Wait this long, then read again.
     Sleep(Duration),
     /// The state confirms the command.
-    Done(UniformState),
+    Done(PowerState),
 }
 
 /// A state command run through acyclic reads and writes, polling at the drive's period: read,
@@ -72,7 +72,7 @@ impl DriveTo {
     pub fn observed(
         &mut self,
         codec: &ProfileCodec,
-        state: UniformState,
+        state: PowerState,
         fault_code: Option<u32>,
         observed_at: Instant,
         now: Instant,
@@ -103,7 +103,7 @@ pub enum Next {
     /// Nothing; wait for the next observation.
     Wait,
     /// The readback confirms the command in this state.
-    Done(UniformState),
+    Done(PowerState),
 }
 
 /// One state command in progress.
@@ -149,7 +149,7 @@ impl Sequence {
     pub fn on_status(
         &self,
         codec: &ProfileCodec,
-        state: UniformState,
+        state: PowerState,
         fault_code: Option<u32>,
         observed_at: Instant,
         now: Instant,

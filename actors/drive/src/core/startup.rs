@@ -4,7 +4,7 @@
 
 use linevisor_config::model::{RestartPolicy, SafeState};
 use linevisor_profile::{
-    CodecError, CommandState, ProfileCodec, Sample, UniformCommand, UniformState,
+    CodecError, CommandState, PowerState, ProfileCodec, Sample, UniformCommand,
 };
 use linevisor_supervisor::StopCause;
 
@@ -31,7 +31,7 @@ pub fn startup_kind(
 #[derive(Debug, Clone, PartialEq)]
 pub struct StartupJob {
     pub kind: StartupKind,
-    pub device: Option<UniformState>,
+    pub device: Option<PowerState>,
     pub fault_code: Option<u32>,
     pub memory: CommandState,
     /// Identity read at the last procedure (a different one is a replaced unit).
@@ -44,7 +44,7 @@ pub struct StartupJob {
 #[derive(Debug, Clone, PartialEq)]
 pub struct StartupOutcome {
     pub kind: StartupKind,
-    pub device: Option<UniformState>,
+    pub device: Option<PowerState>,
     pub fault_code: Option<u32>,
     pub memory: CommandState,
     /// Setpoints read from the drive (point, engineering value).
@@ -159,21 +159,21 @@ pub fn readable_setpoints(codec: &ProfileCodec) -> Vec<&str> {
 
 /// A powered drive is brought down before parameters are written: a moving one is quick-stopped
 /// first (and waited for).
-pub fn needs_quick_stop(state: UniformState) -> bool {
+pub fn needs_quick_stop(state: PowerState) -> bool {
     matches!(
         state,
-        UniformState::OperationEnabled | UniformState::QuickStopActive
+        PowerState::OperationEnabled | PowerState::QuickStopActive
     )
 }
 
 /// A quick-stopped drive stands still once it left quick stop active, or its velocity is
 /// within one count of zero.
-pub fn standstill(codec: &ProfileCodec, state: UniformState, sample: &Sample) -> bool {
+pub fn standstill(codec: &ProfileCodec, state: PowerState, sample: &Sample) -> bool {
     let velocity = codec.profile().telemetry.velocity.as_deref();
     let still = velocity
         .and_then(|p| sample.get(p).map(|v| (p, v.value)))
         .is_some_and(|(p, v)| ack::within(0.0, v, ack::resolution(codec, p, v)));
-    state != UniformState::QuickStopActive || still
+    state != PowerState::QuickStopActive || still
 }
 
 /// The configured parameters with their points (name, point, value); unknown names skipped.
@@ -210,8 +210,8 @@ pub fn mismatches(
 
 /// Parameters that differ are downloaded again, unless the drive is in operation enabled
 /// (nothing is written under motion): then they are only reported.
-pub fn download_differing(device: Option<UniformState>) -> bool {
-    device != Some(UniformState::OperationEnabled)
+pub fn download_differing(device: Option<PowerState>) -> bool {
+    device != Some(PowerState::OperationEnabled)
 }
 
 #[cfg(test)]
@@ -257,7 +257,7 @@ mod tests {
             plan(Reconnect, false, false, safe),
             StartupPlan::Adopt(vec![(Situation::CommLoss, SafeState::Disable)])
         );
-        assert!(!download_differing(Some(UniformState::OperationEnabled)));
-        assert!(download_differing(Some(UniformState::SwitchedOn)));
+        assert!(!download_differing(Some(PowerState::OperationEnabled)));
+        assert!(download_differing(Some(PowerState::SwitchedOn)));
     }
 }

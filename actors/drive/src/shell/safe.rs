@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use linevisor_config::model::SafeState;
-use linevisor_profile::{CommandState, ProfileCodec, Sample, UniformCommand, UniformState};
+use linevisor_profile::{CommandState, PowerState, ProfileCodec, Sample, UniformCommand};
 use linevisor_supervisor::{ActorProcessingErr, StopCause};
 use tokio::time::Instant;
 use tracing::{info, warn};
@@ -27,7 +27,7 @@ pub(crate) async fn observe(
     link: &Link,
     codec: &ProfileCodec,
     extra: &[&str],
-) -> Result<(UniformState, Sample), LinkError> {
+) -> Result<(PowerState, Sample), LinkError> {
     let sample = link.read(&observed_points(codec, extra)).await?;
     let state = codec.decode_status(&sample)?;
     Ok((state, sample))
@@ -39,7 +39,7 @@ pub(crate) async fn drive_to(
     version: &DriveVersion,
     command: UniformCommand,
     memory: &mut CommandState,
-) -> Result<UniformState, CommandError> {
+) -> Result<PowerState, CommandError> {
     let (spec, link) = (&version.spec, &version.link);
     let codec = &spec.codec;
     let timeout = spec.options.sequence_timeout;
@@ -75,9 +75,7 @@ pub(crate) async fn drive_to(
 }
 
 /// Waits until a quick-stopped drive stands still, within `sequence_timeout`.
-pub(crate) async fn standstill_reached(
-    version: &DriveVersion,
-) -> Result<UniformState, CommandError> {
+pub(crate) async fn standstill_reached(version: &DriveVersion) -> Result<PowerState, CommandError> {
     let (spec, link) = (&version.spec, &version.link);
     let timeout = spec.options.sequence_timeout;
     let deadline = Instant::now() + timeout;
@@ -101,7 +99,7 @@ pub(crate) async fn apply(
     version: &DriveVersion,
     safe: SafeState,
     memory: &mut CommandState,
-) -> Result<Option<UniformState>, CommandError> {
+) -> Result<Option<PowerState>, CommandError> {
     match safe_command(safe) {
         None => Ok(None),
         Some(command) => drive_to(version, command, memory).await.map(Some),

@@ -15,7 +15,7 @@ use linevisor_drive::conformance::{self, Harness, Rig};
 use linevisor_drive::{
     DriveChannels, DriveEvent, DriveEventKind, DriveMsg, DriveOptions, DriveSetup, TelemetrySample,
 };
-use linevisor_profile::UniformState;
+use linevisor_profile::PowerState;
 use linevisor_sim::{SimDrive, SimDriveOptions, SimHandle};
 use linevisor_supervisor::{
     Backoff, ChildHandle, EventBus, Intensity, Strategy, SupervisorRef, SupervisorSpec,
@@ -167,7 +167,7 @@ impl Bench {
     }
 
     /// The device's state.
-    pub fn device(&self) -> UniformState {
+    pub fn device(&self) -> PowerState {
         self.sim.with_drive(UNIT, |d| d.state()).expect("sim drive")
     }
 
@@ -204,7 +204,7 @@ pub struct SimRig {
 }
 
 impl Rig for SimRig {
-    fn device_state(&self) -> Option<UniformState> {
+    fn device_state(&self) -> Option<PowerState> {
         self.sim.with_drive(UNIT, |d| d.state()).ok()
     }
 
@@ -238,7 +238,7 @@ impl Rig for SimRig {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DeviceInstant {
     pub at: Instant,
-    pub state: UniformState,
+    pub state: PowerState,
     pub command_raw: Option<u32>,
     pub target_velocity: f64,
     pub velocity: f64,

@@ -21,6 +21,3 @@ pub use linevisor_core::profile::{
     PollSection, Profile, ProfileHeader, Protocol, SerialSection, Setpoints, StateRule,
     StatusSection, Telemetry, Units, WordOrder, WriteFunction,
 };
-// Transitional alias: the drive actor still names the power state `UniformState`; remove once it
-// says `PowerState`.
-pub use linevisor_core::PowerState as UniformState;
