@@ -22,9 +22,11 @@ pub enum DriveMsg {
     Command(Command, RpcReplyPort<CommandResult>),
     /// State, last sample and counters (for the control plane).
     Snapshot(RpcReplyPort<DriveSnapshot>),
-    /// Fault injection for isolation tests and benchmarks: the handler panics, exactly as a bug
-    /// in the actor would. The supervisor restarts the instance; the drive is adopted or
-    /// re-initialised per its `restart` policy.
+    /// Fault injection for isolation tests and benchmarks (feature `fault-injection`, never in a
+    /// production build): the handler panics, exactly as a bug in the actor would. The
+    /// supervisor restarts the instance; the drive is adopted or re-initialised per its
+    /// `restart` policy.
+    #[cfg(feature = "fault-injection")]
     Crash,
     /// The actor's own traffic (bus events, start-up); built only inside this crate.
     Internal(Internal),

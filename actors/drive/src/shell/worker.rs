@@ -190,6 +190,7 @@ impl DriveInstance {
                 let _ = reply.send(self.core.snapshot());
                 return Ok(());
             }
+            #[cfg(feature = "fault-injection")]
             DriveMsg::Crash => {
                 panic!(
                     "drive {}: crash requested (fault injection)",
