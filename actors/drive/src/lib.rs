@@ -12,8 +12,9 @@
 //! 2. [`core`]: the drive's decisions, sans I/O. [`core::DriveCore::step`] takes an event and
 //!    the time and returns actions; the safe-state runs ([`core::DriveTo`]) and the start-up
 //!    and safe-stop decisions are pure functions. No tokio I/O, no actors, no locks.
-//! 3. `link/`: the bus boundary (Modbus specifics only in `link/modbus.rs`, CANopen in
-//!    `link/canopen.rs`), and the forwarding task that hands bus events to a callback.
+//! 3. `link/`: the bus boundary. The drive knows no protocol: its bus hands it a typed
+//!    `DriveLink` (Modbus registers, CANopen objects and PDOs; in each bus kind's folder of
+//!    `linevisor-bus`), and the forwarding task hands bus events to a callback.
 //! 4. `shell/`: the [`Worker`](linevisor_supervisor::Worker) around the core (`shell/mod.rs`),
 //!    its messages, the setup and lineage, the start-up procedures and the safe-stop step,
 //!    which carry out the core's decisions through the link.
