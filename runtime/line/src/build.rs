@@ -8,7 +8,9 @@ use linevisor_config::model::{BusConfig, DriveConfig, Protocol};
 use linevisor_config::{ProfileSet, ValidLine};
 use linevisor_drive::{DriveChannels, DriveSetup};
 use linevisor_sim::{SimDrive, SimDriveOptions};
-use linevisor_supervisor::{ChildSpec, drive_subtree};
+use linevisor_supervisor::ChildSpec;
+
+use crate::tree::drive_subtree;
 
 use crate::LineError;
 use crate::bus;

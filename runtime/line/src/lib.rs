@@ -9,8 +9,10 @@ mod bus;
 pub mod change;
 mod error;
 mod line;
+mod tree;
 
 pub use bus::BusCtl;
 pub use change::{ApplyReport, Plan};
 pub use error::{ChangeError, LineError};
 pub use line::{BusEntry, DriveEntry, LineNotice, LineOptions, RunningLine};
+pub use tree::{LineTree, LineTreeSpec, drive_subtree};

@@ -11,15 +11,14 @@ use linevisor_config::ValidLine;
 use linevisor_config::model::{BusConfig, DriveConfig};
 use linevisor_drive::{DriveChannels, DriveMsg, DriveOptions, DriveSetup, TrialRule};
 use linevisor_sim::SimHandle;
-use linevisor_supervisor::{
-    ChildHandle, EventBus, LineTree, LineTreeSpec, SupervisorError, SupervisorRef,
-};
+use linevisor_supervisor::{ChildHandle, EventBus, SupervisorError, SupervisorRef};
 use tokio::sync::broadcast;
 use tracing::info;
 
 use crate::LineError;
 use crate::build;
 use crate::bus::BusCtl;
+use crate::tree::{LineTree, LineTreeSpec};
 
 /// One running drive: its stable handle and its broadcasts.
 #[derive(Debug, Clone)]

@@ -1,6 +1,6 @@
 //! linevisor's supervision layer: Erlang/OTP supervision semantics on ractor, generic over the
-//! child actor type. The binary (`runtime/cli`) builds the line's tree with it, and the drive
-//! and bus actor crates implement [`Worker`] to be supervised here. This crate knows nothing of
+//! child actor type. `runtime/line` builds the line's tree with it, and the drive and bus
+//! actors are supervised through [`Worker`]. This crate knows nothing of
 //! drives, Modbus or CAN. See `README.md` for the OTP mapping and the guarantees.
 //!
 //! What it adds to ractor (which has links and supervision events only):
@@ -12,8 +12,11 @@
 //!   run by the supervisor itself, never relying on the child's `post_stop`;
 //! - a stable [`ChildHandle`] whose queue survives restarts, with an explicit outcome for every
 //!   message (see [`handle`] for the exact guarantee);
-//! - lifecycle [`Event`]s, a quiet [`install_panic_hook`], the line's tree shape
-//!   ([`LineTree`]) and planned replacement with hand-over and rollback ([`Replacement`]).
+//! - lifecycle [`Event`]s, a quiet [`install_panic_hook`], and planned replacement with
+//!   hand-over and rollback ([`Replacement`]).
+//!
+//! The production line's tree (buses and drives under a root) is built from these pieces by
+//! `runtime/line`; nothing here names a bus or a drive.
 
 mod backoff;
 mod error;
@@ -29,7 +32,6 @@ mod spec;
 mod starter;
 mod strategy;
 mod supervisor;
-mod tree;
 mod worker;
 
 pub use backoff::{Backoff, Jitter, SeededJitter};
@@ -44,7 +46,6 @@ pub use spec::{
 };
 pub use strategy::Strategy;
 pub use supervisor::{ChildInfo, ChildStatus, SupervisorRef, SupervisorSpec};
-pub use tree::{LineTree, LineTreeSpec, drive_subtree};
 pub use worker::{Worker, WorkerCtx};
 
 /// Re-exported so workers can name reply ports and errors without a direct ractor dependency.

@@ -1,12 +1,14 @@
-//! Property test on the line's tree: random crash / restart / stop sequences always converge
-//! back to the configured shape, and never disturb another subtree.
+//! Property test on nested supervisors in the shape a line uses (a root over a buses and a
+//! drives supervisor, a rest_for_one subtree per drive, a control child): random crash /
+//! restart / stop sequences always converge back to the configured shape, and never disturb
+//! another subtree.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use linevisor_supervisor::{
-    Backoff, ChildHandle, ChildStatus, Event, EventBus, Intensity, LineTree, LineTreeSpec,
-    SeededJitter, SupervisorRef, drive_subtree,
+    Backoff, ChildHandle, ChildStatus, Event, EventBus, Intensity, SeededJitter, SupervisorError,
+    SupervisorRef, SupervisorSpec,
 };
 use proptest::prelude::*;
 
@@ -16,8 +18,26 @@ const LEAVES: [&str; 7] = [
     "b1", "b2", "d1.axis", "d1.io", "d2.axis", "d2.io", "control",
 ];
 
+/// The running tree: its root and the two supervisors below it.
+struct Tree {
+    root: SupervisorRef,
+    buses: SupervisorRef,
+    drives: SupervisorRef,
+    events: EventBus,
+}
+
+impl Tree {
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    async fn shutdown(&self) -> Result<(), SupervisorError> {
+        self.root.shutdown().await
+    }
+}
+
 struct Line {
-    tree: LineTree,
+    tree: Tree,
     drive_sups: BTreeMap<&'static str, SupervisorRef>,
     handles: BTreeMap<&'static str, ChildHandle<Msg>>,
     probe: Probe,
@@ -37,36 +57,44 @@ async fn build(seed: u64) -> Line {
     };
     let backoff = Backoff::exponential(Duration::from_millis(10), Duration::from_millis(80));
     let (b1, b2, control) = (leaf("b1"), leaf("b2"), leaf("control"));
+    let buses = SupervisorSpec::new(linevisor_supervisor::Strategy::OneForOne)
+        .intensity(generous())
+        .backoff(backoff)
+        .jitter(SeededJitter::new(seed))
+        .child(b1)
+        .child(b2);
+    let mut drives =
+        SupervisorSpec::new(linevisor_supervisor::Strategy::OneForOne).intensity(generous());
     let mut drive_sups = BTreeMap::new();
-    let mut spec = LineTreeSpec::new("line")
-        .buses_supervisor(|s| {
-            s.intensity(generous())
-                .backoff(backoff)
-                .jitter(SeededJitter::new(seed))
-        })
-        .drives_supervisor(|s| s.intensity(generous()))
-        .bus(b1)
-        .bus(b2)
-        .control_plane(control);
     for d in ["d1", "d2"] {
         let axis = leaf(if d == "d1" { "d1.axis" } else { "d2.axis" });
         let io = leaf(if d == "d1" { "d1.io" } else { "d2.io" });
         // Tight on purpose: repeated crashes of one drive melt its subtree down.
-        let sub = drive_subtree([axis, io])
+        let sub = SupervisorSpec::new(linevisor_supervisor::Strategy::RestForOne)
+            .child(axis)
+            .child(io)
             .intensity(Intensity::new(2, Duration::from_secs(10)))
             .backoff(backoff)
             .jitter(SeededJitter::new(seed + 1));
         drive_sups.insert(d, sub.handle());
-        spec = spec.drive(sub.into_child(d));
+        drives = drives.child(sub.into_child(d));
     }
-    let tree = spec
-        .root(
-            linevisor_supervisor::SupervisorSpec::new(linevisor_supervisor::Strategy::OneForOne)
-                .intensity(generous()),
-        )
-        .start(EventBus::new(1 << 14))
+    let events = EventBus::new(1 << 14);
+    let (buses_ref, drives_ref) = (buses.handle(), drives.handle());
+    let root = SupervisorSpec::new(linevisor_supervisor::Strategy::OneForOne)
+        .intensity(generous())
+        .child(buses.into_child("buses"))
+        .child(drives.into_child("drives"))
+        .child(control)
+        .start("line", events.clone())
         .await
         .unwrap();
+    let tree = Tree {
+        root,
+        buses: buses_ref,
+        drives: drives_ref,
+        events,
+    };
     Line {
         tree,
         drive_sups,

@@ -1,27 +1,24 @@
-//! The line's tree shape:
+//! The line's tree shape, built from the supervisor's generic pieces:
 //!
 //! ```text
 //! <line> (one_for_one)
 //! ├── buses    (one_for_one) ── one actor per bus
-//! ├── drives   (one_for_one) ── one subtree per drive (rest_for_one)
-//! └── control  (the control plane, optional)
+//! └── drives   (one_for_one) ── one subtree per drive (rest_for_one)
 //! ```
 //!
 //! Buses and drives are separate subtrees under a one_for_one root, so a bus restart never
-//! restarts a drive. A drive holds its bus's [`crate::ChildHandle`]: while the bus restarts,
+//! restarts a drive. A drive holds its bus's `ChildHandle`: while the bus restarts,
 //! the drive's requests queue or are refused at once (`Restarting` for fail-fast kinds), which
 //! the drive reports as comm loss; it recovers when the bus handle runs again. Shutdown goes in
-//! reverse: control plane, then drives (their safe-stop still has its bus), then buses.
+//! reverse: drives first (their safe-stop still has its bus), then buses. The control plane runs
+//! beside the tree and is stopped before it.
 
 use std::time::Duration;
 
-use crate::backoff::Backoff;
-use crate::error::SupervisorError;
-use crate::events::{Event, EventBus};
-use crate::intensity::Intensity;
-use crate::spec::ChildSpec;
-use crate::strategy::Strategy;
-use crate::supervisor::{SupervisorRef, SupervisorSpec};
+use linevisor_supervisor::{
+    Backoff, ChildSpec, Event, EventBus, Intensity, Strategy, SupervisorError, SupervisorRef,
+    SupervisorSpec,
+};
 
 /// The tree of one production line, before start.
 #[derive(Debug)]
@@ -30,7 +27,6 @@ pub struct LineTreeSpec {
     root: SupervisorSpec,
     buses: SupervisorSpec,
     drives: SupervisorSpec,
-    control_plane: Option<ChildSpec>,
 }
 
 impl LineTreeSpec {
@@ -44,7 +40,6 @@ impl LineTreeSpec {
                 .intensity(Intensity::new(5, Duration::from_secs(10))),
             drives: SupervisorSpec::new(Strategy::OneForOne)
                 .intensity(Intensity::new(5, Duration::from_secs(10))),
-            control_plane: None,
         }
     }
 
@@ -78,24 +73,16 @@ impl LineTreeSpec {
         self
     }
 
-    /// Set the control plane child.
-    pub fn control_plane(mut self, spec: impl Into<ChildSpec>) -> Self {
-        self.control_plane = Some(spec.into());
-        self
-    }
-
-    /// Start the tree; children start in order (buses, drives, control plane).
+    /// Start the tree; children start in order (buses, then drives).
     pub async fn start(self, events: EventBus) -> Result<LineTree, SupervisorError> {
         let buses = self.buses.handle();
         let drives = self.drives.handle();
-        let mut root = self
+        let root = self
             .root
             .child(self.buses.into_child("buses"))
-            .child(self.drives.into_child("drives"));
-        if let Some(control) = self.control_plane {
-            root = root.child(control);
-        }
-        let root = root.start(&self.line, events.clone()).await?;
+            .child(self.drives.into_child("drives"))
+            .start(&self.line, events.clone())
+            .await?;
         Ok(LineTree {
             root,
             buses,
