@@ -20,7 +20,7 @@ use crate::error::SupervisorError;
 use crate::events::EventKind;
 use crate::spec::{ChildId, Exit, Factory, Shutdown};
 use crate::supervisor::SupervisorMsg;
-use crate::supervisor::state::{Run, SupState, Then};
+use crate::supervisor::state::{AfterStop, ChildState, SupervisorState};
 use crate::worker::Worker;
 
 /// How long a new version is on probation. It ends when both are reached.
@@ -88,7 +88,7 @@ pub(crate) struct ProbationState {
     generation: u64,
 }
 
-impl SupState {
+impl SupervisorState {
     pub(crate) async fn replace(
         &mut self,
         child: ChildId,
@@ -106,12 +106,12 @@ impl SupState {
             }
         };
         let entry = &self.entries[idx];
-        let Run::Running(cell) = &entry.run else {
-            let _ = reply.send(Err(self.wrong_state(&child, "running", "not running")));
+        let ChildState::Running(cell) = &entry.state else {
+            let _ = reply.send(Err(self.state_error(&child, "running", "not running")));
             return Ok(());
         };
         if entry.probation.is_some() {
-            let _ = reply.send(Err(self.wrong_state(&child, "promoted", "on probation")));
+            let _ = reply.send(Err(self.state_error(&child, "promoted", "on probation")));
             return Ok(());
         }
         let (cell, starter, shutdown) = (
@@ -133,7 +133,7 @@ impl SupState {
             Shutdown::Infinity => Duration::MAX,
         };
         starter.export(&cell, export_wait).await;
-        self.stop_entry(idx, "shutdown: replaced", Then::Replace)
+        self.stop_entry(idx, "shutdown: replaced", AfterStop::Replace)
             .await;
         let (from, to) = starter.promote();
         starter.arm_probation(probation.cycles);
@@ -178,7 +178,7 @@ impl SupState {
         Ok(())
     }
 
-    fn wrong_state(
+    fn state_error(
         &self,
         child: &ChildId,
         expected: &'static str,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 
-use super::state::{Entry, Run, SupState, Then};
+use super::state::{AfterStop, ChildState, Entry, SupervisorState};
 use super::{SupervisorMsg, SupervisorShared, lock};
 use crate::error::SupervisorError;
 use crate::events::EventKind;
@@ -13,7 +13,7 @@ use crate::spec::{ChildId, ChildSpec, Exit, Restart};
 
 pub(crate) struct SupervisorActor;
 
-impl SupState {
+impl SupervisorState {
     fn index(&self, id: &ChildId) -> Result<usize, SupervisorError> {
         self.by_id
             .get(id)
@@ -66,7 +66,7 @@ impl SupState {
                 Ok(())
             }
             Err(reason) => {
-                self.stop_entry(idx, "shutdown: start failed", Then::Close)
+                self.stop_entry(idx, "shutdown: start failed", AfterStop::Close)
                     .await;
                 self.remove(idx);
                 Err(SupervisorError::StartFailed { child: id, reason })
@@ -81,7 +81,7 @@ impl SupState {
         } else {
             "shutdown: terminated"
         };
-        self.stop_entry(idx, reason, Then::Close).await;
+        self.stop_entry(idx, reason, AfterStop::Close).await;
         if delete || self.entries[idx].spec.restart == Restart::Temporary {
             self.remove(idx);
         }
@@ -90,10 +90,10 @@ impl SupState {
 
     async fn restart(&mut self, id: &ChildId) -> Result<(), SupervisorError> {
         let idx = self.index(id)?;
-        let actual = match self.entries[idx].run {
-            Run::Down => None,
-            Run::Running(_) => Some("running"),
-            Run::Failed | Run::Waiting(_) => Some("restarting"),
+        let actual = match self.entries[idx].state {
+            ChildState::Down => None,
+            ChildState::Running(_) => Some("running"),
+            ChildState::Failed | ChildState::Waiting(_) => Some("restarting"),
         };
         if let Some(actual) = actual {
             return Err(SupervisorError::WrongState {
@@ -109,7 +109,7 @@ impl SupState {
                 Ok(())
             }
             Err(reason) => {
-                self.stop_entry(idx, "shutdown: start failed", Then::Close)
+                self.stop_entry(idx, "shutdown: start failed", AfterStop::Close)
                     .await;
                 Err(SupervisorError::StartFailed {
                     child: id.clone(),
@@ -120,7 +120,7 @@ impl SupState {
     }
 }
 
-impl SupState {
+impl SupervisorState {
     /// Replies to the caller; returns an error only when the supervisor must escalate.
     async fn restart_now(
         &mut self,
@@ -134,7 +134,7 @@ impl SupState {
                 return Ok(());
             }
         };
-        let refusal = if !matches!(self.entries[idx].run, Run::Running(_)) {
+        let refusal = if !matches!(self.entries[idx].state, ChildState::Running(_)) {
             Some(("running", "not running"))
         } else if self.entries[idx].probation.is_some() {
             Some(("promoted", "on probation"))
@@ -150,7 +150,7 @@ impl SupState {
             }));
             return Ok(());
         }
-        self.stop_entry(idx, "shutdown: restart", Then::Restart)
+        self.stop_entry(idx, "shutdown: restart", AfterStop::Restart)
             .await;
         match self.start_entry(idx).await {
             Ok(()) => {
@@ -185,15 +185,15 @@ fn escalate(err: SupervisorError) -> ActorProcessingErr {
 
 impl Actor for SupervisorActor {
     type Msg = SupervisorMsg;
-    type State = SupState;
+    type State = SupervisorState;
     type Arguments = Arc<SupervisorShared>;
 
     async fn pre_start(
         &self,
         myself: ActorRef<SupervisorMsg>,
         shared: Arc<SupervisorShared>,
-    ) -> Result<SupState, ActorProcessingErr> {
-        let mut state = SupState::new(shared, myself.clone());
+    ) -> Result<SupervisorState, ActorProcessingErr> {
+        let mut state = SupervisorState::new(shared, myself.clone());
         state.start_all().await.map_err(escalate)?;
         *lock(&state.shared.current) = Some(myself);
         Ok(state)
@@ -203,7 +203,7 @@ impl Actor for SupervisorActor {
         &self,
         _myself: ActorRef<SupervisorMsg>,
         msg: SupervisorMsg,
-        state: &mut SupState,
+        state: &mut SupervisorState,
     ) -> Result<(), ActorProcessingErr> {
         match msg {
             SupervisorMsg::Add(spec, reply) => {
@@ -252,7 +252,7 @@ impl Actor for SupervisorActor {
         &self,
         _myself: ActorRef<SupervisorMsg>,
         evt: SupervisionEvent,
-        state: &mut SupState,
+        state: &mut SupervisorState,
     ) -> Result<(), ActorProcessingErr> {
         // Overrides ractor's default, which stops the supervisor when any child exits.
         let (actor, exit) = match evt {
@@ -270,7 +270,7 @@ impl Actor for SupervisorActor {
     async fn post_stop(
         &self,
         _myself: ActorRef<SupervisorMsg>,
-        state: &mut SupState,
+        state: &mut SupervisorState,
     ) -> Result<(), ActorProcessingErr> {
         // ractor would kill the children without their post_stop; stop them properly first.
         state.clear_current();

@@ -16,7 +16,7 @@ use crate::shutdown::{Reporter, safe_stop, stop_instance};
 use crate::spec::{ChildId, ChildSpec, Exit, Restart, StopCause};
 use crate::starter::StartCtx;
 
-pub(crate) enum Run {
+pub(crate) enum ChildState {
     Running(ActorCell),
     /// Instance gone after a failure; neither restarted nor safe-stopped yet.
     Failed,
@@ -28,7 +28,7 @@ pub(crate) enum Run {
 
 pub(crate) struct Entry {
     pub(crate) spec: ChildSpec,
-    pub(crate) run: Run,
+    pub(crate) state: ChildState,
     pub(crate) restarts: u32,
     streak: u32,
     started_at: Instant,
@@ -42,7 +42,7 @@ impl Entry {
         let generation = spec.starter.generation();
         Self {
             spec,
-            run: Run::Down,
+            state: ChildState::Down,
             restarts: 0,
             streak: 0,
             started_at: Instant::now(),
@@ -54,7 +54,7 @@ impl Entry {
 
 /// What a planned stop leaves behind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Then {
+pub(crate) enum AfterStop {
     /// The child restarts: callers' messages wait for the next instance.
     Restart,
     /// Down for good: callers are refused, queued messages answered `Unavailable`.
@@ -64,9 +64,9 @@ pub(crate) enum Then {
 }
 
 /// A start that failed: handled like a failure of that child.
-pub(crate) type Pending = Option<(usize, Exit)>;
+pub(crate) type FailedStart = Option<(usize, Exit)>;
 
-pub(crate) struct SupState {
+pub(crate) struct SupervisorState {
     pub(crate) shared: Arc<SupervisorShared>,
     pub(crate) myself: ActorRef<SupervisorMsg>,
     pub(crate) path: Arc<str>,
@@ -81,7 +81,7 @@ pub(crate) struct SupState {
     shut_down: bool,
 }
 
-impl SupState {
+impl SupervisorState {
     pub(crate) fn new(shared: Arc<SupervisorShared>, myself: ActorRef<SupervisorMsg>) -> Self {
         let (path, events) = lock(&shared.naming).clone();
         let config = *lock(&shared.config);
@@ -121,7 +121,7 @@ impl SupState {
         self.by_actor.clear();
         for (idx, e) in self.entries.iter().enumerate() {
             self.by_id.insert(e.spec.id.clone(), idx);
-            if let Run::Running(cell) = &e.run {
+            if let ChildState::Running(cell) = &e.state {
                 self.by_actor.insert(cell.get_id(), idx);
             }
         }
@@ -140,10 +140,10 @@ impl SupState {
             .map(|e| ChildInfo {
                 id: e.spec.id.clone(),
                 kind: e.spec.kind,
-                status: match e.run {
-                    Run::Running(_) => ChildStatus::Running,
-                    Run::Failed | Run::Waiting(_) => ChildStatus::Restarting,
-                    Run::Down => ChildStatus::Stopped,
+                status: match e.state {
+                    ChildState::Running(_) => ChildStatus::Running,
+                    ChildState::Failed | ChildState::Waiting(_) => ChildStatus::Restarting,
+                    ChildState::Down => ChildStatus::Stopped,
                 },
                 restarts: e.restarts,
                 version: e.spec.starter.version(),
@@ -165,13 +165,13 @@ impl SupState {
         match started {
             Ok(cell) => {
                 self.by_actor.insert(cell.get_id(), idx);
-                entry.run = Run::Running(cell);
+                entry.state = ChildState::Running(cell);
                 entry.started_at = Instant::now();
                 entry.generation = starter.generation();
                 Ok(())
             }
             Err(reason) => {
-                entry.run = Run::Failed;
+                entry.state = ChildState::Failed;
                 let id = entry.spec.id.clone();
                 self.emit(
                     &id,
@@ -194,7 +194,7 @@ impl SupState {
         let Some(idx) = self.by_actor.remove(&actor) else {
             return Ok(());
         };
-        self.entries[idx].run = Run::Failed;
+        self.entries[idx].state = ChildState::Failed;
         let id = self.entries[idx].spec.id.clone();
         let reason = exit.reason().to_owned();
         match &exit {
@@ -205,18 +205,18 @@ impl SupState {
     }
 
     /// Handle a failure and any start failures it leads to, until the tree is settled.
-    pub(crate) async fn settle(&mut self, mut pending: Pending) -> Result<(), SupervisorError> {
+    pub(crate) async fn settle(&mut self, mut pending: FailedStart) -> Result<(), SupervisorError> {
         while let Some((idx, exit)) = pending {
             pending = self.child_down(idx, exit).await?;
         }
         Ok(())
     }
 
-    async fn child_down(&mut self, idx: usize, exit: Exit) -> Result<Pending, SupervisorError> {
+    async fn child_down(&mut self, idx: usize, exit: Exit) -> Result<FailedStart, SupervisorError> {
         let rolled_back = self.end_probation_on_exit(idx, &exit);
         let entry = &self.entries[idx];
         if !(entry.spec.restart.restarts_after(&exit) || rolled_back) {
-            self.stop_entry(idx, exit.reason(), Then::Close).await;
+            self.stop_entry(idx, exit.reason(), AfterStop::Close).await;
             if self.entries[idx].spec.restart == Restart::Temporary {
                 self.remove(idx);
             }
@@ -225,7 +225,7 @@ impl SupState {
         self.restart_group(idx).await
     }
 
-    async fn restart_group(&mut self, idx: usize) -> Result<Pending, SupervisorError> {
+    async fn restart_group(&mut self, idx: usize) -> Result<FailedStart, SupervisorError> {
         let now = Instant::now();
         if let Err(restarts) = self.log.admit(now, self.config.intensity) {
             return Err(self.meltdown(idx, restarts).await);
@@ -236,16 +236,16 @@ impl SupState {
             .config
             .strategy
             .group(idx, self.entries.len())
-            .filter(|&j| j == idx || !matches!(self.entries[j].run, Run::Down))
+            .filter(|&j| j == idx || !matches!(self.entries[j].state, ChildState::Down))
             .collect();
         let reason = "shutdown: sibling restart";
         for &j in members.iter().rev() {
             // Temporary siblings stopped for the group do not come back (OTP).
             let temporary = self.entries[j].spec.restart == Restart::Temporary;
             if j != idx && temporary {
-                self.stop_entry(j, reason, Then::Close).await;
-            } else if j != idx && matches!(self.entries[j].run, Run::Running(_)) {
-                self.stop_entry(j, reason, Then::Restart).await;
+                self.stop_entry(j, reason, AfterStop::Close).await;
+            } else if j != idx && matches!(self.entries[j].state, ChildState::Running(_)) {
+                self.stop_entry(j, reason, AfterStop::Restart).await;
             }
         }
         let mut ids: Vec<ChildId> = Vec::with_capacity(members.len());
@@ -274,7 +274,7 @@ impl SupState {
             if let Some(&j) = self.by_id.get(id) {
                 let e = &mut self.entries[j];
                 e.spec.starter.detach();
-                e.run = Run::Waiting(token);
+                e.state = ChildState::Waiting(token);
             }
         }
         if delay.is_zero() {
@@ -292,9 +292,9 @@ impl SupState {
     }
 
     /// Start, in start order, every child waiting on `token`.
-    pub(crate) async fn start_waiting(&mut self, token: u64, backoff: Duration) -> Pending {
+    pub(crate) async fn start_waiting(&mut self, token: u64, backoff: Duration) -> FailedStart {
         for idx in 0..self.entries.len() {
-            if !matches!(self.entries[idx].run, Run::Waiting(t) if t == token) {
+            if !matches!(self.entries[idx].state, ChildState::Waiting(t) if t == token) {
                 continue;
             }
             match self.start_entry(idx).await {
@@ -311,14 +311,14 @@ impl SupState {
     }
 
     /// Planned stop of one child: shutdown policy, then safe-stop.
-    pub(crate) async fn stop_entry(&mut self, idx: usize, reason: &str, then: Then) {
+    pub(crate) async fn stop_entry(&mut self, idx: usize, reason: &str, then: AfterStop) {
         self.end_probation_planned(idx);
         let entry = &mut self.entries[idx];
-        let previous = std::mem::replace(&mut entry.run, Run::Down);
+        let previous = std::mem::replace(&mut entry.state, ChildState::Down);
         let spec = entry.spec.clone();
         match then {
-            Then::Restart | Then::Replace => spec.starter.detach(),
-            Then::Close => spec.starter.close(),
+            AfterStop::Restart | AfterStop::Replace => spec.starter.detach(),
+            AfterStop::Close => spec.starter.close(),
         }
         let report = Reporter {
             events: &self.events,
@@ -326,7 +326,7 @@ impl SupState {
             child: &spec.id,
         };
         let needs_safe_stop = match previous {
-            Run::Running(cell) => {
+            ChildState::Running(cell) => {
                 self.by_actor.remove(&cell.get_id());
                 stop_instance(&cell, spec.shutdown, reason, &report).await;
                 report.emit(EventKind::Stopped {
@@ -335,14 +335,14 @@ impl SupState {
                 true
             }
             // Gone after a failure and not coming back now.
-            Run::Failed | Run::Waiting(_) => then == Then::Close,
-            Run::Down => false,
+            ChildState::Failed | ChildState::Waiting(_) => then == AfterStop::Close,
+            ChildState::Down => false,
         };
         if needs_safe_stop && let Some(step) = &spec.safe_stop {
             let cause = match then {
-                Then::Restart => StopCause::Restart,
-                Then::Replace => StopCause::Replace,
-                Then::Close => StopCause::Shutdown,
+                AfterStop::Restart => StopCause::Restart,
+                AfterStop::Replace => StopCause::Replace,
+                AfterStop::Close => StopCause::Shutdown,
             };
             safe_stop(step, cause, &report).await;
         }
@@ -351,7 +351,7 @@ impl SupState {
     /// Stop every child in reverse start order, for good.
     pub(crate) async fn shutdown_all(&mut self, reason: &str) {
         for idx in (0..self.entries.len()).rev() {
-            self.stop_entry(idx, reason, Then::Close).await;
+            self.stop_entry(idx, reason, AfterStop::Close).await;
         }
         self.shut_down = true;
     }
@@ -388,7 +388,7 @@ impl SupState {
     }
 }
 
-impl Drop for SupState {
+impl Drop for SupervisorState {
     /// Safety net when this instance vanished without its ordered shutdown (killed): callers
     /// must not wait on queues no instance will drain. No-op after an ordered shutdown (the
     /// state may be dropped after the parent already restarted this supervisor).
