@@ -11,7 +11,7 @@ mod virtual_bus;
 pub use error::CanError;
 pub use frame::{CanFrame, CanId, FrameError, MAX_EXTENDED_ID, MAX_STANDARD_ID};
 /// Re-exported: the reopen backoff (from linevisor-core).
-pub use linevisor_core::Backoff;
+pub use linevisor_core::Retry;
 pub use open::{TransportKind, open};
 pub use transport::{AnyTransport, BoxFuture, CanTransport, DynCanTransport};
 pub use virtual_bus::{EndpointId, VirtualBus, VirtualEndpoint};

@@ -16,5 +16,5 @@ pub use error::{CallResult, FrameError, LinkError};
 pub use exception::{Exception, ExceptionCode};
 pub use frame::{ExceptionResponse, MbapHeader, Request, Response, ResponsePdu};
 /// Re-exported: the reconnect backoff (from linevisor-core).
-pub use linevisor_core::Backoff;
+pub use linevisor_core::Retry;
 pub use server::Service;

@@ -11,7 +11,7 @@ use common::*;
 use linevisor_modbus::client::{Attached, Connect};
 use linevisor_modbus::server::tcp::{serve, serve_connection};
 use linevisor_modbus::{
-    Backoff, Client, Exception, ExceptionCode, LinkError, MbapHeader, Request, Response, TcpClient,
+    Client, Exception, ExceptionCode, LinkError, MbapHeader, Request, Response, Retry, TcpClient,
     TcpConfig,
 };
 use tokio::io::{AsyncWriteExt, DuplexStream, duplex};
@@ -308,7 +308,7 @@ async fn reconnect_backs_off_exponentially_then_recovers() {
     let refused = || Err(io::Error::new(io::ErrorKind::ConnectionRefused, "refused"));
     let connector = Scripted(VecDeque::from([refused(), refused(), Ok(a)]));
     let backoff =
-        Backoff::new(Duration::from_millis(100), Duration::from_secs(5)).with_jitter(0.5, || 0.0);
+        Retry::new(Duration::from_millis(100), Duration::from_secs(5)).with_jitter(0.5, || 0.0);
     let mut c = TcpClient::with_connector(connector, config(0)).with_backoff(backoff);
 
     let e = c.call(1, &read_holding(0, 1)).await.unwrap_err();

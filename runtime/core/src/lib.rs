@@ -10,6 +10,6 @@ pub mod profile;
 pub mod registers;
 mod state;
 
-pub use backoff::Backoff;
+pub use backoff::{Backoff, Jitter, Retry, SeededJitter};
 pub use registers::{MergedRead, RegisterRun, merge_register_runs};
 pub use state::PowerState;

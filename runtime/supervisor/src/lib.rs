@@ -18,7 +18,6 @@
 //! The production line's tree (buses and drives under a root) is built from these pieces by
 //! `runtime/line`; nothing here names a bus or a drive.
 
-mod backoff;
 mod error;
 mod events;
 pub mod handle;
@@ -34,11 +33,12 @@ mod strategy;
 mod supervisor;
 mod worker;
 
-pub use backoff::{Backoff, Jitter, SeededJitter};
 pub use error::SupervisorError;
 pub use events::{Event, EventBus, EventKind};
 pub use handle::{ChildHandle, Deliverable, DeliveryPolicy, HandleState, HandleStats, Receipt};
 pub use intensity::Intensity;
+/// Re-exported: the one backoff law, applied per child restart streak.
+pub use linevisor_core::backoff::{Backoff, Jitter, SeededJitter};
 pub use panic::{install_panic_hook, log_panic};
 pub use replace::{Probation, Replacement};
 pub use spec::{

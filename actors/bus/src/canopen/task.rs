@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use linevisor_can::{Backoff, TransportKind};
+use linevisor_can::{Retry, TransportKind};
 use linevisor_canopen::{
     Bus, BusConfig, Event, Events, NmtState, NodeId, SdoConfig, SyncConfig, SyncProducer,
 };
@@ -58,7 +58,7 @@ impl BusTask {
     /// Opens the interface; until then attaches are kept and requests refused. `None` when
     /// stopped first.
     async fn open(&mut self) -> Option<(Bus<Port>, Events)> {
-        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
+        let mut backoff = Retry::new(Duration::from_millis(100), Duration::from_secs(10));
         loop {
             let reason = match linevisor_can::open(&self.kind).await {
                 Ok(t) => {

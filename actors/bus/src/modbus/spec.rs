@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use linevisor_config::model::{BusConfig, ModbusRtuBus, ModbusTcpBus};
 use linevisor_modbus::timing::RtuTiming;
-use linevisor_modbus::{Backoff, RtuConfig, TcpConfig};
+use linevisor_modbus::{Retry, RtuConfig, TcpConfig};
 
 use crate::BusError;
 use crate::modbus::opener::{Opener, SerialOpener, TcpOpener};
@@ -56,7 +56,7 @@ pub struct BusOptions {
     /// Acyclic requests that may wait for the line; more are refused with `QueueFull`.
     pub queue_capacity: usize,
     /// Delay between reopen attempts after the link is lost.
-    pub reopen_backoff: Backoff,
+    pub reopen_backoff: Retry,
 }
 
 impl Default for BusOptions {
@@ -64,7 +64,7 @@ impl Default for BusOptions {
     fn default() -> Self {
         Self {
             queue_capacity: 64,
-            reopen_backoff: Backoff::new(Duration::from_millis(100), Duration::from_secs(10)),
+            reopen_backoff: Retry::new(Duration::from_millis(100), Duration::from_secs(10)),
         }
     }
 }

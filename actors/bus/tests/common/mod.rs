@@ -15,7 +15,7 @@ use linevisor_bus::{
     ModbusHandle, ReadBlock, Sample,
 };
 use linevisor_config::model::{ModbusRtuBus, ModbusTcpBus, Parity};
-use linevisor_modbus::Backoff;
+use linevisor_modbus::Retry;
 use linevisor_modbus::server::rtu::{RtuServerConfig, serve};
 use linevisor_modbus::server::{RegisterMap, UnitMemory};
 use ractor::Actor;
@@ -91,7 +91,7 @@ pub fn tcp_spec(address: String) -> ModbusTcpBus {
 pub fn options(initial_ms: u64) -> BusOptions {
     BusOptions {
         queue_capacity: 16,
-        reopen_backoff: Backoff::new(Duration::from_millis(initial_ms), Duration::from_secs(10))
+        reopen_backoff: Retry::new(Duration::from_millis(initial_ms), Duration::from_secs(10))
             .with_jitter(0.0, || 0.0),
     }
 }

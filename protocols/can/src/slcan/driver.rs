@@ -17,7 +17,7 @@ use super::codec::{Command, Reply, encode_command};
 use super::decoder::Decoder;
 use super::transport::{Counters, LinkState, SlcanConfig};
 use crate::{CanError, CanFrame};
-use linevisor_core::Backoff;
+use linevisor_core::Retry;
 
 /// A request from the handle.
 #[derive(Debug)]
@@ -57,7 +57,7 @@ pub(crate) async fn run<O, Fut, S>(
 {
     let span = info_span!("slcan", bus = %ctx.config.name);
     async move {
-        let mut backoff = Backoff::new(ctx.config.reopen_initial, ctx.config.reopen_max);
+        let mut backoff = Retry::new(ctx.config.reopen_initial, ctx.config.reopen_max);
         let mut first = Some(first);
         loop {
             let _ = ctx.state.send(LinkState::Opening);

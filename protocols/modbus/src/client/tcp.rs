@@ -17,7 +17,7 @@ use super::{CallOptions, Connect, TcpConnector};
 use crate::codec::tcp as codec;
 use crate::frame::MbapHeader;
 use crate::{CallResult, Exception, LinkError, Request, Response};
-use linevisor_core::Backoff;
+use linevisor_core::Retry;
 
 /// Settings of a TCP connection.
 #[derive(Debug, Clone)]
@@ -76,7 +76,7 @@ pub struct TcpClient<C: Connect = TcpConnector> {
     connector: C,
     conn: Option<Connection<C::Stream>>,
     config: TcpConfig,
-    backoff: Backoff,
+    backoff: Retry,
     next_attempt: Option<Instant>,
     next_transaction_id: u16,
     tx: Vec<u8>,
@@ -96,7 +96,7 @@ impl<C: Connect> TcpClient<C> {
     pub fn with_connector(connector: C, config: TcpConfig) -> Self {
         Self {
             opts: config.call_options(),
-            backoff: Backoff::new(config.backoff_initial, config.backoff_max),
+            backoff: Retry::new(config.backoff_initial, config.backoff_max),
             connector,
             conn: None,
             config,
@@ -108,7 +108,7 @@ impl<C: Connect> TcpClient<C> {
 
     /// Replaces the backoff (e.g. with deterministic jitter in tests).
     #[must_use]
-    pub fn with_backoff(mut self, backoff: Backoff) -> Self {
+    pub fn with_backoff(mut self, backoff: Retry) -> Self {
         self.backoff = backoff;
         self
     }

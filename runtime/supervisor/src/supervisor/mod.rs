@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use futures::future::BoxFuture;
 use ractor::{Actor, ActorCell, ActorRef, RpcReplyPort};
 
-use crate::backoff::{Backoff, Jitter, SeededJitter};
 use crate::error::SupervisorError;
 use crate::events::EventBus;
 use crate::intensity::Intensity;
@@ -19,6 +18,7 @@ use crate::spec::{ChildId, ChildKind, ChildSpec};
 use crate::starter::{StartCtx, Starter};
 use crate::strategy::Strategy;
 use crate::worker::Worker;
+use linevisor_core::backoff::{Backoff, Jitter, SeededJitter};
 
 pub(crate) use actor::SupervisorActor;
 
@@ -66,7 +66,6 @@ pub enum ChildStatus {
 /// One row of [`SupervisorRef::which_children`], in start order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChildInfo {
-    /// Child id.
     pub id: ChildId,
     /// Worker or supervisor.
     pub kind: ChildKind,

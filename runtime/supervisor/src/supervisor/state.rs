@@ -267,7 +267,9 @@ impl SupervisorState {
         let streak = entry.streak;
         let delay = {
             let mut jitter = lock(&self.shared.jitter);
-            self.config.backoff.delay(streak, &mut **jitter)
+            // The first restart of a streak is immediate (a single glitch recovers at once, as
+            // in OTP); the n-th waits as after n − 1 failures.
+            self.config.backoff.delay(streak - 1, &mut **jitter)
         };
         let token = self.token();
         for id in &ids {

@@ -12,7 +12,7 @@ use std::collections::{BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use linevisor_modbus::Backoff;
+use linevisor_modbus::Retry;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, sleep_until};
 use tracing::{debug, info, warn};
@@ -40,7 +40,7 @@ pub(crate) struct PortTask {
     opener: Box<dyn Opener>,
     link: String,
     client: Option<Client>,
-    backoff: Backoff,
+    backoff: Retry,
     next_open: Instant,
     down_reason: String,
     /// Whether the link has answered since it was (re)opened; the backoff resets then, so
@@ -67,7 +67,7 @@ impl PortTask {
     pub(crate) fn new(
         s: Settings,
         opener: Box<dyn Opener>,
-        backoff: Backoff,
+        backoff: Retry,
         metrics: Arc<Mutex<Metrics>>,
         wire: Arc<Wire>,
         inbox: Inbox,
