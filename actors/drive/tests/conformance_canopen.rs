@@ -14,7 +14,7 @@ use linevisor_can::{CanTransport, TransportKind, VirtualBus};
 use linevisor_canopen::NodeId;
 use linevisor_canopen::sim::{self, NodeConfig, NodeStatus, SimNodeHandle};
 use linevisor_config::check_text;
-use linevisor_config::model::{LineSection, Profile, SafeState};
+use linevisor_config::model::{LineSection, Profile, Protocol, SafeState};
 use linevisor_drive::conformance::{self, Harness, Rig};
 use linevisor_drive::{DriveChannels, DriveOptions, DriveSetup};
 use linevisor_profile::{PointValue, PowerState, ProfileCodec, Sample};
@@ -138,15 +138,19 @@ impl Rig for CanRig {
     }
 }
 
-fn profile() -> Profile {
+/// Every shipped CANopen profile, discovered from `configs/profiles/`; at least one.
+fn canopen_profiles() -> Vec<Profile> {
     let line = check_text("<test>", "[line]\nname = \"t\"\n", None)
         .line
         .expect("the shipped profiles check clean");
-    line.profiles
+    let profiles: Vec<Profile> = line
+        .profiles
         .into_values()
         .map(|lp| lp.profile)
-        .find(|p| p.profile.name == "generic-cia402-canopen")
-        .expect("shipped profile")
+        .filter(|p| p.profile.protocol == Protocol::Canopen)
+        .collect();
+    assert!(!profiles.is_empty(), "no shipped canopen profile");
+    profiles
 }
 
 fn line() -> LineSection {
@@ -160,8 +164,8 @@ fn line() -> LineSection {
     }
 }
 
-async fn conform(vbus: &VirtualBus, transport: TransportKind, patient: bool) {
-    let profile = profile();
+async fn conform(vbus: &VirtualBus, transport: TransportKind, patient: bool, profile: Profile) {
+    let name = profile.profile.name.clone();
     let rig = CanRig::new(vbus, &profile);
     let slack = if patient { 20 } else { 1 };
     let settings = CanopenSettings {
@@ -216,29 +220,33 @@ async fn conform(vbus: &VirtualBus, transport: TransportKind, patient: bool) {
     match conformance::run(&rig, harness).await {
         Ok(report) => {
             for step in report.steps {
-                println!("generic-cia402-canopen: {step}");
+                println!("{name}: {step}");
             }
         }
-        Err(f) => panic!("generic-cia402-canopen: {f}"),
+        Err(f) => panic!("{name}: {f}"),
     }
     bus.stop().await.unwrap();
 }
 
 #[tokio::test(start_paused = true)]
-async fn generic_cia402_canopen_conforms_on_the_virtual_bus() {
-    let vbus = VirtualBus::new();
-    conform(&vbus, TransportKind::Virtual(vbus.clone()), false).await;
+async fn every_shipped_canopen_profile_conforms_on_the_virtual_bus() {
+    for profile in canopen_profiles() {
+        let vbus = VirtualBus::new();
+        conform(&vbus, TransportKind::Virtual(vbus.clone()), false, profile).await;
+    }
 }
 
 #[tokio::test]
-async fn generic_cia402_canopen_conforms_over_slcan_on_a_pty() {
-    let vbus = VirtualBus::new();
-    let (_emulator, path, _adapter_end) =
-        emulator::spawn_on_pty(vbus.endpoint(), EmulatorConfig::default()).expect("pty");
-    let transport = TransportKind::Slcan {
-        path,
-        serial_baud: 115_200,
-        bitrate: Bitrate::K500,
-    };
-    conform(&vbus, transport, true).await;
+async fn every_shipped_canopen_profile_conforms_over_slcan_on_a_pty() {
+    for profile in canopen_profiles() {
+        let vbus = VirtualBus::new();
+        let (_emulator, path, _adapter_end) =
+            emulator::spawn_on_pty(vbus.endpoint(), EmulatorConfig::default()).expect("pty");
+        let transport = TransportKind::Slcan {
+            path,
+            serial_baud: 115_200,
+            bitrate: Bitrate::K500,
+        };
+        conform(&vbus, transport, true, profile).await;
+    }
 }

@@ -13,7 +13,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{MODBUS_PROFILES, profile};
+use common::{modbus_profiles, profile};
 use linevisor_config::model::PointTable;
 use linevisor_drive::{CommandError, DriveState, Next, Sequence};
 use linevisor_modbus::{Request, Response};
@@ -101,10 +101,10 @@ proptest! {
 
     #[test]
     fn sequences_reach_their_targets_on_the_simulated_state_machine(
-        which in 0..MODBUS_PROFILES.len(),
+        which in 0..modbus_profiles().len(),
         ops in prop::collection::vec(op(), 1..30),
     ) {
-        let p = profile(MODBUS_PROFILES[which]);
+        let p = profile(&modbus_profiles()[which]);
         let codec = ProfileCodec::new(&p).expect("codec");
         let mut drive = SimDrive::new(&p, SimDriveOptions::default()).expect("sim");
         let mut memory = CommandState::default();

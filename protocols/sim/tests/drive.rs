@@ -225,8 +225,8 @@ fn faults_with_and_without_a_code_and_their_reset() {
 
 #[test]
 fn every_shipped_modbus_profile_enables_and_disables_through_its_codec_alone() {
-    for name in MODBUS_PROFILES {
-        let mut d = drive(name);
+    for name in modbus_profiles() {
+        let mut d = drive(&name);
         let mut memory = CommandState::default();
         d.step(Duration::from_millis(10));
         let rounds = run_command(

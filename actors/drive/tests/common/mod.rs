@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use linevisor_bus::ModbusHandle;
 use linevisor_config::check_text;
-use linevisor_config::model::{DriveConfig, LineSection, Profile, SafeState};
+use linevisor_config::model::{DriveConfig, LineSection, Profile, Protocol, SafeState};
 use linevisor_drive::conformance::{self, Harness, Rig};
 use linevisor_drive::{
     DriveChannels, DriveEvent, DriveEventKind, DriveMsg, DriveOptions, DriveSetup, TelemetrySample,
@@ -27,11 +27,43 @@ use tokio::time::Instant;
 pub const UNIT: u8 = 3;
 pub const SERIAL: u32 = 1001;
 pub const BAUD: u32 = 115_200;
-pub const MODBUS_PROFILES: [&str; 3] = [
-    "linevisor-sim-servo",
-    "generic-cia402-modbus",
-    "delta-c2000-vfd",
-];
+
+/// Every shipped profile of `protocol`, by name: discovered from `configs/profiles/` (compiled
+/// into linevisor-config), never listed by hand. Fails if there is none, so a suite that loops
+/// over them cannot pass vacuously.
+pub fn shipped_of(protocol: Protocol) -> Vec<String> {
+    let names = shipped_of_any(protocol);
+    assert!(!names.is_empty(), "no shipped {} profile", protocol.name());
+    names
+}
+
+/// Every shipped profile: name and protocol, by name.
+pub fn shipped_all() -> Vec<(String, Protocol)> {
+    let checked = check_text("<test>", "[line]\nname = \"t\"\n", None);
+    let line = checked.line.expect("the shipped profiles check clean");
+    let mut all: Vec<(String, Protocol)> = line
+        .profiles
+        .into_values()
+        .map(|lp| (lp.profile.profile.name, lp.profile.profile.protocol))
+        .collect();
+    all.sort_by(|a, b| a.0.cmp(&b.0));
+    all.dedup_by(|a, b| a.0 == b.0);
+    all
+}
+
+/// Every shipped profile of `protocol` (possibly none).
+pub fn shipped_of_any(protocol: Protocol) -> Vec<String> {
+    shipped_all()
+        .into_iter()
+        .filter(|(_, p)| *p == protocol)
+        .map(|(name, _)| name)
+        .collect()
+}
+
+/// Every shipped Modbus profile.
+pub fn modbus_profiles() -> Vec<String> {
+    shipped_of(Protocol::Modbus)
+}
 
 /// Every shipped profile, checked by linevisor-config.
 pub fn profile(name: &str) -> Profile {

@@ -23,12 +23,19 @@ pub fn profile(name: &str) -> Profile {
         .expect("shipped profile")
 }
 
-/// The shipped Modbus profiles.
-pub const MODBUS_PROFILES: [&str; 3] = [
-    "linevisor-sim-servo",
-    "generic-cia402-modbus",
-    "delta-c2000-vfd",
-];
+/// Every shipped Modbus profile by name, discovered from `configs/profiles/` (never listed by
+/// hand); fails if there is none.
+pub fn modbus_profiles() -> Vec<String> {
+    let mut names: Vec<String> = shipped()
+        .into_iter()
+        .filter(|p| p.profile.protocol == linevisor_core::profile::Protocol::Modbus)
+        .map(|p| p.profile.name)
+        .collect();
+    names.sort();
+    names.dedup();
+    assert!(!names.is_empty(), "no shipped modbus profile");
+    names
+}
 
 /// A drive of a shipped profile with serial number 1001.
 pub fn drive(name: &str) -> SimDrive {
