@@ -36,7 +36,8 @@ fn cia402_profiles_decode_every_statusword_like_linevisor_cia402() {
         }
         checked += 1;
     }
-    assert_eq!(checked, 3, "sim servo, generic Modbus, generic CANopen");
+    // Discovered, not counted by hand: at least one CiA 402 profile ships.
+    assert!(checked > 0, "no shipped CiA 402 profile");
 }
 
 /// Every write the codec can produce for `codec`, from every state and remembered command.
