@@ -13,7 +13,8 @@ use super::common::{
 use super::{AddressRange, BusKindConfig, DriveLoad};
 use crate::diag::{Finding, Path};
 use crate::feasibility::BusLoad;
-use crate::model::Protocol;
+use crate::model::{Point, Protocol, SerialSection};
+use linevisor_core::profile::{SerialFraming, SerialRequest};
 
 /// `type = "serial"`: plain serial line with an ASCII protocol described by the profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -76,7 +77,6 @@ impl BusKindConfig for SerialBus {
         let mut busy = 0.0;
         for d in drives {
             let p = d.profile;
-            let term = p.serial.as_ref().map_or(1, |s| s.terminator.len());
             let polled = p
                 .poll
                 .iter()
@@ -84,11 +84,7 @@ impl BusKindConfig for SerialBus {
                 .filter_map(|n| p.points.get(n));
             for pt in polled {
                 let Some(read) = &pt.read else { continue };
-                let req = read
-                    .replace("{address}", &d.drive.address.to_string())
-                    .len()
-                    + term;
-                let chars = req as f64 + f64::from(pt.response_bytes.unwrap_or(0));
+                let chars = exchange_bytes(p.serial.as_ref(), read, pt, d.drive.address);
                 busy += chars * char_bits / f64::from(self.baud) * d.per_s();
                 out.per_second += d.per_s();
             }
@@ -109,5 +105,27 @@ impl BusKindConfig for SerialBus {
 
     fn fit_hint(&self) -> &'static str {
         "choose a serial profile"
+    }
+}
+
+/// Bytes on the wire for one read: the request and its reply. Binary frames are `frame_bytes`
+/// each way; an ASCII request is its template with the address filled in plus the terminator,
+/// its reply `response_bytes`.
+fn exchange_bytes(
+    serial: Option<&SerialSection>,
+    read: &SerialRequest,
+    pt: &Point,
+    address: impl std::fmt::Display,
+) -> f64 {
+    match (serial, read) {
+        (Some(s), _) if s.framing == SerialFraming::Binary => {
+            2.0 * f64::from(s.frame_bytes.unwrap_or(0))
+        }
+        (s, SerialRequest::Template(t)) => {
+            let term = s.map_or(1, |s| s.terminator.len());
+            let req = t.replace("{address}", &address.to_string()).len() + term;
+            req as f64 + f64::from(pt.response_bytes.unwrap_or(0))
+        }
+        (_, SerialRequest::Fields(_)) => 0.0,
     }
 }

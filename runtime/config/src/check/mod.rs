@@ -4,6 +4,7 @@
 pub(crate) mod control;
 pub(crate) mod line;
 pub(crate) mod profile;
+pub(crate) mod serial;
 
 use crate::diag::{Finding, Path};
 

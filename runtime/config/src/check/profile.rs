@@ -38,6 +38,7 @@ pub(crate) fn check(pr: &Profile, file: usize, f: &mut Vec<Finding>) {
     check_sections(pr, file, f);
     check_cyclic(pr, file, f);
     check_overlaps(pr, file, f);
+    super::serial::check(pr, file, f);
     let mut refs: Vec<(Path, &str)> = vec![(root.key("command").key("point"), &pr.command.point)];
     refs.push((root.key("status").key("point"), &pr.status.point));
     for (i, r) in pr.status.states.iter().enumerate() {
@@ -289,15 +290,9 @@ fn check_points(pr: &Profile, file: usize, f: &mut Vec<Finding>) {
                 p.clone(),
                 "a canopen point needs index (and subindex)",
             )),
-            Protocol::Serial
-                if pt.access.readable() && (pt.read.is_none() || pt.response_bytes.is_none()) =>
-            {
-                f.push(Finding::error(
-                    file,
-                    p.clone(),
-                    "a readable serial point needs read and response_bytes",
-                ))
-            }
+            Protocol::Serial if pt.access.readable() && pt.read.is_none() => f.push(
+                Finding::error(file, p.clone(), "a readable serial point needs read"),
+            ),
             Protocol::Serial if pt.access.writable() && pt.write.is_none() => f.push(
                 Finding::error(file, p.clone(), "a writable serial point needs write"),
             ),

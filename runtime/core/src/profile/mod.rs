@@ -5,6 +5,7 @@
 mod control;
 mod motion;
 mod point;
+mod serial;
 mod transport;
 
 use std::collections::BTreeMap;
@@ -17,7 +18,11 @@ pub use control::{
 };
 pub use motion::{HomingSection, ParameterDef, PollSection, Setpoints, Telemetry};
 pub use point::{Access, DataType, Point, PointTable, WordOrder};
-pub use transport::{CanopenSection, ModbusSection, SerialSection, WriteFunction};
+pub use serial::{
+    Checksum, ChecksumAlgorithm, Endian, FieldName, FrameField, FrameLayout, NumberFormat,
+    PLACEHOLDERS, SerialFraming, SerialRequest, SerialSection, placeholders,
+};
+pub use transport::{CanopenSection, ModbusSection, WriteFunction};
 
 /// A drive profile file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,7 +39,7 @@ pub struct Profile {
     pub modbus: Option<ModbusSection>,
     /// PDO mapping (protocol `canopen`).
     pub canopen: Option<CanopenSection>,
-    /// ASCII request templates (protocol `serial`).
+    /// Serial framing: ASCII lines or binary frames (protocol `serial`).
     pub serial: Option<SerialSection>,
     /// How uniform commands become writes.
     pub command: CommandSection,
@@ -85,7 +90,7 @@ pub enum Protocol {
     Modbus,
     /// CANopen objects (SDO/PDO).
     Canopen,
-    /// ASCII over a plain serial line.
+    /// A plain serial protocol (ASCII lines or binary frames).
     Serial,
 }
 

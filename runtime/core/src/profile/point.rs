@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::{NumberFormat, SerialRequest};
+
 /// A register (Modbus) or object (CANopen).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -31,12 +33,22 @@ pub struct Point {
     /// `r`, `w` or `rw`. Default `r`.
     #[serde(default)]
     pub access: Access,
-    /// Serial: request that reads the point; `{address}` is replaced by the drive address.
-    pub read: Option<String>,
-    /// Serial: request that writes the point; `{address}` and `{value}` (raw) are replaced.
-    pub write: Option<String>,
-    /// Serial: length of the response to `read` in bytes, terminator included.
+    /// Serial: request that reads the point: an ASCII template (`"{address}IP"`) or binary
+    /// field values (`{ command = 6, type = 1 }`).
+    pub read: Option<SerialRequest>,
+    /// Serial: request that writes the point; an ASCII template also has `{value}` (raw).
+    pub write: Option<SerialRequest>,
+    /// Serial ASCII: typical length of the reply to `read` in bytes, terminator included (the
+    /// load model's estimate).
     pub response_bytes: Option<u32>,
+    /// Serial ASCII: where the value is in a read's reply, e.g. `"IP={value}"`. Default
+    /// `"{value}"`.
+    pub pattern: Option<String>,
+    /// Serial ASCII: `decimal` (default) or `hex`.
+    #[serde(default)]
+    pub format: NumberFormat,
+    /// Serial ASCII: fixed-point digits after the decimal point (raw 1025 with 2 is `10.25`).
+    pub decimals: Option<u8>,
 }
 
 fn one() -> f64 {
@@ -84,6 +96,17 @@ impl DataType {
             DataType::U16 | DataType::I16 => 16,
             DataType::U32 | DataType::I32 | DataType::F32 => 32,
         }
+    }
+    /// Signed integer or float (not unsigned).
+    pub fn signed(self) -> bool {
+        matches!(
+            self,
+            DataType::I8 | DataType::I16 | DataType::I32 | DataType::F32
+        )
+    }
+    /// An integer type (not `f32`).
+    pub fn integer(self) -> bool {
+        self != DataType::F32
     }
     /// Number of 16-bit Modbus registers.
     pub fn registers(self) -> u32 {

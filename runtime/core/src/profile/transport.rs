@@ -1,4 +1,4 @@
-//! Per-protocol sections: Modbus addressing conventions, the CANopen PDO mapping, serial framing.
+//! Per-protocol sections: Modbus addressing conventions and the CANopen PDO mapping (serial: `serial.rs`).
 
 use serde::{Deserialize, Serialize};
 
@@ -50,18 +50,4 @@ pub struct CanopenSection {
     pub tpdo: Vec<Vec<String>>,
     /// Expected device type (object 0x1000); low word 0x0192 means CiA 402.
     pub device_type: Option<u32>,
-}
-
-/// `[serial]`: an ASCII request/response protocol; points carry their `read`/`write` templates.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields)]
-pub struct SerialSection {
-    /// Line terminator of requests and responses. Default `"\r"`.
-    #[serde(default = "cr")]
-    pub terminator: String,
-}
-
-fn cr() -> String {
-    "\r".to_owned()
 }

@@ -1,0 +1,295 @@
+//! Serial profile checks: ASCII templates and patterns use known placeholders in the right
+//! places; binary layouts fit their frame, do not overlap, and checksums cover bytes that exist.
+
+use std::ops::Range;
+
+use linevisor_core::profile::{
+    FieldName, FrameLayout, NumberFormat, PLACEHOLDERS, Point, SerialFraming, SerialRequest,
+    SerialSection, placeholders,
+};
+
+use crate::diag::{Finding, Path};
+use crate::model::Profile;
+
+/// Checks `[serial]` and the serial fields of every point.
+pub(crate) fn check(pr: &Profile, file: usize, f: &mut Vec<Finding>) {
+    let Some(s) = &pr.serial else { return };
+    let sp = Path::root().key("serial");
+    match s.framing {
+        SerialFraming::Ascii => ascii_section(s, &sp, file, f),
+        SerialFraming::Binary => binary_section(s, &sp, file, f),
+    }
+    for (name, pt) in &pr.points {
+        let p = Path::root().key("points").key(name.clone());
+        match s.framing {
+            SerialFraming::Ascii => ascii_point(pt, &p, file, f),
+            SerialFraming::Binary => binary_point(s, pt, &p, file, f),
+        }
+    }
+}
+
+fn ascii_section(s: &SerialSection, sp: &Path, file: usize, f: &mut Vec<Finding>) {
+    for (key, text) in [("terminator", &s.terminator), ("nak", &s.nak)] {
+        if text.is_empty() {
+            f.push(Finding::error(file, sp.key(key), format!("{key} is empty")));
+        }
+    }
+    let max = s.max_reply_bytes;
+    super::range(f, file, sp.key("max_reply_bytes"), max, 1, 1024, "bytes");
+}
+
+fn ascii_point(pt: &Point, p: &Path, file: usize, f: &mut Vec<Finding>) {
+    if pt.access.readable() && pt.read.is_some() && pt.response_bytes.is_none() {
+        f.push(
+            Finding::error(
+                file,
+                p.clone(),
+                "a readable serial point needs response_bytes",
+            )
+            .hint("the typical reply length, terminator included; the load model uses it"),
+        );
+    }
+    for (key, req, value_wanted) in [("read", &pt.read, false), ("write", &pt.write, true)] {
+        match req {
+            None => {}
+            Some(SerialRequest::Fields(_)) => f.push(
+                Finding::error(
+                    file,
+                    p.key(key),
+                    "an ascii profile's requests are text templates",
+                )
+                .hint("write e.g. \"{address}IP\", or set [serial] framing = \"binary\""),
+            ),
+            Some(SerialRequest::Template(t)) => {
+                template(t, &p.key(key), &PLACEHOLDERS, file, f);
+                let has_value = placeholders(t).is_ok_and(|v| v.contains(&"value"));
+                if has_value && !value_wanted {
+                    f.push(
+                        Finding::error(file, p.key(key), "a read template cannot use {value}")
+                            .hint("the value comes back in the reply; see pattern"),
+                    );
+                } else if !has_value && value_wanted {
+                    f.push(
+                        Finding::error(file, p.key(key), "a write template needs {value}")
+                            .hint("e.g. \"{address}VE{value}\""),
+                    );
+                }
+            }
+        }
+    }
+    if let Some(pat) = &pt.pattern {
+        template(pat, &p.key("pattern"), &["value"], file, f);
+        let n = placeholders(pat).map_or(0, |v| v.iter().filter(|n| **n == "value").count());
+        if n != 1 {
+            f.push(
+                Finding::error(
+                    file,
+                    p.key("pattern"),
+                    "a pattern needs exactly one {value}",
+                )
+                .hint("e.g. \"IP={value}\""),
+            );
+        }
+    }
+    if pt.decimals.is_some() {
+        if !pt.data_type.integer() {
+            f.push(
+                Finding::error(file, p.key("decimals"), "decimals needs an integer type")
+                    .hint("fixed-point text maps to a raw integer; use i32 or u32"),
+            );
+        } else if pt.format == NumberFormat::Hex {
+            f.push(Finding::error(
+                file,
+                p.key("decimals"),
+                "decimals needs format decimal",
+            ));
+        }
+    }
+}
+
+/// Reports unknown placeholders and an unclosed `{` in a template.
+fn template(t: &str, p: &Path, known: &[&str], file: usize, f: &mut Vec<Finding>) {
+    match placeholders(t) {
+        Err(at) => f.push(
+            Finding::error(file, p.clone(), format!("unclosed {{ at character {at}"))
+                .hint("placeholders are {address} and {value}"),
+        ),
+        Ok(names) => {
+            for n in names.into_iter().filter(|n| !known.contains(n)) {
+                f.push(
+                    Finding::error(file, p.clone(), format!("unknown placeholder {{{n}}}"))
+                        .suggest(n, known.iter().copied()),
+                );
+            }
+        }
+    }
+}
+
+fn binary_section(s: &SerialSection, sp: &Path, file: usize, f: &mut Vec<Finding>) {
+    let Some(frame) = s.frame_bytes else {
+        f.push(
+            Finding::error(file, sp.clone(), "binary framing needs frame_bytes")
+                .hint("e.g. frame_bytes = 9 (TMCL)"),
+        );
+        return;
+    };
+    super::range(f, file, sp.key("frame_bytes"), frame, 1, 256, "bytes");
+    for (key, layout) in [("request", &s.request), ("reply", &s.reply)] {
+        match layout {
+            None => f.push(
+                Finding::error(
+                    file,
+                    sp.clone(),
+                    format!("binary framing needs [serial.{key}]"),
+                )
+                .hint("fields = [{ name = \"value\", offset = 4, width = 4 }, ...]"),
+            ),
+            Some(l) => {
+                layout_checks(l, u64::from(frame), &sp.key(key), file, f);
+                if l.field(FieldName::Value).is_none() {
+                    f.push(Finding::error(
+                        file,
+                        sp.key(key).key("fields"),
+                        "the layout has no value field",
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn layout_checks(l: &FrameLayout, frame: u64, p: &Path, file: usize, f: &mut Vec<Finding>) {
+    let mut taken: Vec<(Range<u64>, String)> = Vec::new();
+    for (i, fd) in l.fields.iter().enumerate() {
+        let fp = p.key("fields").index(i);
+        if ![1, 2, 4].contains(&fd.width) {
+            f.push(Finding::error(
+                file,
+                fp.key("width"),
+                "width is 1, 2 or 4 bytes",
+            ));
+            continue;
+        }
+        let r = fd.range();
+        if r.end > frame {
+            f.push(
+                Finding::error(
+                    file,
+                    fp.key("offset"),
+                    format!(
+                        "bytes {}..{} run past the {frame}-byte frame",
+                        r.start, r.end
+                    ),
+                )
+                .hint("offsets count from 0; check frame_bytes"),
+            );
+        }
+        if l.fields[..i].iter().any(|o| o.name == fd.name) {
+            f.push(Finding::error(
+                file,
+                fp.key("name"),
+                format!("field {} appears twice", fd.name.name()),
+            ));
+        }
+        overlap(&mut taken, r, fd.name.name(), &fp, file, f);
+    }
+    let Some(c) = &l.checksum else { return };
+    let cp = p.key("checksum");
+    let [start, end] = c.over.map(u64::from);
+    if start >= end || end > frame {
+        f.push(
+            Finding::error(
+                file,
+                cp.key("over"),
+                format!("checksum over bytes [{start}, {end}) of a {frame}-byte frame"),
+            )
+            .hint("over = [start, end), end exclusive, within frame_bytes"),
+        );
+    }
+    let at = c.position();
+    if at.end > frame {
+        f.push(Finding::error(
+            file,
+            cp.key("at"),
+            format!(
+                "checksum bytes {}..{} run past the {frame}-byte frame",
+                at.start, at.end
+            ),
+        ));
+    }
+    if at.start < end && start < at.end {
+        f.push(
+            Finding::error(file, cp.key("at"), "the checksum covers its own position")
+                .hint("e.g. over = [0, 8], at = 8"),
+        );
+    }
+    overlap(&mut taken, at, "checksum", &cp.key("at"), file, f);
+}
+
+fn overlap(
+    taken: &mut Vec<(Range<u64>, String)>,
+    r: Range<u64>,
+    name: &str,
+    p: &Path,
+    file: usize,
+    f: &mut Vec<Finding>,
+) {
+    if let Some((o, other)) = taken
+        .iter()
+        .find(|(o, _)| o.start < r.end && r.start < o.end)
+    {
+        f.push(
+            Finding::error(
+                file,
+                p.clone(),
+                format!(
+                    "{name} (bytes {}..{}) overlaps {other} (bytes {}..{})",
+                    r.start, r.end, o.start, o.end
+                ),
+            )
+            .hint("each byte belongs to one field"),
+        );
+    }
+    taken.push((r, name.to_owned()));
+}
+
+fn binary_point(s: &SerialSection, pt: &Point, p: &Path, file: usize, f: &mut Vec<Finding>) {
+    for (key, req) in [("read", &pt.read), ("write", &pt.write)] {
+        match req {
+            None => {}
+            Some(SerialRequest::Template(_)) => f.push(
+                Finding::error(
+                    file,
+                    p.key(key),
+                    "a binary profile's requests are field values",
+                )
+                .hint("write e.g. { command = 6, type = 1, bank = 0 }"),
+            ),
+            Some(SerialRequest::Fields(values)) => {
+                for name in values.keys() {
+                    let fp = p.key(key).key(name.name());
+                    if matches!(name, FieldName::Value | FieldName::Address) {
+                        f.push(Finding::error(
+                            file,
+                            fp,
+                            format!("{} is filled in by the bus, not the point", name.name()),
+                        ));
+                    } else if s.request.as_ref().is_some_and(|l| l.field(*name).is_none()) {
+                        f.push(Finding::error(
+                            file,
+                            fp,
+                            format!("the request layout has no {} field", name.name()),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    if pt.pattern.is_some() || pt.decimals.is_some() {
+        f.push(Finding::error(
+            file,
+            p.clone(),
+            "pattern and decimals apply to ascii framing only",
+        ));
+    }
+}
