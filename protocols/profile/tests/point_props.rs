@@ -31,6 +31,7 @@ fn point(data_type: DataType, scale: f64, offset: f64, order: Option<WordOrder>)
         read: None,
         write: None,
         response_bytes: None,
+        write_values: Default::default(),
         pattern: None,
         format: Default::default(),
         decimals: None,

@@ -28,8 +28,8 @@ impl AsciiCodec {
     /// The request bytes for reading or writing `point`.
     pub fn request(&self, point: &Point, op: Op) -> Result<Request, SerialError> {
         let (template, raw) = match op {
-            Op::Read => (&point.read, None),
-            Op::Write(raw) => (&point.write, Some(raw)),
+            Op::Read => (point.read.as_ref(), None),
+            Op::Write(raw) => (crate::write_request(point, raw), Some(raw)),
         };
         let Some(SerialRequest::Template(t)) = template else {
             return Err(SerialError::NoRequest {

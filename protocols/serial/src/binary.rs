@@ -46,8 +46,8 @@ impl BinaryCodec {
     /// The request frame for reading or writing `point`.
     pub fn request(&self, point: &Point, op: Op) -> Result<Request, SerialError> {
         let (fixed, raw) = match op {
-            Op::Read => (&point.read, 0),
-            Op::Write(raw) => (&point.write, raw),
+            Op::Read => (point.read.as_ref(), 0),
+            Op::Write(raw) => (crate::write_request(point, raw), raw),
         };
         let Some(SerialRequest::Fields(fixed)) = fixed else {
             return Err(SerialError::NoRequest {

@@ -7,7 +7,7 @@ mod error;
 pub mod framer;
 pub mod number;
 
-use linevisor_core::profile::{Point, SerialFraming, SerialSection};
+use linevisor_core::profile::{Point, SerialFraming, SerialRequest, SerialSection};
 
 pub use ascii::AsciiCodec;
 pub use binary::BinaryCodec;
@@ -30,6 +30,14 @@ impl Op {
             Op::Write(_) => "write",
         }
     }
+}
+
+/// The request writing `raw`: its own from `write_values`, else the point's `write`.
+fn write_request(point: &Point, raw: i64) -> Option<&SerialRequest> {
+    point
+        .write_values
+        .get(&raw.to_string())
+        .or(point.write.as_ref())
 }
 
 /// A request ready for the wire, with what its reply is checked against.

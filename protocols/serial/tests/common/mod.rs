@@ -26,6 +26,7 @@ pub fn point(
         read,
         write,
         response_bytes: Some(12),
+        write_values: Default::default(),
         pattern: None,
         format: NumberFormat::Decimal,
         decimals: None,

@@ -293,9 +293,15 @@ fn check_points(pr: &Profile, file: usize, f: &mut Vec<Finding>) {
             Protocol::Serial if pt.access.readable() && pt.read.is_none() => f.push(
                 Finding::error(file, p.clone(), "a readable serial point needs read"),
             ),
-            Protocol::Serial if pt.access.writable() && pt.write.is_none() => f.push(
-                Finding::error(file, p.clone(), "a writable serial point needs write"),
-            ),
+            Protocol::Serial
+                if pt.access.writable() && pt.write.is_none() && pt.write_values.is_empty() =>
+            {
+                f.push(Finding::error(
+                    file,
+                    p.clone(),
+                    "a writable serial point needs write or write_values",
+                ))
+            }
             _ => {}
         }
         if pr.profile.protocol == Protocol::Modbus && pt.data_type.bits() < 16 {

@@ -77,6 +77,18 @@ fn ascii_point(pt: &Point, p: &Path, file: usize, f: &mut Vec<Finding>) {
             }
         }
     }
+    for (code, req) in &pt.write_values {
+        let vp = p.key("write_values").key(code.clone());
+        code_ok(code, &vp, file, f);
+        match req {
+            SerialRequest::Template(t) => template(t, &vp, &PLACEHOLDERS, file, f),
+            SerialRequest::Fields(_) => f.push(Finding::error(
+                file,
+                vp,
+                "an ascii profile's requests are text templates",
+            )),
+        }
+    }
     if let Some(pat) = &pt.pattern {
         template(pat, &p.key("pattern"), &["value"], file, f);
         let n = placeholders(pat).map_or(0, |v| v.iter().filter(|n| **n == "value").count());
@@ -104,6 +116,20 @@ fn ascii_point(pt: &Point, p: &Path, file: usize, f: &mut Vec<Finding>) {
                 "decimals needs format decimal",
             ));
         }
+    }
+}
+
+/// A `write_values` key is the raw value it stands for.
+fn code_ok(code: &str, p: &Path, file: usize, f: &mut Vec<Finding>) {
+    if code.parse::<i64>().is_err() {
+        f.push(
+            Finding::error(
+                file,
+                p.clone(),
+                format!("\"{code}\" is not an integer value"),
+            )
+            .hint("write_values keys are the raw values written, e.g. 1 = \"{address}ME\""),
+        );
     }
 }
 
@@ -254,20 +280,27 @@ fn overlap(
 }
 
 fn binary_point(s: &SerialSection, pt: &Point, p: &Path, file: usize, f: &mut Vec<Finding>) {
-    for (key, req) in [("read", &pt.read), ("write", &pt.write)] {
+    let mut requests = vec![(p.key("read"), pt.read.as_ref())];
+    requests.push((p.key("write"), pt.write.as_ref()));
+    for (code, r) in &pt.write_values {
+        let vp = p.key("write_values").key(code.clone());
+        code_ok(code, &vp, file, f);
+        requests.push((vp, Some(r)));
+    }
+    for (rp, req) in requests {
         match req {
             None => {}
             Some(SerialRequest::Template(_)) => f.push(
                 Finding::error(
                     file,
-                    p.key(key),
+                    rp.clone(),
                     "a binary profile's requests are field values",
                 )
                 .hint("write e.g. { command = 6, type = 1, bank = 0 }"),
             ),
             Some(SerialRequest::Fields(values)) => {
                 for name in values.keys() {
-                    let fp = p.key(key).key(name.name());
+                    let fp = rp.key(name.name());
                     if matches!(name, FieldName::Value | FieldName::Address) {
                         f.push(Finding::error(
                             file,

@@ -1,5 +1,7 @@
 //! Points: the registers (Modbus) and objects (CANopen) every other section refers to by name.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::{NumberFormat, SerialRequest};
@@ -38,6 +40,11 @@ pub struct Point {
     pub read: Option<SerialRequest>,
     /// Serial: request that writes the point; an ASCII template also has `{value}` (raw).
     pub write: Option<SerialRequest>,
+    /// Serial: one request per raw value, for drives whose commands are distinct requests
+    /// rather than a value (SCL `ME`/`MD`/`ST`, TMCL `MST`): `{ 1 = "{address}ME" }`. A write
+    /// of a value listed here sends its request; other values use `write`.
+    #[serde(default)]
+    pub write_values: BTreeMap<String, SerialRequest>,
     /// Serial ASCII: typical length of the reply to `read` in bytes, terminator included (the
     /// load model's estimate).
     pub response_bytes: Option<u32>,
