@@ -16,7 +16,7 @@ use crate::feasibility::BusLoad;
 use crate::model::{Point, Protocol, SerialSection};
 use linevisor_core::profile::{SerialFraming, SerialRequest};
 
-/// `type = "serial"`: plain serial line with an ASCII protocol described by the profile.
+/// `type = "serial"`: plain serial line with an ASCII or binary protocol described by the profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SerialBus {
