@@ -130,3 +130,72 @@ fn templates_use_value_where_it_belongs_and_known_placeholders() {
         &["an ascii profile's requests are text templates"],
     );
 }
+
+/// A line of `drives` drives of `profile` (version 9.0, from the line's folder) on one serial
+/// bus; returns the diagnostics as printed.
+fn line_diagnostics(case: &str, profile: &str, drives: u32) -> Vec<String> {
+    let dir: PathBuf = std::env::temp_dir().join(format!(
+        "linevisor-serial-line-{case}-{}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(dir.join("profiles")).unwrap();
+    let profile = profile.replacen("version = \"1.0\"", "version = \"9.0\"", 1);
+    let name = profile
+        .lines()
+        .find_map(|l| l.strip_prefix("name = "))
+        .unwrap()
+        .trim_matches('"')
+        .to_owned();
+    std::fs::write(dir.join("profiles/p.toml"), profile).unwrap();
+    let mut line = String::from(
+        "[line]\nname = \"t\"\ncycle_ms = 200\nprofile_dirs = [\"profiles\"]\n\n[[bus]]\nid = \"rs485\"\ntype = \"serial\"\nport = \"/dev/ttyUSB0\"\nbaud = 115200\n",
+    );
+    for i in 1..=drives {
+        line.push_str(&format!(
+            "\n[[drive]]\nid = \"d{i}\"\nbus = \"rs485\"\naddress = {i}\nprofile = {{ name = \"{name}\", version = \"9.0\" }}\n"
+        ));
+    }
+    let c = check_text("line.toml", &line, Some(&dir));
+    std::fs::remove_dir_all(&dir).ok();
+    c.diagnostics.iter().map(ToString::to_string).collect()
+}
+
+#[test]
+fn a_multi_drop_line_needs_every_request_addressed() {
+    let ascii = shipped("ascii-stepper");
+    // Addressed everywhere: two drives share the line.
+    let ok = line_diagnostics("addressed", &ascii, 2);
+    assert!(
+        !ok.iter().any(|d| d.contains("cannot share bus")),
+        "{ok:#?}"
+    );
+    // One template without {address}: fine alone, an error with a neighbour, at the drive.
+    let bare = ascii.replacen("read = \"{address}RV\"", "read = \"RV\"", 1);
+    assert_ne!(bare, ascii, "the template to break exists");
+    let alone = line_diagnostics("alone", &bare, 1);
+    assert!(
+        !alone.iter().any(|d| d.contains("cannot share bus")),
+        "{alone:#?}"
+    );
+    let shared = line_diagnostics("shared", &bare, 2);
+    let hits: Vec<_> = shared
+        .iter()
+        .filter(|d| d.contains("cannot share bus \"rs485\"") && d.contains("no {address}"))
+        .collect();
+    assert_eq!(hits.len(), 2, "one per drive: {shared:#?}");
+    assert!(
+        hits[0].contains("line.toml:"),
+        "located in the line: {}",
+        hits[0]
+    );
+
+    // Binary frames: the request layout must have an address field.
+    let tmcl = shipped("trinamic-tmcl-axis");
+    let unaddressed = tmcl.replacen("{ name = \"address\", offset = 0 },", "", 1);
+    assert_ne!(unaddressed, tmcl, "the address field to drop exists");
+    let shared = line_diagnostics("binary", &unaddressed, 2);
+    assert!(
+        shared.iter().any(|d| d.contains("no address field")),
+        "{shared:#?}"
+    );
+}

@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{Resource, rc};
-use super::{AddressRange, BusKindConfig, DriveLoad};
+use super::{AddressRange, BusKindConfig, DriveLoad, DriveOnBus};
 use crate::check::{CAN_BITRATES, STANDARD_BAUDS};
 use crate::diag::{Finding, Path};
 use crate::feasibility::BusLoad;
@@ -177,8 +177,8 @@ impl BusKindConfig for CanopenBus {
     }
 
     /// Cyclic PDOs go on SYNC: a drive's cycle must be a whole number of SYNC periods.
-    fn check_drive(&self, cycle_ms: Option<u32>, p: &Path, f: &mut Vec<Finding>) {
-        if let Some(cycle) = cycle_ms
+    fn check_drive(&self, drive: &DriveOnBus<'_>, p: &Path, f: &mut Vec<Finding>) {
+        if let Some(cycle) = drive.cycle_ms
             && cycle % self.sync_period_ms.max(1) != 0
         {
             f.push(Finding::error(

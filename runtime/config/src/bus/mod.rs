@@ -57,6 +57,17 @@ pub struct AddressRange {
     pub what: &'static str,
 }
 
+/// One drive on a bus, as the bus's drive rules see it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DriveOnBus<'a> {
+    /// Its cycle in milliseconds (its own or the line's).
+    pub(crate) cycle_ms: Option<u32>,
+    /// Its profile, when it resolved.
+    pub(crate) profile: Option<&'a Profile>,
+    /// Drives on the same bus, this one included.
+    pub(crate) drives_on_bus: usize,
+}
+
 /// One drive on a bus, as its load model sees it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct DriveLoad<'a> {
@@ -87,7 +98,7 @@ pub(crate) trait BusKindConfig {
         Vec::new()
     }
     /// Rules a drive on this bus must follow beyond its address (`p` is the drive's path).
-    fn check_drive(&self, _cycle_ms: Option<u32>, _p: &Path, _f: &mut Vec<Finding>) {}
+    fn check_drive(&self, _drive: &DriveOnBus<'_>, _p: &Path, _f: &mut Vec<Finding>) {}
     /// Fills in the load of its drives: percent of the wire, per second, detail.
     fn load(&self, drives: &[DriveLoad<'_>], out: &mut BusLoad);
     /// The key a load finding points at.

@@ -10,11 +10,11 @@ use super::common::{
     Parity, Resource, default_data_bits, default_response_timeout_ms, default_stop_bits, non_empty,
     rc, serial_char_bits, serial_line,
 };
-use super::{AddressRange, BusKindConfig, DriveLoad};
+use super::{AddressRange, BusKindConfig, DriveLoad, DriveOnBus};
 use crate::diag::{Finding, Path};
 use crate::feasibility::BusLoad;
 use crate::model::{Point, Protocol, SerialSection};
-use linevisor_core::profile::{SerialFraming, SerialRequest};
+use linevisor_core::profile::{FieldName, SerialFraming, SerialRequest};
 
 /// `type = "serial"`: plain serial line with an ASCII or binary protocol described by the profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -97,6 +97,53 @@ impl BusKindConfig for SerialBus {
             out.per_second,
             self.baud
         );
+    }
+
+    /// On a multi-drop line every request must carry the drive's address, or two drives
+    /// would answer (or obey) the same request.
+    fn check_drive(&self, drive: &DriveOnBus<'_>, p: &Path, f: &mut Vec<Finding>) {
+        let Some(profile) = drive.profile else { return };
+        if drive.drives_on_bus < 2 {
+            return;
+        }
+        let serial = profile.serial.clone().unwrap_or_default();
+        let unaddressed = match serial.framing {
+            SerialFraming::Ascii => profile
+                .points
+                .iter()
+                .flat_map(|(name, pt)| {
+                    let requests = pt
+                        .read
+                        .iter()
+                        .chain(&pt.write)
+                        .chain(pt.write_values.values());
+                    requests.map(move |r| (name, r))
+                })
+                .find(|(_, r)| r.template().is_some_and(|t| !t.contains("{address}")))
+                .map(|(name, _)| format!("point \"{name}\": its request has no {{address}}")),
+            SerialFraming::Binary => {
+                let has_address = serial
+                    .request
+                    .as_ref()
+                    .is_some_and(|l| l.field(FieldName::Address).is_some());
+                (!has_address).then(|| "its request frame has no address field".to_owned())
+            }
+        };
+        if let Some(why) = unaddressed {
+            f.push(
+                Finding::error(
+                    0,
+                    p.key("profile").key("name"),
+                    format!(
+                        "profile \"{}\" cannot share bus \"{}\" with {} other drive(s): {why}",
+                        profile.profile.name,
+                        self.id,
+                        drive.drives_on_bus - 1
+                    ),
+                )
+                .hint("address every request (`{address}` in each template, an `address` field in binary frames), or give this drive a bus of its own"),
+            );
+        }
     }
 
     fn describe(&self) -> String {

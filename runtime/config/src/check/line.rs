@@ -76,7 +76,12 @@ pub(crate) fn check(d: &Decoded, profiles: &ProfileSet, f: &mut Vec<Finding>) {
             } else {
                 addresses.insert((bus.id(), drive.address), (*i, &drive.id));
             }
-            bus.options().check_drive(cycle, &p, f);
+            let on_bus = crate::bus::DriveOnBus {
+                cycle_ms: cycle,
+                profile,
+                drives_on_bus: d.drives.iter().filter(|(_, o)| o.bus == drive.bus).count(),
+            };
+            bus.options().check_drive(&on_bus, &p, f);
             if let Some(profile) = profile {
                 check_fit(profile, bus, &p, f);
             }
