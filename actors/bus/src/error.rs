@@ -50,12 +50,15 @@ pub enum BusError {
     /// The bus is stopping; queued requests are answered with this.
     #[error("bus {bus} is shutting down")]
     ShuttingDown { bus: String },
-    /// A unit id outside 1–247 (0 is broadcast, which has its own request).
-    #[error("bus {bus}: unit id {unit} outside 1..=247")]
+    /// A unit or node id the bus cannot address: Modbus RTU 1–247 (0 is broadcast, which has
+    /// its own request), Modbus TCP 1–255, CANopen 1–127.
+    #[error("bus {bus}: unit id {unit} outside 1..={max}")]
     InvalidUnit {
         bus: String,
         /// Unit id given.
         unit: u8,
+        /// Highest id on this bus.
+        max: u8,
     },
     /// A request that cannot be encoded; nothing was sent.
     #[error("bus {bus}: invalid request for unit {unit}: {source}")]

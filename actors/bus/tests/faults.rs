@@ -264,4 +264,17 @@ async fn broadcast_reaches_every_unit_without_an_answer() {
     }
     let e = bus.read(0, ReadBlock::holding(0, 1)).await.unwrap_err();
     assert!(matches!(e, BusError::InvalidUnit { unit: 0, .. }), "{e}");
+    // An RTU line addresses 1–247; 248–255 are only for TCP.
+    let e = bus.read(248, ReadBlock::holding(0, 1)).await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            BusError::InvalidUnit {
+                unit: 248,
+                max: 247,
+                ..
+            }
+        ),
+        "{e}"
+    );
 }

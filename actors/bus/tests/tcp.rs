@@ -138,3 +138,35 @@ async fn tcp_disconnect_gives_comm_lost_then_reconnect_comm_restored_and_polling
     within(GUARD, "stop", bus.stop()).await.unwrap();
     server.abort();
 }
+
+/// Direct Modbus TCP devices often answer on unit 255: a TCP bus carries 1–255 (what
+/// `linevisor check` allows there), an RTU line 1–247.
+#[tokio::test]
+async fn a_tcp_bus_reads_unit_255_and_refuses_unit_0() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let service = TestService::new(register_map(&[255]));
+    let server = tokio::spawn(serve(listener, service.clone()));
+    let spec = tcp_spec(addr.to_string());
+    let opener = Box::new(TcpOpener::from_config(&spec));
+    let (bus, _join) = spawn(BusSpec::Tcp(spec), opener, options(50)).await;
+    let block = ReadBlock::holding(10, 2);
+    let got = within(GUARD, "read of unit 255", bus.read(255, block))
+        .await
+        .expect("the bus carries unit 255")
+        .expect("the device answers");
+    assert_eq!(got, expected(255, &block));
+    let e = bus.read(0, block).await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            BusError::InvalidUnit {
+                unit: 0,
+                max: 255,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    server.abort();
+}

@@ -32,7 +32,7 @@ pub enum DriveError {
     },
     /// The drive's address is not usable on its bus.
     #[error(
-        "drive {drive}: address {address} is not usable on its bus (Modbus unit id 1–247, CANopen node id 1–127)"
+        "drive {drive}: address {address} is not usable on its bus (Modbus unit id 1–247 on RTU, 1–255 on TCP; CANopen node id 1–127)"
     )]
     Address { drive: String, address: u32 },
     /// A configured parameter cannot be encoded (unknown name, outside the profile's range).

@@ -212,6 +212,7 @@ pub(crate) fn check_node(bus: &str, node: u8) -> Result<(), BusError> {
         Err(BusError::InvalidUnit {
             bus: bus.to_owned(),
             unit: node,
+            max: 127,
         })
     }
 }

@@ -140,7 +140,7 @@ impl ModbusState {
             return Err(self.shutting_down());
         }
         let bus = &self.settings.bus;
-        check_unit(bus, unit)?;
+        check_unit(bus, unit, self.settings.max_unit())?;
         check_request(bus, unit, request)
     }
 }
@@ -203,7 +203,7 @@ impl Actor for ModbusBus {
                 let r = if state.stopping {
                     Err(state.shutting_down())
                 } else {
-                    check_attach(&state.settings.bus, &attach)
+                    check_attach(&state.settings.bus, &attach, state.settings.max_unit())
                         .and_then(|()| state.control(Control::Attach(attach)))
                 };
                 let _ = reply.send(r);

@@ -59,13 +59,14 @@ impl BusKind for Modbus {
         codec: Arc<ProfileCodec>,
         address: u32,
     ) -> Result<Arc<dyn DriveLink>, LinkSetupError> {
-        // Unit 0 is broadcast, never a drive's own address.
+        // Unit 0 is broadcast, never a drive's own address. 248–255 only on TCP: an RTU bus
+        // refuses them at attach (and `linevisor check` before).
         let unit = check_link(
             &codec,
             Protocol::Modbus,
             Self::NAME,
             address,
-            (1, 247, "Modbus unit id"),
+            (1, 255, "Modbus unit id"),
         )?;
         Ok(Arc::new(drive_link::ModbusLink {
             codec,

@@ -95,14 +95,16 @@ impl Write {
     }
 }
 
-/// Checks a unit id for a unit-addressed request.
-pub(crate) fn check_unit(bus: &str, unit: u8) -> Result<(), BusError> {
-    if (1..=247).contains(&unit) {
+/// Checks a unit id for a unit-addressed request (`max`: 247 on RTU, 255 on TCP, where direct
+/// devices often answer on 255).
+pub(crate) fn check_unit(bus: &str, unit: u8, max: u8) -> Result<(), BusError> {
+    if (1..=max).contains(&unit) {
         Ok(())
     } else {
         Err(BusError::InvalidUnit {
             bus: bus.to_owned(),
             unit,
+            max,
         })
     }
 }
@@ -119,8 +121,8 @@ pub(crate) fn check_request(bus: &str, unit: u8, request: &Request) -> Result<()
 }
 
 /// Checks an attach before it is queued, so the caller hears of a bad one at once.
-pub(crate) fn check_attach(bus: &str, attach: &Attach) -> Result<(), BusError> {
-    check_unit(bus, attach.unit)?;
+pub(crate) fn check_attach(bus: &str, attach: &Attach, max_unit: u8) -> Result<(), BusError> {
+    check_unit(bus, attach.unit, max_unit)?;
     let invalid = |reason: String| BusError::InvalidAttach {
         bus: bus.to_owned(),
         unit: attach.unit,

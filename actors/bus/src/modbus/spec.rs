@@ -150,6 +150,11 @@ impl Settings {
         }
     }
 
+    /// The highest unit id: 247 on an RTU line, 255 on TCP (direct devices answer on 255).
+    pub(crate) fn max_unit(&self) -> u8 {
+        if self.is_rtu() { 247 } else { 255 }
+    }
+
     pub(crate) fn is_rtu(&self) -> bool {
         matches!(self.transport, Transport::Rtu(_))
     }

@@ -11,7 +11,7 @@ pub struct DriveConfig {
     pub id: String,
     /// Id of the `[[bus]]` the drive is wired to.
     pub bus: String,
-    /// Address on the bus: Modbus unit id (1–247), CANopen node id (1–127) or serial address
+    /// Address on the bus: Modbus unit id (1–247 on RTU, 1–255 on TCP), CANopen node id (1–127) or serial address
     /// (1–255), depending on the bus type.
     pub address: u32,
     /// The drive profile (a data file describing the drive model) and its version.
