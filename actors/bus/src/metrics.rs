@@ -1,5 +1,5 @@
-//! Metrics per bus and per unit, kept by the line task and read as a snapshot through
-//! [`BusMsg::Metrics`](crate::BusMsg::Metrics).
+//! Metrics per bus and per unit, kept by each kind's task (the Modbus port task, the CANopen
+//! bus task) and read as a snapshot through [`BusHandle::metrics`](crate::BusHandle::metrics).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
