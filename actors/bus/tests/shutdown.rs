@@ -99,7 +99,7 @@ async fn killing_the_actor_ends_its_line_task() {
 
     bus.actor().unwrap().kill();
     within(GUARD, "actor exit", join).await.unwrap();
-    // No post_stop on kill, yet the line task ends and closes the port.
+    // No post_stop on kill, yet the port task ends and closes the port.
     let server = line.servers.lock().unwrap().pop().unwrap();
     within(GUARD, "server end", server).await.unwrap().unwrap();
     let (_, error) = until(&mut rx, GUARD, "CommLost", |e| match e {
