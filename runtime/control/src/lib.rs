@@ -64,6 +64,13 @@ impl ControlPlane {
     pub fn new(line: Arc<RunningLine>, options: ControlOptions) -> Self {
         let (feed, _) = broadcast::channel(1024);
         let journal = options.journal.map(Arc::new);
+        // The first record, written before the collectors start: a drive event raised meanwhile
+        // (a start-up finishing) must not be journalled ahead of the line's start.
+        if let Some(j) = &journal
+            && let Err(e) = j.append(serde_json::json!({"kind": "started", "line": line.name}))
+        {
+            tracing::warn!(error = %e, "journal write failed");
+        }
         let (recent, collector) = events::collect(
             &line,
             options.recent_events.unwrap_or(64),
@@ -84,7 +91,6 @@ impl ControlPlane {
             feed,
             closing: Arc::new(tokio::sync::watch::channel(false).0),
         };
-        state.journal(serde_json::json!({"kind": "started", "line": state.line.name}));
         Self {
             state,
             collector: std::sync::Mutex::new(Some(collector)),
