@@ -64,18 +64,7 @@ impl BinaryCodec {
             };
             put(&mut bytes, field, v)?;
         }
-        if let Some(c) = &self.request.checksum {
-            let sum = checksum::compute(c.algorithm, span(&bytes, c.over)?);
-            let at = c.at as usize;
-            match (c.algorithm.width(), bytes.get_mut(at..at + 2)) {
-                (2, Some(dst)) => dst.copy_from_slice(&sum.to_le_bytes()),
-                _ => {
-                    *bytes
-                        .get_mut(at)
-                        .ok_or(SerialError::Profile("checksum past the frame"))? = sum as u8
-                }
-            }
-        }
+        seal(&mut bytes, &self.request)?;
         Ok(Request {
             bytes,
             read: matches!(op, Op::Read),
@@ -84,8 +73,13 @@ impl BinaryCodec {
         })
     }
 
-    /// Decodes one reply frame to `request`.
-    pub fn reply(&self, request: &Request, frame: &[u8]) -> Result<Reply, SerialError> {
+    /// Decodes one reply frame to `request` for `point` (its value read at the point's type).
+    pub fn reply(
+        &self,
+        point: &Point,
+        request: &Request,
+        frame: &[u8],
+    ) -> Result<Reply, SerialError> {
         if frame.len() < self.frame {
             return Err(SerialError::Truncated {
                 expected: self.frame,
@@ -95,17 +89,7 @@ impl BinaryCodec {
         if frame.len() > self.frame {
             return Err(SerialError::OverLong { limit: self.frame });
         }
-        if let Some(c) = &self.reply.checksum {
-            let expected = checksum::compute(c.algorithm, span(frame, c.over)?);
-            let at = c.at as usize;
-            let got = match (c.algorithm.width(), frame.get(at..at + 2)) {
-                (2, Some(b)) => u16::from_le_bytes([b[0], b[1]]),
-                _ => frame.get(at).copied().map(u16::from).unwrap_or_default(),
-            };
-            if expected != got {
-                return Err(SerialError::Checksum { expected, got });
-            }
-        }
+        check_sum(frame, &self.reply)?;
         let field = |name| self.reply.field(name).map(|f| get(frame, f)).transpose();
         if let Some(got) = field(FieldName::Address)?
             && got != i64::from(self.address)
@@ -131,10 +115,46 @@ impl BinaryCodec {
             });
         }
         match (request.read, field(FieldName::Value)?) {
-            (true, Some(v)) => Ok(Reply::Value(v)),
+            (true, Some(v)) => Ok(Reply::Value(crate::number::as_type(v, point.data_type))),
             (true, None) => Err(SerialError::Profile("the reply layout has no value field")),
             (false, _) => Ok(Reply::Ack),
         }
+    }
+}
+
+/// Writes the layout's checksum into a filled frame (CRC-16 low byte first).
+pub(crate) fn seal(bytes: &mut [u8], layout: &FrameLayout) -> Result<(), SerialError> {
+    let Some(c) = &layout.checksum else {
+        return Ok(());
+    };
+    let sum = checksum::compute(c.algorithm, span(bytes, c.over)?);
+    let at = c.at as usize;
+    match (c.algorithm.width(), bytes.get_mut(at..at + 2)) {
+        (2, Some(dst)) => dst.copy_from_slice(&sum.to_le_bytes()),
+        _ => {
+            *bytes
+                .get_mut(at)
+                .ok_or(SerialError::Profile("checksum past the frame"))? = sum as u8
+        }
+    }
+    Ok(())
+}
+
+/// Checks a received frame's checksum against the layout's.
+pub(crate) fn check_sum(frame: &[u8], layout: &FrameLayout) -> Result<(), SerialError> {
+    let Some(c) = &layout.checksum else {
+        return Ok(());
+    };
+    let expected = checksum::compute(c.algorithm, span(frame, c.over)?);
+    let at = c.at as usize;
+    let got = match (c.algorithm.width(), frame.get(at..at + 2)) {
+        (2, Some(b)) => u16::from_le_bytes([b[0], b[1]]),
+        _ => frame.get(at).copied().map(u16::from).unwrap_or_default(),
+    };
+    if expected == got {
+        Ok(())
+    } else {
+        Err(SerialError::Checksum { expected, got })
     }
 }
 
@@ -156,7 +176,7 @@ pub fn field_bounds(width: u8, signed: bool) -> (i64, i64) {
 
 /// Writes `v` into the field. A value fits when it fits the width signed or unsigned (a u32
 /// point through a signed field keeps its bits).
-fn put(bytes: &mut [u8], f: &FrameField, v: i64) -> Result<(), SerialError> {
+pub(crate) fn put(bytes: &mut [u8], f: &FrameField, v: i64) -> Result<(), SerialError> {
     let w = usize::from(f.width);
     let (lo, _) = field_bounds(f.width, true);
     let (_, hi) = field_bounds(f.width, false);
@@ -179,7 +199,7 @@ fn put(bytes: &mut [u8], f: &FrameField, v: i64) -> Result<(), SerialError> {
 }
 
 /// Reads the field, sign-extending a signed one.
-fn get(bytes: &[u8], f: &FrameField) -> Result<i64, SerialError> {
+pub(crate) fn get(bytes: &[u8], f: &FrameField) -> Result<i64, SerialError> {
     let w = usize::from(f.width);
     let at = f.offset as usize;
     let src = bytes

@@ -3,6 +3,7 @@
 pub mod ascii;
 pub mod binary;
 pub mod checksum;
+mod device;
 mod error;
 pub mod framer;
 pub mod number;
@@ -11,6 +12,7 @@ use linevisor_core::profile::{Point, SerialFraming, SerialRequest, SerialSection
 
 pub use ascii::AsciiCodec;
 pub use binary::BinaryCodec;
+pub use device::{Asked, Device};
 pub use error::{ErrorKind, SerialError};
 pub use framer::Framer;
 
@@ -96,7 +98,7 @@ impl Codec {
     ) -> Result<Reply, SerialError> {
         match self {
             Codec::Ascii(c) => c.reply(point, request, reply),
-            Codec::Binary(c) => c.reply(request, reply),
+            Codec::Binary(c) => c.reply(point, request, reply),
         }
     }
 

@@ -27,6 +27,21 @@ pub fn bounds(t: DataType) -> (i64, i64) {
     }
 }
 
+/// The raw value of type `t` that the low bits of `field` carry: a value field is often wider
+/// or of another sign than the point (a `u32` bit field in TMCL's signed 32-bit value), so its
+/// bits are reinterpreted at the point's width and sign.
+pub fn as_type(field: i64, t: DataType) -> i64 {
+    let (lo, hi) = bounds(t);
+    let bits = (hi - lo + 1).trailing_zeros();
+    let mask = (1i64 << bits) - 1;
+    let low = field & mask;
+    if lo < 0 && low > hi {
+        low - (1i64 << bits)
+    } else {
+        low
+    }
+}
+
 fn type_name(t: DataType) -> &'static str {
     match t {
         DataType::U8 => "u8",

@@ -97,7 +97,9 @@ proptest! {
     #[test]
     fn binary_round_trips((frame, layout, _) in layout(), address in 1u32..=200, command in 0i64..=255, unit in any::<u32>()) {
         let value_field = layout.field(FieldName::Value).unwrap().clone();
+        // A value both the field and the point's type (i32) carry.
         let (lo, hi) = field_bounds(value_field.width, value_field.signed);
+        let (lo, hi) = (lo.max(i32::MIN.into()), hi.min(i32::MAX.into()));
         let raw = lo + (i64::from(unit) % (hi - lo + 1));
         let s = section(frame, layout);
         let codec = Codec::new(&s, address).unwrap();

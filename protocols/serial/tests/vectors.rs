@@ -177,3 +177,17 @@ fn value_out_of_the_type_is_refused_before_sending() {
     let e = codec.request(&pt, Op::Write(70_000)).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Request);
 }
+
+/// A value field wider or of another sign than its point: the point's type decides. TMCL's
+/// value field is a signed 32-bit number; a `u32` bit field read through it keeps bit 31.
+#[test]
+fn a_field_is_read_at_its_points_type() {
+    use linevisor_core::profile::DataType;
+    use linevisor_serial::number::as_type;
+    assert_eq!(as_type(-1_933_951_034, DataType::U32), 2_361_016_262);
+    assert_eq!(as_type(2_361_016_262, DataType::I32), -1_933_951_034);
+    assert_eq!(as_type(-1, DataType::U16), 0xFFFF);
+    assert_eq!(as_type(0xFFFF, DataType::I16), -1);
+    assert_eq!(as_type(-100, DataType::I32), -100);
+    assert_eq!(as_type(200, DataType::U8), 200);
+}
