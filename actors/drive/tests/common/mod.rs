@@ -32,7 +32,11 @@ pub const BAUD: u32 = 115_200;
 /// into linevisor-config), never listed by hand. Fails if there is none, so a suite that loops
 /// over them cannot pass vacuously.
 pub fn shipped_of(protocol: Protocol) -> Vec<String> {
-    let names = shipped_of_any(protocol);
+    let names: Vec<String> = shipped_all()
+        .into_iter()
+        .filter(|(_, p)| *p == protocol)
+        .map(|(name, _)| name)
+        .collect();
     assert!(!names.is_empty(), "no shipped {} profile", protocol.name());
     names
 }
@@ -49,15 +53,6 @@ pub fn shipped_all() -> Vec<(String, Protocol)> {
     all.sort_by(|a, b| a.0.cmp(&b.0));
     all.dedup_by(|a, b| a.0 == b.0);
     all
-}
-
-/// Every shipped profile of `protocol` (possibly none).
-pub fn shipped_of_any(protocol: Protocol) -> Vec<String> {
-    shipped_all()
-        .into_iter()
-        .filter(|(_, p)| *p == protocol)
-        .map(|(name, _)| name)
-        .collect()
 }
 
 /// Every shipped Modbus profile.

@@ -106,7 +106,8 @@ impl BusKindConfig for SerialBus {
         if drive.drives_on_bus < 2 {
             return;
         }
-        let serial = profile.serial.clone().unwrap_or_default();
+        let default = SerialSection::default();
+        let serial = profile.serial.as_ref().unwrap_or(&default);
         let unaddressed = match serial.framing {
             SerialFraming::Ascii => profile
                 .points
