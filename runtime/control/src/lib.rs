@@ -66,11 +66,10 @@ impl ControlPlane {
         let journal = options.journal.map(Arc::new);
         // The first record, written before the collectors start: a drive event raised meanwhile
         // (a start-up finishing) must not be journalled ahead of the line's start.
-        if let Some(j) = &journal
-            && let Err(e) = j.append(serde_json::json!({"kind": "started", "line": line.name}))
-        {
-            tracing::warn!(error = %e, "journal write failed");
-        }
+        state::append(
+            journal.as_deref(),
+            serde_json::json!({"kind": "started", "line": line.name}),
+        );
         let (recent, collector) = events::collect(
             &line,
             options.recent_events.unwrap_or(64),

@@ -30,10 +30,15 @@ pub struct AppState {
 impl AppState {
     /// Appends to the journal if there is one; a failed write is logged, never fails the call.
     pub(crate) fn journal(&self, record: Value) {
-        if let Some(j) = &self.journal
-            && let Err(e) = j.append(record)
-        {
-            tracing::warn!(error = %e, "journal write failed");
-        }
+        append(self.journal.as_deref(), record);
+    }
+}
+
+/// Appends `record` to `journal` if there is one; a failed write is logged.
+pub(crate) fn append(journal: Option<&Journal>, record: Value) {
+    if let Some(j) = journal
+        && let Err(e) = j.append(record)
+    {
+        tracing::warn!(error = %e, "journal write failed");
     }
 }
