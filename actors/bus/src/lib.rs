@@ -1,12 +1,15 @@
 #![doc = include_str!("../README.md")]
 
 mod boundary;
+mod breaker;
 pub mod canopen;
 mod drive_link;
 mod error;
 mod handle;
+mod link;
 pub mod metrics;
 pub mod modbus;
+mod scheduler;
 mod start;
 
 pub use boundary::{Attach, BusEvent, CycleFault, Sample};

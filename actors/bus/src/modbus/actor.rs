@@ -11,10 +11,10 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::{Instrument, info_span, warn};
 
-use super::opener::Opener;
 use super::port::{self, Control, Inbox, Job, PortTask};
 use super::spec::{BusOptions, BusSpec, Settings};
 use super::{BusResult, ReadBlock, Write, check_attach, check_request, check_unit};
+use crate::link::Opener;
 use crate::metrics::{BusMetrics, Metrics, Wire};
 use crate::{Attach, BusError};
 

@@ -4,12 +4,11 @@
 //! breakers. `drive_link.rs` turns a drive's profile points into register blocks and writes.
 
 mod actor;
-mod breaker;
+mod client;
 mod drive_link;
-mod opener;
+mod merge;
 mod port;
 mod requests;
-mod scheduler;
 mod spec;
 mod start;
 
@@ -20,7 +19,10 @@ use linevisor_profile::ProfileCodec;
 use ractor::RpcReplyPort;
 
 pub use actor::{ModbusArgs, ModbusBus, ModbusMsg, ModbusState};
-pub use opener::{FnOpener, LinkIo, LinkStream, OpenFuture, Opener, SerialOpener, TcpOpener};
+#[cfg(test)]
+pub(crate) use merge::merge;
+// Openers are shared by every byte-stream bus; re-exported where Modbus users found them.
+pub use crate::link::{FnOpener, LinkIo, LinkStream, OpenFuture, Opener, SerialOpener, TcpOpener};
 pub use requests::{BusResult, ReadBlock, RegisterTable, Write};
 pub(crate) use requests::{check_attach, check_request, check_unit};
 pub use spec::{BusOptions, BusSpec};

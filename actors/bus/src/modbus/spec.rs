@@ -9,7 +9,7 @@ use linevisor_modbus::timing::RtuTiming;
 use linevisor_modbus::{Retry, RtuConfig, TcpConfig};
 
 use crate::BusError;
-use crate::modbus::opener::{Opener, SerialOpener, TcpOpener};
+use crate::link::{Opener, SerialOpener, TcpOpener};
 
 /// The config of one Modbus bus.
 #[derive(Debug, Clone, PartialEq)]

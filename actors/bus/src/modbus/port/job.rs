@@ -3,7 +3,7 @@
 use linevisor_modbus::{Exception, LinkError, Request, Response};
 use ractor::RpcReplyPort;
 
-use crate::modbus::scheduler::PollTxn;
+use crate::scheduler::PollTxn;
 use crate::{Attach, BusError, BusResult, ReadBlock, Write};
 
 /// Attach and detach, on their own channel so a full request queue never holds them up.
@@ -105,7 +105,7 @@ pub(crate) struct JobTxn {
 #[derive(Debug)]
 pub(crate) enum Txn {
     Job(JobTxn),
-    Poll(PollTxn),
+    Poll(PollTxn<Request>),
 }
 
 impl Txn {

@@ -17,11 +17,13 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, sleep_until};
 use tracing::{debug, info, warn};
 
+use crate::breaker::Breakers;
+use crate::link::{Counted, Opener};
 use crate::metrics::{Metrics, Wire};
-use crate::modbus::breaker::Breakers;
-use crate::modbus::opener::{Client, Counted, Opener};
-use crate::modbus::scheduler::Scheduler;
+use crate::modbus::Modbus;
+use crate::modbus::client::Client;
 use crate::modbus::spec::{Settings, Transport};
+use crate::scheduler::Scheduler;
 use crate::{BusError, BusEvent};
 use job::{JobTxn, Txn};
 
@@ -46,7 +48,7 @@ pub(crate) struct PortTask {
     /// Whether the link has answered since it was (re)opened; the backoff resets then, so
     /// a port that opens but fails at once still backs off.
     answered_since_open: bool,
-    sched: Scheduler,
+    sched: Scheduler<Modbus>,
     breakers: Breakers,
     metrics: Arc<Mutex<Metrics>>,
     wire: Arc<Wire>,

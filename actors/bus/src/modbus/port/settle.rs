@@ -7,10 +7,10 @@ use tracing::{Instrument, debug_span, info, warn};
 
 use super::job::{JobTxn, Txn, words};
 use super::{PortTask, lock};
+use crate::breaker::Change;
 use crate::metrics::Counters;
-use crate::modbus::breaker::Change;
-use crate::modbus::opener::is_link_down;
-use crate::modbus::scheduler::Offer;
+use crate::modbus::client::is_link_down;
+use crate::scheduler::Offer;
 use crate::{BusError, BusEvent, CycleFault};
 
 impl PortTask {

@@ -1,69 +1,45 @@
-//! Cyclic polling for the attached units: read blocks merged into as few requests as possible,
-//! cycles started by deadline on each unit's period grid, a cycle overdue by a whole period
-//! skipped and counted as missed (no burst to catch up), demoted units only probed.
+//! Cyclic polling for the attached units of a request/response bus (Modbus, plain serial): each
+//! kind plans a unit's blocks into requests ([`PollPlan`]); cycles start by deadline on each
+//! unit's period grid, a cycle overdue by a whole period is skipped and counted as missed (no
+//! burst to catch up), and demoted units are only probed.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
-use linevisor_config::{RegisterRun, merge_register_runs};
-use linevisor_modbus::Request;
-use linevisor_modbus::frame::limits::READ_REGISTERS;
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::time::Instant;
 
-use crate::modbus::breaker::Breakers;
-use crate::{Attach, BusEvent, ReadBlock, RegisterTable, Sample};
+use crate::breaker::Breakers;
+use crate::{Attach, BusEvent, Sample};
 
-/// One request of a cycle and where its words go.
+/// One request of a unit's cycle and the attached blocks its answer fills.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct MergedRead {
-    pub(crate) block: ReadBlock,
-    /// (attached block index, offset of that block in this read).
-    parts: Vec<(usize, usize)>,
+pub(crate) struct PlannedRead<R> {
+    pub(crate) request: R,
+    /// (attached block index, offset of that block's words in this answer).
+    pub(crate) parts: Vec<(usize, usize)>,
 }
 
-/// Merges overlapping or adjacent blocks of one table into reads of at most 125 registers.
-pub(crate) fn merge(blocks: &[ReadBlock]) -> Vec<MergedRead> {
-    let runs = blocks
-        .iter()
-        .enumerate()
-        .map(|(i, b)| RegisterRun {
-            input: b.table == RegisterTable::Input,
-            start: u32::from(b.address),
-            len: u32::from(b.count),
-            key: i,
-        })
-        .collect();
-    merge_register_runs(runs, u32::from(READ_REGISTERS))
-        .into_iter()
-        .map(|r| MergedRead {
-            block: ReadBlock {
-                table: if r.input {
-                    RegisterTable::Input
-                } else {
-                    RegisterTable::Holding
-                },
-                // Addresses are u16 and a read is at most 125 registers.
-                address: r.start as u16,
-                count: r.len as u16,
-            },
-            parts: r
-                .parts
-                .into_iter()
-                .map(|(off, i)| (i, off as usize))
-                .collect(),
-        })
-        .collect()
+/// How a bus kind turns a unit's attached blocks into poll requests.
+pub(crate) trait PollPlan {
+    /// What a drive attaches.
+    type Block: Clone + std::fmt::Debug;
+    /// One request on the wire.
+    type Request: Clone + std::fmt::Debug;
+    /// The requests of one cycle.
+    fn plan(blocks: &[Self::Block]) -> Vec<PlannedRead<Self::Request>>;
+    /// Words one block takes in a sample.
+    fn words(block: &Self::Block) -> usize;
 }
 
 /// A poll transaction handed to the line.
 #[derive(Debug, Clone)]
-pub(crate) struct PollTxn {
+pub(crate) struct PollTxn<R> {
     pub(crate) unit: u8,
     pub(crate) seq: u64,
     pub(crate) read: usize,
-    pub(crate) request: Request,
+    pub(crate) request: R,
     pub(crate) attempt: u8,
     /// 0 for a probe of a demoted unit: one transaction per probe.
     pub(crate) max_retries: u8,
@@ -80,17 +56,18 @@ struct Cycle {
 }
 
 #[derive(Debug)]
-struct Unit {
+struct Unit<R> {
     sink: mpsc::Sender<BusEvent>,
-    blocks: Vec<ReadBlock>,
-    reads: Vec<MergedRead>,
+    /// Words of each attached block.
+    lens: Vec<usize>,
+    reads: Vec<PlannedRead<R>>,
     period: Duration,
     anchor: Instant,
     next_seq: u64,
     cycle: Option<Cycle>,
 }
 
-impl Unit {
+impl<R> Unit<R> {
     fn due(&self, unit: u8, breakers: &Breakers) -> Instant {
         if breakers.is_demoted(unit) {
             return breakers.next_probe(unit).unwrap_or(self.anchor);
@@ -123,25 +100,42 @@ pub(crate) enum Offer {
 }
 
 /// Cycles started by [`Scheduler::take`], with the cycles they skipped.
-#[derive(Debug, Default)]
-pub(crate) struct Taken {
-    pub(crate) txns: Vec<PollTxn>,
+#[derive(Debug)]
+pub(crate) struct Taken<R> {
+    pub(crate) txns: Vec<PollTxn<R>>,
     /// (unit, cycles skipped because they were overdue by a whole period).
     pub(crate) missed: Vec<(u8, u64)>,
 }
 
-/// The attached units and their cycles.
-#[derive(Debug, Default)]
-pub(crate) struct Scheduler {
-    units: BTreeMap<u8, Unit>,
+impl<R> Default for Taken<R> {
+    fn default() -> Self {
+        Self {
+            txns: Vec::new(),
+            missed: Vec::new(),
+        }
+    }
 }
 
-impl Scheduler {
+/// The attached units and their cycles.
+#[derive(Debug)]
+pub(crate) struct Scheduler<P: PollPlan> {
+    units: BTreeMap<u8, Unit<P::Request>>,
+}
+
+impl<P: PollPlan> Default for Scheduler<P> {
+    fn default() -> Self {
+        Self {
+            units: BTreeMap::new(),
+        }
+    }
+}
+
+impl<P: PollPlan> Scheduler<P> {
     /// Attaches (or replaces) a unit; its first cycle is due now. True if it replaced one.
-    pub(crate) fn attach(&mut self, a: Attach, now: Instant) -> bool {
+    pub(crate) fn attach(&mut self, a: Attach<P::Block>, now: Instant) -> bool {
         let unit = Unit {
-            reads: merge(&a.blocks),
-            blocks: a.blocks,
+            reads: P::plan(&a.blocks),
+            lens: a.blocks.iter().map(P::words).collect(),
             sink: a.sink,
             period: a.period,
             anchor: now,
@@ -179,7 +173,7 @@ impl Scheduler {
         room: usize,
         retries: u8,
         breakers: &mut Breakers,
-    ) -> Taken {
+    ) -> Taken<P::Request> {
         let mut taken = Taken::default();
         let mut busy: Vec<(Instant, u8)> = Vec::new();
         let mut due: Vec<(Instant, u8)> = Vec::new();
@@ -232,7 +226,7 @@ impl Scheduler {
         room: usize,
         retries: u8,
         breakers: &Breakers,
-        out: &mut Vec<PollTxn>,
+        out: &mut Vec<PollTxn<P::Request>>,
     ) {
         let Some(u) = self.units.get_mut(&id) else {
             return;
@@ -252,7 +246,7 @@ impl Scheduler {
                 unit: id,
                 seq: c.seq,
                 read,
-                request: u.reads[read].block.request(),
+                request: u.reads[read].request.clone(),
                 attempt: c.attempts[read],
                 max_retries: if probe { 0 } else { retries },
             });
@@ -271,7 +265,7 @@ impl Scheduler {
     }
 
     /// Sends the read back for another attempt.
-    pub(crate) fn retry(&mut self, t: &PollTxn) {
+    pub(crate) fn retry(&mut self, t: &PollTxn<P::Request>) {
         if let Some(c) = self.cycle_mut(t.unit, t.seq) {
             c.attempts[t.read] = t.attempt.saturating_add(1);
             c.remaining.push_front(t.read);
@@ -281,7 +275,7 @@ impl Scheduler {
     /// Stores a read's words; returns the sample when the cycle is complete.
     pub(crate) fn complete(
         &mut self,
-        t: &PollTxn,
+        t: &PollTxn<P::Request>,
         words: Vec<u16>,
         now: Instant,
     ) -> Option<Sample> {
@@ -292,11 +286,11 @@ impl Scheduler {
         }
         let u = self.units.get_mut(&t.unit)?;
         let c = u.cycle.take()?;
-        let mut blocks: Vec<Vec<u16>> = u.blocks.iter().map(|_| Vec::new()).collect();
+        let mut blocks: Vec<Vec<u16>> = u.lens.iter().map(|_| Vec::new()).collect();
         for (read, words) in u.reads.iter().zip(c.words) {
             let words = words.unwrap_or_default();
             for &(block, offset) in &read.parts {
-                let n = usize::from(u.blocks[block].count);
+                let n = u.lens[block];
                 blocks[block] = words.get(offset..offset + n).unwrap_or_default().to_vec();
             }
         }

@@ -5,7 +5,9 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, advance};
 
 use super::*;
-use crate::RegisterTable;
+use crate::modbus::{Modbus, merge};
+use crate::{ReadBlock, RegisterTable};
+use linevisor_modbus::Request;
 
 fn attach(unit: u8, blocks: Vec<ReadBlock>, period_ms: u64) -> (Attach, mpsc::Receiver<BusEvent>) {
     let (sink, rx) = mpsc::channel(8);
@@ -28,7 +30,7 @@ fn word(table: RegisterTable, address: u32) -> u16 {
     (address as u16).wrapping_add(base)
 }
 
-fn answer(t: &PollTxn) -> Vec<u16> {
+fn answer(t: &PollTxn<Request>) -> Vec<u16> {
     let (table, address, count) = match t.request {
         Request::ReadHoldingRegisters { address, quantity } => {
             (RegisterTable::Holding, address, quantity)
@@ -92,7 +94,7 @@ proptest! {
         prop_assert!(reads.iter().all(|r| (1..=125).contains(&r.block.count)));
         let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
         rt.block_on(async {
-            let mut s = Scheduler::default();
+            let mut s = Scheduler::<Modbus>::default();
             let (a, _rx) = attach(1, blocks.clone(), 10);
             s.attach(a, Instant::now());
             let mut b = Breakers::new(3, Duration::from_secs(1));
@@ -116,7 +118,7 @@ proptest! {
 
 #[tokio::test(start_paused = true)]
 async fn a_cycle_overdue_by_a_whole_period_is_skipped_and_counted() {
-    let mut s = Scheduler::default();
+    let mut s = Scheduler::<Modbus>::default();
     let mut b = Breakers::new(3, Duration::from_secs(1));
     let t0 = Instant::now();
     let (a, _rx) = attach(1, vec![ReadBlock::holding(0, 2)], 10);
@@ -148,7 +150,7 @@ async fn a_cycle_overdue_by_a_whole_period_is_skipped_and_counted() {
 
 #[tokio::test(start_paused = true)]
 async fn units_due_together_are_taken_by_deadline_then_unit() {
-    let mut s = Scheduler::default();
+    let mut s = Scheduler::<Modbus>::default();
     let mut b = Breakers::new(3, Duration::from_secs(1));
     let t0 = Instant::now();
     for unit in [3, 1, 2] {
@@ -168,7 +170,7 @@ async fn units_due_together_are_taken_by_deadline_then_unit() {
 
 #[tokio::test(start_paused = true)]
 async fn a_demoted_unit_is_only_probed_one_read_at_a_time_without_retries() {
-    let mut s = Scheduler::default();
+    let mut s = Scheduler::<Modbus>::default();
     let probe = Duration::from_millis(500);
     let mut b = Breakers::new(1, probe);
     let t0 = Instant::now();

@@ -1,9 +1,9 @@
-//! How a bus gets (and gets back) its port or connection, and the Modbus client over it.
+//! How a bus gets (and gets back) its port or connection, whatever it speaks over it.
 //!
 //! An [`Opener`] produces a byte stream: a serial port (tokio-serial) or a TCP connection in
-//! production, a pseudo-terminal end, a duplex stream or a loopback socket in tests. The line
-//! task wraps it in a byte counter (for utilisation) and a linevisor-modbus client, and calls
-//! the opener again after the link is lost.
+//! production, a pseudo-terminal end, a duplex stream or a loopback socket in tests. A bus's
+//! port task wraps it in a byte counter ([`Counted`], for utilisation) and its protocol's
+//! client, and calls the opener again after the link is lost.
 
 use std::fmt;
 use std::future::Future;
@@ -14,12 +14,7 @@ use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use linevisor_config::model::{ModbusRtuBus, ModbusTcpBus, Parity};
-use linevisor_modbus::client::Attached;
-use linevisor_modbus::{
-    CallOptions, CallResult, LinkError, Request, Response, RtuClient, RtuConfig, TcpClient,
-    TcpConfig,
-};
+use linevisor_config::model::{ModbusRtuBus, ModbusTcpBus, Parity, SerialBus};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_serial::{DataBits, SerialPortBuilderExt, StopBits};
@@ -27,7 +22,7 @@ use tokio_serial::{DataBits, SerialPortBuilderExt, StopBits};
 use crate::BusError;
 use crate::metrics::Wire;
 
-/// A byte stream a bus can run Modbus over.
+/// A byte stream a bus can run its protocol over.
 pub trait LinkIo: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> LinkIo for T {}
 
@@ -45,7 +40,7 @@ pub trait Opener: fmt::Debug + Send + 'static {
     fn describe(&self) -> String;
 }
 
-/// A serial port with the line settings of a `modbus_rtu` bus.
+/// A serial port with its line settings (a `modbus_rtu` or `serial` bus).
 #[derive(Debug, Clone)]
 pub struct SerialOpener {
     path: String,
@@ -55,33 +50,66 @@ pub struct SerialOpener {
     stop_bits: StopBits,
 }
 
+/// A serial line's settings as a config writes them.
+struct LineSettings<'a> {
+    bus: &'a str,
+    port: &'a str,
+    baud: u32,
+    parity: Parity,
+    data_bits: u8,
+    stop_bits: u8,
+}
+
 impl SerialOpener {
-    /// The opener for `bus`'s port; bad data or stop bits are config errors.
+    /// The opener for a `modbus_rtu` bus's port; bad data or stop bits are config errors.
     pub fn from_config(bus: &ModbusRtuBus) -> Result<Self, BusError> {
+        Self::line(LineSettings {
+            bus: &bus.id,
+            port: &bus.port,
+            baud: bus.baud,
+            parity: bus.parity,
+            data_bits: bus.data_bits,
+            stop_bits: bus.stop_bits,
+        })
+    }
+
+    /// The opener for a `serial` bus's port.
+    pub fn from_serial(bus: &SerialBus) -> Result<Self, BusError> {
+        Self::line(LineSettings {
+            bus: &bus.id,
+            port: &bus.port,
+            baud: bus.baud,
+            parity: bus.parity,
+            data_bits: bus.data_bits,
+            stop_bits: bus.stop_bits,
+        })
+    }
+
+    fn line(l: LineSettings<'_>) -> Result<Self, BusError> {
         let bad = |field, value: u8, reason| BusError::Config {
-            bus: bus.id.clone(),
+            bus: l.bus.to_owned(),
             field,
             value: value.to_string(),
             reason,
         };
-        let data_bits = match bus.data_bits {
+        let data_bits = match l.data_bits {
             7 => DataBits::Seven,
             8 => DataBits::Eight,
             n => return Err(bad("data_bits", n, "must be 7 or 8")),
         };
-        let stop_bits = match bus.stop_bits {
+        let stop_bits = match l.stop_bits {
             1 => StopBits::One,
             2 => StopBits::Two,
             n => return Err(bad("stop_bits", n, "must be 1 or 2")),
         };
-        let parity = match bus.parity {
+        let parity = match l.parity {
             Parity::None => tokio_serial::Parity::None,
             Parity::Even => tokio_serial::Parity::Even,
             Parity::Odd => tokio_serial::Parity::Odd,
         };
         Ok(Self {
-            path: bus.port.clone(),
-            baud: bus.baud,
+            path: l.port.to_owned(),
+            baud: l.baud,
             parity,
             data_bits,
             stop_bits,
@@ -233,7 +261,7 @@ impl AsyncWrite for Counted {
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let r = Pin::new(&mut self.inner).poll_flush(cx);
         if let Poll::Ready(Ok(())) = r {
-            // The RTU client flushes once per frame sent.
+            // The clients flush once per frame sent.
             self.wire.frames_out.fetch_add(1, Ordering::Relaxed);
         }
         r
@@ -242,85 +270,4 @@ impl AsyncWrite for Counted {
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
-}
-
-/// The Modbus client over an open link. Retries are the line's (so each attempt is counted
-/// and a demoted unit is never retried), so both clients run with `retries = 0`.
-pub(crate) enum Client {
-    Rtu(RtuClient<Counted>),
-    Tcp(TcpClient<Attached<Counted>>),
-}
-
-impl Client {
-    pub(crate) fn rtu(io: Counted, config: &RtuConfig) -> Self {
-        let mut config = config.clone();
-        config.retries = 0;
-        Client::Rtu(RtuClient::new(io, config))
-    }
-
-    pub(crate) fn tcp(io: Counted, config: &TcpConfig) -> Self {
-        let mut config = config.clone();
-        config.retries = 0;
-        Client::Tcp(TcpClient::with_connector(Attached::new(io), config))
-    }
-
-    /// One transaction, without retries.
-    pub(crate) async fn call(
-        &mut self,
-        unit: u8,
-        request: &Request,
-        timeout: Duration,
-    ) -> CallResult<Response> {
-        let opts = CallOptions {
-            response_timeout: timeout,
-            retries: 0,
-        };
-        match self {
-            Client::Rtu(c) => c.call_with(unit, request, opts).await,
-            Client::Tcp(c) => c.call_with(unit, request, opts).await,
-        }
-    }
-
-    /// Several transactions pipelined up to the TCP window (RTU: one after the other).
-    pub(crate) async fn batch(
-        &mut self,
-        calls: &[(u8, Request)],
-        timeout: Duration,
-    ) -> Vec<CallResult<Response>> {
-        match self {
-            Client::Tcp(c) => c.call_batch(calls).await,
-            Client::Rtu(_) => {
-                let mut out = Vec::with_capacity(calls.len());
-                for (unit, request) in calls {
-                    out.push(self.call(*unit, request, timeout).await);
-                }
-                out
-            }
-        }
-    }
-
-    /// A broadcast write (RTU only; the actor refuses it on TCP).
-    pub(crate) async fn broadcast(&mut self, request: &Request) -> Result<(), LinkError> {
-        match self {
-            Client::Rtu(c) => c.broadcast(request).await,
-            Client::Tcp(_) => Err(LinkError::InvalidRequest {
-                unit: 0,
-                source: linevisor_modbus::FrameError::Broadcast {
-                    function: request.function(),
-                },
-            }),
-        }
-    }
-}
-
-/// True for faults that mean the port or connection is gone (reopen), as opposed to one
-/// unit's or one frame's trouble.
-pub(crate) fn is_link_down(e: &LinkError) -> bool {
-    matches!(
-        e,
-        LinkError::Io(_)
-            | LinkError::Disconnected
-            | LinkError::Connect { .. }
-            | LinkError::NotConnected { .. }
-    )
 }
