@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod modbus;
 mod scheduler;
 mod start;
+mod units;
 
 pub use boundary::{Attach, BusEvent, CycleFault, Sample};
 pub use canopen::{

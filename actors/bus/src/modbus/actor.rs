@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::{Instrument, info_span, warn};
 
-use super::port::{self, Control, Inbox, Job, PortTask};
+use super::port::{Control, Inbox, Job, PortTask};
 use super::spec::{BusOptions, BusSpec, Settings};
 use super::{BusResult, ReadBlock, Write, check_attach, check_request, check_unit};
 use crate::link::Opener;
@@ -245,7 +245,7 @@ impl Actor for ModbusBus {
             }
             ModbusMsg::Metrics(reply) => {
                 let queued = state.jobs.max_capacity() - state.jobs.capacity();
-                let snapshot = port::lock(&state.metrics).snapshot(&state.wire, queued);
+                let snapshot = crate::units::lock(&state.metrics).snapshot(&state.wire, queued);
                 let _ = reply.send(snapshot);
             }
             ModbusMsg::Stop(reply) => {

@@ -7,9 +7,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    Parity, Resource, default_data_bits, default_response_timeout_ms, default_stop_bits, non_empty,
-    rc, serial_char_bits, serial_line,
+    Parity, Resource, default_data_bits, default_response_timeout_ms, default_retries,
+    default_stop_bits, non_empty, rc, serial_char_bits, serial_line,
 };
+use super::modbus::{check_breaker, default_demote_after, default_probe_ms};
 use super::{AddressRange, BusKindConfig, DriveLoad, DriveOnBus};
 use crate::diag::{Finding, Path};
 use crate::feasibility::BusLoad;
@@ -38,6 +39,23 @@ pub struct SerialBus {
     /// Response timeout in milliseconds (1–10000). Default 100.
     #[serde(default = "default_response_timeout_ms")]
     pub response_timeout_ms: u32,
+    /// Retries after a timeout or a garbled reply (0–10). Default 1.
+    #[serde(default = "default_retries")]
+    pub retries: u8,
+    /// Idle time the line keeps between a reply (or a timeout) and the next request, in
+    /// microseconds (0–100000), for drives that need time to turn their RS-485 transceiver
+    /// around. Default 0.
+    #[serde(default)]
+    pub inter_request_gap_us: u32,
+    /// Discard the local echo of our own transmission (2-wire adapters without echo suppression).
+    #[serde(default)]
+    pub echo_suppression: bool,
+    /// Consecutive timeouts after which a drive is demoted to probing (1–100). Default 3.
+    #[serde(default = "default_demote_after")]
+    pub demote_after_timeouts: u32,
+    /// How often a demoted drive is probed, in milliseconds (10–600000). Default 1000.
+    #[serde(default = "default_probe_ms")]
+    pub probe_interval_ms: u32,
 }
 
 fn default_serial_parity() -> Parity {
@@ -65,6 +83,10 @@ impl BusKindConfig for SerialBus {
         serial_line(f, p, self.baud, self.data_bits, self.stop_bits);
         let timeout = self.response_timeout_ms;
         rc(f, p, "response_timeout_ms", timeout, 1, 10_000, "ms");
+        rc(f, p, "retries", self.retries, 0, 10, "");
+        let gap = self.inter_request_gap_us;
+        rc(f, p, "inter_request_gap_us", gap, 0, 100_000, "µs");
+        check_breaker(f, p, self.demote_after_timeouts, self.probe_interval_ms);
         non_empty(f, p.key("port"), &self.port);
     }
 
@@ -85,7 +107,10 @@ impl BusKindConfig for SerialBus {
             for pt in polled {
                 let Some(read) = &pt.read else { continue };
                 let chars = exchange_bytes(p.serial.as_ref(), read, pt, d.drive.address);
-                busy += chars * char_bits / f64::from(self.baud) * d.per_s();
+                // A local echo is the same transmission read back: no extra wire time.
+                let wire = chars * char_bits / f64::from(self.baud);
+                let gap = f64::from(self.inter_request_gap_us) / 1e6;
+                busy += (wire + gap) * d.per_s();
                 out.per_second += d.per_s();
             }
         }

@@ -8,8 +8,8 @@ mod settle;
 
 pub(crate) use job::{Control, Job};
 
-use std::collections::{BTreeSet, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use linevisor_modbus::Retry;
@@ -17,14 +17,14 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, sleep_until};
 use tracing::{debug, info, warn};
 
+use crate::BusError;
 use crate::breaker::Breakers;
 use crate::link::{Counted, Opener};
 use crate::metrics::{Metrics, Wire};
 use crate::modbus::Modbus;
 use crate::modbus::client::Client;
 use crate::modbus::spec::{Settings, Transport};
-use crate::scheduler::Scheduler;
-use crate::{BusError, BusEvent};
+use crate::units::Units;
 use job::{JobTxn, Txn};
 
 /// The ends of the channels the port task listens on.
@@ -48,21 +48,12 @@ pub(crate) struct PortTask {
     /// Whether the link has answered since it was (re)opened; the backoff resets then, so
     /// a port that opens but fails at once still backs off.
     answered_since_open: bool,
-    sched: Scheduler<Modbus>,
-    breakers: Breakers,
-    metrics: Arc<Mutex<Metrics>>,
+    units: Units<Modbus>,
     wire: Arc<Wire>,
     inbox: Inbox,
     stopping: bool,
     /// Acyclic jobs taken off the queue or waiting for a retry; they go before any poll.
     urgent: VecDeque<JobTxn>,
-    /// Units told `CommLost`, to be told `CommRestored`.
-    told_lost: BTreeSet<u8>,
-}
-
-pub(crate) fn lock(m: &Mutex<Metrics>) -> MutexGuard<'_, Metrics> {
-    // Plain counters: a panic elsewhere cannot leave them inconsistent enough to matter.
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl PortTask {
@@ -76,7 +67,7 @@ impl PortTask {
     ) -> Self {
         Self {
             link: opener.describe(),
-            breakers: Breakers::new(s.demote_after, s.probe_interval),
+            units: Units::new(Breakers::new(s.demote_after, s.probe_interval), metrics),
             s,
             opener,
             client: None,
@@ -84,13 +75,10 @@ impl PortTask {
             next_open: Instant::now(),
             down_reason: "not opened yet".into(),
             answered_since_open: false,
-            sched: Scheduler::default(),
-            metrics,
             wire,
             inbox,
             stopping: false,
             urgent: VecDeque::new(),
-            told_lost: BTreeSet::new(),
         }
     }
 
@@ -138,7 +126,7 @@ impl PortTask {
     /// Nothing due: wait for a request, a control change or the next deadline.
     async fn idle(&mut self) {
         let now = Instant::now();
-        let due = self.sched.next_due(&self.breakers).map(|at| {
+        let due = self.units.sched.next_due(&self.units.breakers).map(|at| {
             if at <= now {
                 // Cannot happen if the scheduler is right; never spin on it.
                 debug!("A due cycle could not be taken; waiting 1 ms.");
@@ -183,17 +171,15 @@ impl PortTask {
                     Transport::Tcp(c) => Client::tcp(io, c),
                 });
                 self.answered_since_open = false;
-                lock(&self.metrics).link_up = true;
+                self.units.metrics().link_up = true;
                 info!(link = %self.link, "Opened the link.");
-                for unit in std::mem::take(&mut self.told_lost) {
-                    self.emit(unit, BusEvent::CommRestored { unit });
-                }
+                self.units.link_restored();
             }
             Err(e) => {
                 let delay = self.backoff.next_delay();
                 self.next_open = now + delay;
                 self.down_reason = format!("open failed: {e}");
-                lock(&self.metrics).open_failures += 1;
+                self.units.metrics().open_failures += 1;
                 warn!(link = %self.link, error = %e, retry_in = ?delay, "Cannot open the link.");
             }
         }
@@ -202,36 +188,10 @@ impl PortTask {
     fn on_control(&mut self, c: Control, now: Instant) {
         match c {
             Control::Attach(a) => {
-                let unit = a.unit;
-                if self.sched.attach(a, now) {
-                    info!(
-                        unit,
-                        "Unit re-attached; the previous attachment is replaced."
-                    );
-                }
-                lock(&self.metrics).set_attached(unit, true);
-                if self.client.is_none() {
-                    let error = self.down_error(now);
-                    self.emit(unit, BusEvent::CommLost { unit, error });
-                    self.told_lost.insert(unit);
-                } else if self.breakers.is_demoted(unit) {
-                    let timeouts = self.breakers.timeouts(unit);
-                    let probe_every = self.breakers.probe_interval();
-                    let event = BusEvent::Demoted {
-                        unit,
-                        timeouts,
-                        probe_every,
-                    };
-                    self.emit(unit, event);
-                }
+                let down = self.client.is_none().then(|| self.down_error(now));
+                self.units.attach(a, now, down);
             }
-            Control::Detach(unit) => {
-                if self.sched.detach(unit) {
-                    info!(unit, "Unit detached.");
-                }
-                self.told_lost.remove(&unit);
-                lock(&self.metrics).set_attached(unit, false);
-            }
+            Control::Detach(unit) => self.units.detach(unit),
         }
     }
 
@@ -273,10 +233,11 @@ impl PortTask {
             batch.push(t);
         }
         if batch.len() < room {
-            let taken =
-                self.sched
-                    .take(now, room - batch.len(), self.s.retries, &mut self.breakers);
-            let mut m = lock(&self.metrics);
+            let u = &mut self.units;
+            let taken = u
+                .sched
+                .take(now, room - batch.len(), self.s.retries, &mut u.breakers);
+            let mut m = u.metrics();
             for (unit, n) in taken.missed {
                 m.count(unit, n, |c| &mut c.missed_cycles);
             }
@@ -289,20 +250,18 @@ impl PortTask {
     /// A job to a demoted unit fails fast unless it can be the unit's probe.
     fn admit(&mut self, mut t: JobTxn, now: Instant) -> Option<JobTxn> {
         let unit = t.job.unit();
-        if unit == 0 || !self.breakers.is_demoted(unit) {
+        if unit == 0 {
             return Some(t);
         }
-        if self.breakers.take_probe(unit, now) {
+        if let Some(e) = self.units.refuse_demoted(&self.s.bus, unit, now) {
+            t.job.fail(e);
+            return None;
+        }
+        if self.units.breakers.is_demoted(unit) {
+            // Its probe: one attempt.
             t.max_retries = 0;
-            return Some(t);
         }
-        t.job.fail(BusError::UnitDemoted {
-            bus: self.s.bus.clone(),
-            unit,
-            timeouts: self.breakers.timeouts(unit),
-            probe_in: self.breakers.probe_in(unit, now),
-        });
-        None
+        Some(t)
     }
 
     fn down_error(&self, now: Instant) -> BusError {
@@ -327,18 +286,9 @@ impl PortTask {
         }
         self.inbox.control.close();
         while self.inbox.control.try_recv().is_ok() {}
-        self.fail_cycles(&stopping());
-        for unit in self.sched.attached() {
-            self.emit(
-                unit,
-                BusEvent::CommLost {
-                    unit,
-                    error: stopping(),
-                },
-            );
-        }
+        self.units.stopping(&stopping());
         self.client = None;
-        lock(&self.metrics).link_up = false;
+        self.units.metrics().link_up = false;
         info!(link = %self.link, "Bus stopped; link closed.");
     }
 }

@@ -3,14 +3,12 @@
 
 use linevisor_modbus::{CallResult, Exception, LinkError, Response};
 use tokio::time::{Duration, Instant};
-use tracing::{Instrument, debug_span, info, warn};
+use tracing::{Instrument, debug_span, warn};
 
+use super::PortTask;
 use super::job::{JobTxn, Txn, words};
-use super::{PortTask, lock};
-use crate::breaker::Change;
 use crate::metrics::Counters;
 use crate::modbus::client::is_link_down;
-use crate::scheduler::Offer;
 use crate::{BusError, BusEvent, CycleFault};
 
 impl PortTask {
@@ -83,7 +81,7 @@ impl PortTask {
     ) -> Option<JobTxn> {
         let unit = t.unit();
         let broadcast = t.is_broadcast();
-        let mut m = lock(&self.metrics);
+        let mut m = self.units.metrics();
         m.count(unit, 1, |c| &mut c.transactions);
         let e = match r {
             Ok(answer) => {
@@ -96,8 +94,8 @@ impl PortTask {
                 }
                 drop(m);
                 self.answered_since_open = true;
-                if !broadcast && let Some(Change::Restored(d)) = self.breakers.answered(unit, now) {
-                    self.restored(unit, d);
+                if !broadcast {
+                    self.units.answered(unit, now);
                 }
                 self.deliver(t, answer, now);
                 return None;
@@ -127,20 +125,18 @@ impl PortTask {
             }
         }
         drop(m);
-        if e.is_timeout()
-            && !broadcast
-            && let Some(Change::Demoted(n)) = self.breakers.timed_out(unit, now)
-        {
-            self.demoted(unit, n);
+        if e.is_timeout() && !broadcast {
+            self.units.timed_out(unit, now);
         }
-        if e.is_retryable() && t.may_retry() && !self.breakers.is_demoted(unit) && !self.stopping {
+        let demoted = self.units.breakers.is_demoted(unit);
+        if e.is_retryable() && t.may_retry() && !demoted && !self.stopping {
             warn!(unit, error = %e, "Retrying Modbus request.");
             match t {
                 Txn::Job(mut j) => {
                     j.attempt += 1;
                     return Some(j);
                 }
-                Txn::Poll(p) => self.sched.retry(&p),
+                Txn::Poll(p) => self.units.sched.retry(&p),
             }
             return None;
         }
@@ -154,9 +150,9 @@ impl PortTask {
             Txn::Poll(p) => {
                 let fault = match answer.map(words) {
                     Ok(Ok(w)) => {
-                        if let Some(sample) = self.sched.complete(&p, w, now) {
-                            lock(&self.metrics).count(p.unit, 1, |c| &mut c.samples);
-                            self.emit(p.unit, BusEvent::Sample(sample));
+                        if let Some(sample) = self.units.sched.complete(&p, w, now) {
+                            self.units.count(p.unit, |c| &mut c.samples);
+                            self.units.emit(p.unit, BusEvent::Sample(sample));
                         }
                         return;
                     }
@@ -170,7 +166,7 @@ impl PortTask {
                     }
                     Err(exception) => CycleFault::Device(exception),
                 };
-                self.cycle_failed(p.unit, p.seq, fault);
+                self.units.cycle_failed(p.unit, p.seq, fault);
             }
         }
     }
@@ -179,70 +175,8 @@ impl PortTask {
     pub(super) fn give_up(&mut self, t: Txn, e: BusError) {
         match t {
             Txn::Job(j) => j.job.fail(e),
-            Txn::Poll(p) => self.cycle_failed(p.unit, p.seq, CycleFault::Bus(e)),
+            Txn::Poll(p) => self.units.cycle_failed(p.unit, p.seq, CycleFault::Bus(e)),
         }
-    }
-
-    fn cycle_failed(&mut self, unit: u8, seq: u64, error: CycleFault) {
-        if let Some(seq) = self.sched.fail(unit, seq) {
-            lock(&self.metrics).count(unit, 1, |c| &mut c.cycle_failures);
-            self.emit(unit, BusEvent::CycleFailed { unit, seq, error });
-        }
-    }
-
-    /// Fails every cycle in progress with `e`.
-    pub(super) fn fail_cycles(&mut self, e: &BusError) {
-        for (unit, seq) in self.sched.fail_all() {
-            lock(&self.metrics).count(unit, 1, |c| &mut c.cycle_failures);
-            let error = CycleFault::Bus(e.clone());
-            self.emit(unit, BusEvent::CycleFailed { unit, seq, error });
-        }
-    }
-
-    /// Offers an event to a drive without waiting: a full sink is an overrun, a closed one
-    /// detaches the unit.
-    pub(super) fn emit(&mut self, unit: u8, event: BusEvent) {
-        match self.sched.offer(unit, event) {
-            Offer::Sent | Offer::NotAttached => {}
-            Offer::Overrun => lock(&self.metrics).count(unit, 1, |c| &mut c.overruns),
-            Offer::Closed => {
-                info!(unit, "The drive's sink is closed; detaching the unit.");
-                self.sched.detach(unit);
-                self.told_lost.remove(&unit);
-                lock(&self.metrics).set_attached(unit, false);
-            }
-        }
-    }
-
-    fn demoted(&mut self, unit: u8, timeouts: u32) {
-        let probe_every = self.breakers.probe_interval();
-        {
-            let mut m = lock(&self.metrics);
-            m.count(unit, 1, |c| &mut c.demotions);
-            m.set_demoted(unit, true);
-        }
-        warn!(
-            unit,
-            timeouts,
-            ?probe_every,
-            "Unit demoted: probing it only."
-        );
-        let event = BusEvent::Demoted {
-            unit,
-            timeouts,
-            probe_every,
-        };
-        self.emit(unit, event);
-    }
-
-    fn restored(&mut self, unit: u8, demoted_for: Duration) {
-        {
-            let mut m = lock(&self.metrics);
-            m.count(unit, 1, |c| &mut c.restorations);
-            m.set_demoted(unit, false);
-        }
-        info!(unit, ?demoted_for, "Unit answers again: restored.");
-        self.emit(unit, BusEvent::Restored { unit, demoted_for });
     }
 
     /// The port or connection is gone: close it, tell the drives, reopen with backoff.
@@ -255,20 +189,15 @@ impl PortTask {
         self.next_open = now + delay;
         self.down_reason = e.to_string();
         {
-            let mut m = lock(&self.metrics);
+            let mut m = self.units.metrics();
             m.link_up = false;
             m.link_losses += 1;
         }
         warn!(link = %self.link, error = %e, retry_in = ?delay, "Link lost; reopening with backoff.");
         let down = self.down_error(now);
-        self.fail_cycles(&down);
         for t in std::mem::take(&mut self.urgent) {
             t.job.fail(down.clone());
         }
-        for unit in self.sched.attached() {
-            let error = down.clone();
-            self.emit(unit, BusEvent::CommLost { unit, error });
-            self.told_lost.insert(unit);
-        }
+        self.units.link_lost(&down);
     }
 }
