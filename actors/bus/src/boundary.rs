@@ -8,11 +8,10 @@
 
 use std::time::Duration;
 
-use linevisor_modbus::Exception;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::{BusError, ReadBlock};
+use crate::{BusError, ReadBlock, Refusal};
 
 /// A drive attaching to its bus: the bus then exchanges `blocks` with `unit` every `period` and
 /// pushes the result to `sink`, until it detaches or until the sink's
@@ -53,8 +52,8 @@ pub struct Sample {
 pub enum CycleFault {
     /// The device refused the poll (e.g. illegal data address: the profile does not match the
     /// device). The drive handles it.
-    #[error(transparent)]
-    Device(Exception),
+    #[error("{0}")]
+    Device(Refusal),
     /// The bus could not complete it (timeout, CRC, link down, demoted).
     #[error(transparent)]
     Bus(BusError),

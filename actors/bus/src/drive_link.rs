@@ -20,6 +20,12 @@ pub struct Refusal {
     pub meaning: String,
 }
 
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.meaning)
+    }
+}
+
 /// Why a point read or write did not go through: the device refused, the bus could not, or the
 /// points do not fit the profile. Kept apart because a drive reacts to each differently.
 #[derive(Debug, Clone, thiserror::Error)]

@@ -112,6 +112,13 @@ pub enum BusError {
         /// Sub-index.
         subindex: u8,
     },
+    /// A plain serial exchange failed on the line: timeout, garbled or misrouted reply, port.
+    #[error("bus {bus}: {source}")]
+    Serial {
+        bus: String,
+        /// What the line did.
+        source: crate::serial::SerialLinkError,
+    },
     /// The bus actor did not answer (stopped or crashed).
     #[error("bus {bus}: the bus actor is unreachable: {reason}")]
     Unreachable {
@@ -132,6 +139,10 @@ impl BusError {
 
     /// True for a response timeout on the link.
     pub fn is_timeout(&self) -> bool {
-        matches!(self, BusError::Link { source, .. } if source.is_timeout())
+        match self {
+            BusError::Link { source, .. } => source.is_timeout(),
+            BusError::Serial { source, .. } => source.is_timeout(),
+            _ => false,
+        }
     }
 }

@@ -10,6 +10,7 @@ mod link;
 pub mod metrics;
 pub mod modbus;
 mod scheduler;
+pub mod serial;
 mod start;
 mod units;
 

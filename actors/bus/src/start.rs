@@ -9,7 +9,7 @@ use ractor::{ActorCell, ActorProcessingErr, ActorRef};
 use tracing::warn;
 
 use crate::handle::{BoxFuture, BusKind, Handle};
-use crate::{BusHandle, canopen, modbus};
+use crate::{BusError, BusHandle, canopen, modbus, serial};
 
 /// A started bus actor (linked to its supervisor's instance), or why not.
 pub type StartFuture<'a> = BoxFuture<'a, Result<ActorCell, ActorProcessingErr>>;
@@ -48,9 +48,13 @@ pub fn start(config: &BusConfig) -> Result<Arc<dyn BusStart>, Unsupported> {
         BusConfig::Canopen(c) => {
             Arc::new(canopen::CanopenStart::from_config(c).map_err(unsupported)?)
         }
-        BusConfig::Serial(_) => {
-            return Err(unsupported("the plain-serial bus actor is not built yet"));
-        }
+        BusConfig::Serial(c) => Arc::new(serial::SerialStart::from_config(c).map_err(|e| {
+            // `linevisor check` rejects bad line settings first.
+            unsupported(match e {
+                BusError::Config { reason, .. } => reason,
+                _ => "its serial line settings are not usable",
+            })
+        })?),
         BusConfig::Simulated(_) => return Err(unsupported("simulated buses are run by the line")),
     })
 }

@@ -121,7 +121,7 @@ async fn exception_goes_to_the_requester_and_is_not_a_link_fault() {
             seq: 0,
             error: CycleFault::Device(e),
         } => {
-            assert_eq!(e.code, code);
+            assert_eq!(e.code, u32::from(code.code()));
         }
         other => panic!("{other:?}"),
     }

@@ -11,7 +11,7 @@ use linevisor_profile::{PointWrite, ProfileCodec, ReadPlan, Sample as Points};
 use tokio::sync::mpsc;
 
 use super::{ModbusHandle, ReadBlock, RegisterTable, Write};
-use crate::drive_link::{DriveLink, PointError, Refusal};
+use crate::drive_link::{DriveLink, PointError};
 use crate::handle::BoxFuture;
 use crate::{Attach, BusError, BusEvent};
 
@@ -38,10 +38,7 @@ fn block(b: &linevisor_profile::Block) -> ReadBlock {
 }
 
 fn refusal(e: Exception) -> PointError {
-    PointError::Device(Refusal {
-        code: u32::from(e.code.code()),
-        meaning: e.to_string(),
-    })
+    PointError::Device(super::refusal(&e))
 }
 
 impl ModbusLink {

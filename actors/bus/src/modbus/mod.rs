@@ -78,6 +78,14 @@ impl BusKind for Modbus {
     }
 }
 
+/// A Modbus exception as the device's refusal.
+pub(crate) fn refusal(e: &linevisor_modbus::Exception) -> crate::Refusal {
+    crate::Refusal {
+        code: u32::from(e.code.code()),
+        meaning: e.to_string(),
+    }
+}
+
 impl ModbusHandle {
     /// One-off read of `block` from `unit`.
     pub async fn read(&self, unit: u8, block: ReadBlock) -> BusResult<Vec<u16>> {

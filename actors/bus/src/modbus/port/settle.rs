@@ -164,7 +164,7 @@ impl PortTask {
                         };
                         CycleFault::Bus(BusError::link(&self.s.bus, source))
                     }
-                    Err(exception) => CycleFault::Device(exception),
+                    Err(exception) => CycleFault::Device(crate::modbus::refusal(&exception)),
                 };
                 self.units.cycle_failed(p.unit, p.seq, fault);
             }
