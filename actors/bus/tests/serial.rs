@@ -108,6 +108,17 @@ async fn poll_write_and_read(profile: &str, reread: &str) {
                 .decode_raw(raw as u32),
             12.0
         );
+        // Both steps of the velocity write's sequence, in order (SCL: JS then CJ).
+        let steps = line
+            .with(address, |d| d.log.clone())
+            .iter()
+            .filter(|(p, op)| p == "target_velocity" && matches!(op, Op::Write(_)))
+            .count();
+        let parts = line.profile.points["target_velocity"]
+            .write
+            .as_ref()
+            .map_or(0, |w| w.parts().len());
+        assert_eq!(steps, parts, "{profile}");
         let read = link.read(&[reread]).await.expect("read");
         assert!(read.get(reread).is_some(), "{profile}: {reread}");
     }

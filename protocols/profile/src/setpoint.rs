@@ -80,15 +80,25 @@ impl ProfileCodec {
         Ok(motion)
     }
 
-    /// Start homing (`[homing]`): the homing mode, the method, and the start edge on
-    /// controlword bit 4 (CiA 402).
+    /// Start homing (`[homing]`): an enumerated drive's homing code on the command point, or
+    /// (CiA 402) the homing mode, the method, and the start edge on controlword bit 4.
     pub fn homing_start(&self, memory: &CommandState) -> Result<MotionWrites, CodecError> {
         let h = self
             .profile()
             .homing
             .as_ref()
             .ok_or_else(|| self.unsupported("homing"))?;
-        let mut writes = self.mode_write(Some(h.mode))?;
+        if let Some(code) = h.code {
+            let w = self.write_raw(&self.profile().command.point, code)?;
+            return Ok(MotionWrites {
+                writes: vec![w],
+                release: Vec::new(),
+            });
+        }
+        let mode = h
+            .mode
+            .ok_or_else(|| self.unsupported("homing without a [homing] mode or code"))?;
+        let mut writes = self.mode_write(Some(mode))?;
         if let (Some(p), Some(m)) = (h.method_point.as_deref(), h.method) {
             writes.push(self.write(p, f64::from(m))?);
         }

@@ -25,18 +25,27 @@ impl AsciiCodec {
         }
     }
 
-    /// The request bytes for reading or writing `point`.
-    pub fn request(&self, point: &Point, op: Op) -> Result<Request, SerialError> {
-        let (template, raw) = match op {
+    /// The requests for reading or writing `point`, in order (a write may be a sequence).
+    pub fn requests(&self, point: &Point, op: Op) -> Result<Vec<Request>, SerialError> {
+        let (request, raw) = match op {
             Op::Read => (point.read.as_ref(), None),
             Op::Write(raw) => (crate::write_request(point, raw), Some(raw)),
         };
-        let Some(SerialRequest::Template(t)) = template else {
-            return Err(SerialError::NoRequest {
-                op: op.name(),
-                framing: "ascii",
-            });
+        let no_request = || SerialError::NoRequest {
+            op: op.name(),
+            framing: "ascii",
         };
+        let parts = request.ok_or_else(no_request)?.parts();
+        parts
+            .into_iter()
+            .map(|part| match part {
+                SerialRequest::Template(t) => self.render(point, t, raw),
+                _ => Err(no_request()),
+            })
+            .collect()
+    }
+
+    fn render(&self, point: &Point, t: &str, raw: Option<i64>) -> Result<Request, SerialError> {
         let mut text = t.replace("{address}", &self.address);
         if let Some(raw) = raw {
             text = text.replace("{value}", &number(point).format(raw)?);

@@ -43,18 +43,33 @@ impl BinaryCodec {
         self.frame
     }
 
-    /// The request frame for reading or writing `point`.
-    pub fn request(&self, point: &Point, op: Op) -> Result<Request, SerialError> {
-        let (fixed, raw) = match op {
+    /// The request frames for reading or writing `point`, in order (a write may be a
+    /// sequence; every frame of it carries the value).
+    pub fn requests(&self, point: &Point, op: Op) -> Result<Vec<Request>, SerialError> {
+        let (request, raw) = match op {
             Op::Read => (point.read.as_ref(), 0),
             Op::Write(raw) => (crate::write_request(point, raw), raw),
         };
-        let Some(SerialRequest::Fields(fixed)) = fixed else {
-            return Err(SerialError::NoRequest {
-                op: op.name(),
-                framing: "binary",
-            });
+        let no_request = || SerialError::NoRequest {
+            op: op.name(),
+            framing: "binary",
         };
+        let parts = request.ok_or_else(no_request)?.parts();
+        parts
+            .into_iter()
+            .map(|part| match part {
+                SerialRequest::Fields(fixed) => self.render(fixed, op, raw),
+                _ => Err(no_request()),
+            })
+            .collect()
+    }
+
+    fn render(
+        &self,
+        fixed: &std::collections::BTreeMap<FieldName, i64>,
+        op: Op,
+        raw: i64,
+    ) -> Result<Request, SerialError> {
         let mut bytes = vec![0u8; self.frame];
         for field in &self.request.fields {
             let v = match field.name {

@@ -18,6 +18,9 @@ pub struct Asked {
     pub point: String,
     /// Read it, or write this raw value.
     pub op: Op,
+    /// A later request of a write's sequence (`CJ` after `JS{value}`): acknowledge it; it
+    /// carries no value of its own (`op` then holds the code of a `write_values` sequence, or 0).
+    pub follow_up: bool,
     /// The request's command field (binary frames), echoed in the reply.
     command: Option<i64>,
     addressed: bool,
@@ -105,37 +108,48 @@ impl Device {
         let line = line.strip_suffix(self.section.terminator.as_str())?;
         let address = self.address.to_string();
         let fill = |t: &str| t.replace("{address}", &address);
-        let asked = |point: &str, op, template: &str| Asked {
+        let asked = |point: &str, op, template: &str, follow_up| Asked {
             point: point.to_owned(),
             op,
+            follow_up,
             command: None,
             addressed: template.contains("{address}"),
         };
-        // Exact requests first (reads, fixed command codes), then writes carrying a value.
+        // Exact requests first (reads, command codes, a sequence's fixed steps), then writes
+        // carrying a value.
         for (name, p) in &self.points {
             if let Some(t) = p.read.as_ref().and_then(SerialRequest::template)
                 && fill(t) == line
             {
-                return Some(asked(name, Op::Read, t));
+                return Some(asked(name, Op::Read, t, false));
             }
             for (code, r) in &p.write_values {
-                if let (Some(t), Ok(raw)) = (r.template(), code.parse::<i64>())
-                    && fill(t) == line
-                {
-                    return Some(asked(name, Op::Write(raw), t));
+                let Ok(raw) = code.parse::<i64>() else {
+                    continue;
+                };
+                for (i, t) in templates(r) {
+                    if fill(t) == line {
+                        return Some(asked(name, Op::Write(raw), t, i > 0));
+                    }
+                }
+            }
+            for (_, t) in p.write.iter().flat_map(templates) {
+                if !t.contains("{value}") && fill(t) == line {
+                    return Some(asked(name, Op::Write(0), t, true));
                 }
             }
         }
         for (name, p) in &self.points {
-            let Some(t) = p.write.as_ref().and_then(SerialRequest::template) else {
-                continue;
-            };
-            let (before, after) = t.split_once("{value}")?;
-            let text = line
-                .strip_prefix(fill(before).as_str())
-                .and_then(|rest| rest.strip_suffix(fill(after).as_str()));
-            if let Some(raw) = text.and_then(|v| number(p).parse(v).ok()) {
-                return Some(asked(name, Op::Write(raw), t));
+            for (_, t) in p.write.iter().flat_map(templates) {
+                let Some((before, after)) = t.split_once("{value}") else {
+                    continue;
+                };
+                let text = line
+                    .strip_prefix(fill(before).as_str())
+                    .and_then(|rest| rest.strip_suffix(fill(after).as_str()));
+                if let Some(raw) = text.and_then(|v| number(p).parse(v).ok()) {
+                    return Some(asked(name, Op::Write(raw), t, false));
+                }
             }
         }
         None
@@ -155,36 +169,40 @@ impl Device {
             return None;
         }
         let value = fields.get(&FieldName::Value).copied().unwrap_or(0);
-        let matches = |r: &SerialRequest| match r {
-            SerialRequest::Fields(fixed) => fixed
-                .iter()
-                .all(|(name, v)| fields.get(name).copied().unwrap_or(0) == *v),
-            SerialRequest::Template(_) => false,
+        // The step of `r` (a request or a sequence) these fields are, if any.
+        let step = |r: &SerialRequest| {
+            r.parts().into_iter().position(|part| match part {
+                SerialRequest::Fields(fixed) => fixed
+                    .iter()
+                    .all(|(name, v)| fields.get(name).copied().unwrap_or(0) == *v),
+                _ => false,
+            })
         };
-        let asked = |point: &str, op| Asked {
+        let asked = |point: &str, op, follow_up| Asked {
             point: point.to_owned(),
             op,
+            follow_up,
             command: fields.get(&FieldName::Command).copied(),
             addressed: true,
         };
         for (name, p) in &self.points {
-            if p.read.as_ref().is_some_and(matches) {
-                return Some(asked(name, Op::Read));
+            if p.read.as_ref().and_then(step).is_some() {
+                return Some(asked(name, Op::Read, false));
             }
             for (code, r) in &p.write_values {
                 if let Ok(raw) = code.parse::<i64>()
-                    && matches(r)
                     && value == raw
+                    && let Some(i) = step(r)
                 {
-                    return Some(asked(name, Op::Write(raw)));
+                    return Some(asked(name, Op::Write(raw), i > 0));
                 }
             }
         }
-        let (name, _) = self
+        let (name, i) = self
             .points
             .iter()
-            .find(|(_, p)| p.write.as_ref().is_some_and(matches))?;
-        Some(asked(name, Op::Write(value)))
+            .find_map(|(n, p)| Some((n, p.write.as_ref().and_then(step)?)))?;
+        Some(asked(name, Op::Write(value), i > 0))
     }
 
     /// A reply frame: our address, the request's command, `status` and `value`, checksummed.
@@ -207,4 +225,13 @@ impl Device {
         seal(&mut bytes, layout)?;
         Ok(bytes)
     }
+}
+
+/// The templates of a request or sequence, with their step.
+fn templates(r: &SerialRequest) -> Vec<(usize, &str)> {
+    r.parts()
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, part)| Some((i, part.template()?)))
+        .collect()
 }

@@ -81,12 +81,20 @@ impl Codec {
         })
     }
 
-    /// The request for `op` on `point`.
-    pub fn request(&self, point: &Point, op: Op) -> Result<Request, SerialError> {
+    /// The requests for `op` on `point`, sent in order: one, or a write's sequence.
+    pub fn requests(&self, point: &Point, op: Op) -> Result<Vec<Request>, SerialError> {
         match self {
-            Codec::Ascii(c) => c.request(point, op),
-            Codec::Binary(c) => c.request(point, op),
+            Codec::Ascii(c) => c.requests(point, op),
+            Codec::Binary(c) => c.requests(point, op),
         }
+    }
+
+    /// The first request for `op` on `point` (the only one unless the write is a sequence).
+    pub fn request(&self, point: &Point, op: Op) -> Result<Request, SerialError> {
+        self.requests(point, op)?
+            .into_iter()
+            .next()
+            .ok_or(SerialError::Profile("an empty request sequence"))
     }
 
     /// Parses one framed reply to `request`.

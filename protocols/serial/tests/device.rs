@@ -31,36 +31,51 @@ fn fit(point: &Point, pick: u64) -> i64 {
     lo + (pick % span) as i64
 }
 
-/// One exchange both ways: the bus's request, the drive's reading of it, its reply, the bus's
-/// reading of that.
+/// One exchange both ways, every step of it: the bus's requests (one, or a write's sequence),
+/// the drive's reading of each, its reply, the bus's reading of that.
 fn exchange(profile: &Profile, address: u32, name: &str, op: Op, raw: i64) {
+    let pname = &profile.profile.name;
     let section = profile.serial.clone().unwrap_or_default();
     let point = &profile.points[name];
     let codec = Codec::new(&section, address).expect("codec");
     let device = Device::new(&section, address, &profile.points);
-    let request = codec.request(point, op).expect("request");
-    let asked = device
-        .parse(&request.bytes)
-        .unwrap_or_else(|| panic!("{} {name} {op:?}: not understood", profile.profile.name));
-    // The drive's reading names a point whose request is these very bytes.
-    let again = codec
-        .request(&profile.points[&asked.point], asked.op)
-        .expect("request");
-    assert_eq!(
-        again.bytes, request.bytes,
-        "{} {name}",
-        profile.profile.name
-    );
-    let reply = device.reply(&asked, raw).expect("reply");
-    let got = codec.reply(point, &request, &reply).expect("reply parses");
-    match op {
-        Op::Read => assert_eq!(got, Reply::Value(raw), "{} {name}", profile.profile.name),
-        Op::Write(_) => assert_eq!(got, Reply::Ack, "{} {name}", profile.profile.name),
+    let requests = codec.requests(point, op).expect("requests");
+    assert!(!requests.is_empty(), "{pname} {name}");
+    for (step, request) in requests.iter().enumerate() {
+        let asked = device
+            .parse(&request.bytes)
+            .unwrap_or_else(|| panic!("{pname} {name} {op:?} step {step}: not understood"));
+        assert_eq!(asked.point, name, "{pname} step {step}");
+        assert_eq!(asked.follow_up, step > 0, "{pname} {name} step {step}");
+        if step == 0 {
+            // The drive's reading names a point whose request is these very bytes.
+            let again = codec
+                .request(&profile.points[&asked.point], asked.op)
+                .expect("request");
+            assert_eq!(again.bytes, request.bytes, "{pname} {name}");
+        }
+        let reply = device.reply(&asked, raw).expect("reply");
+        let got = codec.reply(point, request, &reply).expect("reply parses");
+        match op {
+            Op::Read => assert_eq!(got, Reply::Value(raw), "{pname} {name}"),
+            Op::Write(_) => assert_eq!(got, Reply::Ack, "{pname} {name} step {step}"),
+        }
+        // A refusal is the drive's business, with its code.
+        let refused = device.refusal(&asked, 4).expect("refusal");
+        let e = codec.reply(point, request, &refused).unwrap_err();
+        assert!(e.is_refusal(), "{e:?}");
     }
-    // A refusal is the drive's business, with its code.
-    let refused = device.refusal(&asked, 4).expect("refusal");
-    let e = codec.reply(point, &request, &refused).unwrap_err();
-    assert!(e.is_refusal(), "{e:?}");
+}
+
+#[test]
+fn the_shipped_profiles_use_write_sequences() {
+    // So that the property below covers follow-up steps at all.
+    let sequences = serial_profiles()
+        .iter()
+        .flat_map(|p| p.points.values())
+        .filter(|pt| pt.write.as_ref().is_some_and(|w| w.parts().len() > 1))
+        .count();
+    assert!(sequences >= 2, "{sequences}");
 }
 
 proptest! {

@@ -102,14 +102,14 @@ fn templates_use_value_where_it_belongs_and_known_placeholders() {
         &["points.status.read: a read template cannot use {value}"],
     );
     let write_no_value = scl.replacen(
-        "write = \"{address}FP{value}\"",
-        "write = \"{address}FP\"",
+        "write = [\"{address}DI{value}\", \"{address}FP\"]",
+        "write = [\"{address}DI\", \"{address}FP\"]",
         1,
     );
     assert_reports(
         "write",
         &write_no_value,
-        &["a write template needs {value}"],
+        &["points.target_position.write: a write template needs {value}"],
     );
     let typo = scl.replacen("read = \"{address}AL\"", "read = \"{adress}AL\"", 1);
     assert_reports(
@@ -128,6 +128,55 @@ fn templates_use_value_where_it_belongs_and_known_placeholders() {
         "fields",
         &frame_in_ascii,
         &["an ascii profile's requests are text templates"],
+    );
+}
+
+#[test]
+fn sequences_only_for_writes_and_one_level_deep() {
+    let scl = shipped("applied-motion-scl-stepper");
+    let read_sequence = scl.replacen(
+        "read = \"{address}DI\"",
+        "read = [\"{address}DI\", \"{address}FP\"]",
+        1,
+    );
+    assert_reports(
+        "read-seq",
+        &read_sequence,
+        &["points.target_position.read: a read is one request, not a sequence"],
+    );
+    let nested = scl.replacen("\"{address}CJ\"]", "[\"{address}CJ\"]]", 1);
+    assert_reports(
+        "nested",
+        &nested,
+        &["points.target_velocity.write[1]: a sequence cannot contain a sequence"],
+    );
+    let tmcl = shipped("trinamic-tmcl-axis");
+    let template_in_binary = tmcl.replacen(
+        "write = { command = 1, type = 0, bank = 0 }",
+        "write = [{ command = 1, type = 0, bank = 0 }, \"{address}CJ\"]",
+        1,
+    );
+    assert_reports(
+        "binary-seq",
+        &template_in_binary,
+        &["points.target_velocity.write[1]: a binary profile's requests are field values"],
+    );
+}
+
+#[test]
+fn homing_fits_the_command_encoding() {
+    let scl = shipped("applied-motion-scl-stepper");
+    let no_code = scl.replacen("[homing]\ncode = 9", "[homing]\nmode = 6", 1);
+    assert_reports(
+        "no-code",
+        &no_code,
+        &["homing: homing on an enumerated drive needs a code"],
+    );
+    let unsendable = scl.replacen("[homing]\ncode = 9", "[homing]\ncode = 7", 1);
+    assert_reports(
+        "unsendable",
+        &unsendable,
+        &["homing.code: point \"command\" has no request for code 7"],
     );
 }
 

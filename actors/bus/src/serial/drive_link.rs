@@ -63,7 +63,8 @@ impl SerialLink {
         })
     }
 
-    fn exchange(&self, name: &str, op: Op) -> Result<Exchange, PointError> {
+    /// The exchanges of `op` on the point `name`, in order.
+    fn exchanges(&self, name: &str, op: Op) -> Result<Vec<Exchange>, PointError> {
         let point = self
             .points
             .get(name)
@@ -71,12 +72,24 @@ impl SerialLink {
                 section: "points".to_owned(),
                 point: name.to_owned(),
             })?;
-        Exchange::new(Arc::clone(&self.drive), Arc::clone(point), op).map_err(|e| {
+        Exchange::all(&self.drive, point, op).map_err(|e| {
             PointError::Codec(CodecError::Unsupported {
                 profile: self.codec.name().to_owned(),
                 what: format!("point {name:?}: {e}"),
             })
         })
+    }
+
+    /// A read: always one request (the checks reject read sequences).
+    fn read_exchange(&self, name: &str) -> Result<Exchange, PointError> {
+        let mut all = self.exchanges(name, Op::Read)?;
+        if all.len() != 1 {
+            return Err(PointError::Codec(CodecError::Unsupported {
+                profile: self.codec.name().to_owned(),
+                what: format!("point {name:?}: a read of {} requests", all.len()),
+            }));
+        }
+        Ok(all.remove(0))
     }
 
     /// A raw value as the drive sent it, as the profile codec's bit pattern.
@@ -94,7 +107,7 @@ impl SerialLink {
     async fn read_points(&self, names: &[&str]) -> Result<Points, PointError> {
         let mut sample = Points::default();
         for name in names {
-            let exchange = self.exchange(name, Op::Read)?;
+            let exchange = self.read_exchange(name)?;
             match self.bus.exchange(self.address, exchange).await? {
                 Ok(Reply::Value(v)) => sample.insert(name, self.value(name, v)?),
                 Ok(other) => return Err(self.not_a_value(name, other)),
@@ -108,11 +121,13 @@ impl SerialLink {
         for w in writes {
             let point = self.codec.point(&w.point)?;
             let raw = as_type(i64::from(w.raw), point.data_type());
-            let exchange = self.exchange(&w.point, Op::Write(raw))?;
-            self.bus
-                .exchange(self.address, exchange)
-                .await?
-                .map_err(|e| self.answer(e))?;
+            // A sequence stops at the first step the drive refuses.
+            for exchange in self.exchanges(&w.point, Op::Write(raw))? {
+                self.bus
+                    .exchange(self.address, exchange)
+                    .await?
+                    .map_err(|e| self.answer(e))?;
+            }
         }
         Ok(())
     }
@@ -143,7 +158,7 @@ impl DriveLink for SerialLink {
         let blocks: Result<Vec<Exchange>, PointError> = self
             .polled
             .iter()
-            .map(|name| self.exchange(name, Op::Read))
+            .map(|name| self.read_exchange(name))
             .collect();
         Box::pin(async move {
             let blocks = blocks.map_err(|e| BusError::InvalidAttach {

@@ -37,16 +37,23 @@ pub struct Exchange {
 }
 
 impl Exchange {
-    /// The exchange doing `op` on `point` of `drive`; a request the profile cannot build is an
-    /// error and nothing is sent.
-    pub fn new(drive: Arc<SerialDrive>, point: Arc<Point>, op: Op) -> Result<Self, SerialError> {
-        let request = drive.codec.request(&point, op)?;
-        Ok(Self {
-            drive,
-            point,
-            request,
-            op,
-        })
+    /// The exchanges doing `op` on `point` of `drive`, in order (one, or a write's sequence);
+    /// a request the profile cannot build is an error and nothing is sent.
+    pub fn all(
+        drive: &Arc<SerialDrive>,
+        point: &Arc<Point>,
+        op: Op,
+    ) -> Result<Vec<Self>, SerialError> {
+        let requests = drive.codec.requests(point, op)?;
+        Ok(requests
+            .into_iter()
+            .map(|request| Self {
+                drive: Arc::clone(drive),
+                point: Arc::clone(point),
+                request,
+                op,
+            })
+            .collect())
     }
 
     /// The bytes to send.

@@ -163,6 +163,7 @@ impl Line {
             let heard = (d.address, asked.point.clone(), asked.op);
             self.heard.lock().unwrap().push(heard);
             if let Op::Write(raw) = asked.op
+                && !asked.follow_up
                 && !matches!(d.fault, Fault::Refuse(_) | Fault::Silence)
             {
                 d.values.insert(asked.point.clone(), raw);

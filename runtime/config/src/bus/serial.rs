@@ -142,7 +142,8 @@ impl BusKindConfig for SerialBus {
                         .read
                         .iter()
                         .chain(&pt.write)
-                        .chain(pt.write_values.values());
+                        .chain(pt.write_values.values())
+                        .flat_map(SerialRequest::parts);
                     requests.map(move |r| (name, r))
                 })
                 .find(|(_, r)| r.template().is_some_and(|t| !t.contains("{address}")))
@@ -199,6 +200,7 @@ fn exchange_bytes(
             let req = t.replace("{address}", &address.to_string()).len() + term;
             req as f64 + f64::from(pt.response_bytes.unwrap_or(0))
         }
-        (_, SerialRequest::Fields(_)) => 0.0,
+        // Reads are one request (the checks reject a sequence there).
+        (_, SerialRequest::Fields(_) | SerialRequest::Sequence(_)) => 0.0,
     }
 }

@@ -39,6 +39,7 @@ pub(crate) fn check(pr: &Profile, file: usize, f: &mut Vec<Finding>) {
     check_cyclic(pr, file, f);
     check_overlaps(pr, file, f);
     super::serial::check(pr, file, f);
+    super::homing::check(pr, file, f);
     let mut refs: Vec<(Path, &str)> = vec![(root.key("command").key("point"), &pr.command.point)];
     refs.push((root.key("status").key("point"), &pr.status.point));
     for (i, r) in pr.status.states.iter().enumerate() {

@@ -50,43 +50,37 @@ fn ascii_point(pt: &Point, p: &Path, file: usize, f: &mut Vec<Finding>) {
         );
     }
     for (key, req, value_wanted) in [("read", &pt.read, false), ("write", &pt.write, true)] {
-        match req {
-            None => {}
-            Some(SerialRequest::Fields(_)) => f.push(
-                Finding::error(
-                    file,
-                    p.key(key),
-                    "an ascii profile's requests are text templates",
-                )
-                .hint("write e.g. \"{address}IP\", or set [serial] framing = \"binary\""),
-            ),
-            Some(SerialRequest::Template(t)) => {
-                template(t, &p.key(key), &PLACEHOLDERS, file, f);
-                let has_value = placeholders(t).is_ok_and(|v| v.contains(&"value"));
-                if has_value && !value_wanted {
+        let Some(req) = req else { continue };
+        let mut with_value = 0;
+        for (rp, part) in parts(req, &p.key(key), key == "write", file, f) {
+            let Some(t) = ascii_template(part, &rp, file, f) else {
+                continue;
+            };
+            template(t, &rp, &PLACEHOLDERS, file, f);
+            if placeholders(t).is_ok_and(|v| v.contains(&"value")) {
+                with_value += 1;
+                if !value_wanted {
                     f.push(
-                        Finding::error(file, p.key(key), "a read template cannot use {value}")
+                        Finding::error(file, rp, "a read template cannot use {value}")
                             .hint("the value comes back in the reply; see pattern"),
-                    );
-                } else if !has_value && value_wanted {
-                    f.push(
-                        Finding::error(file, p.key(key), "a write template needs {value}")
-                            .hint("e.g. \"{address}VE{value}\""),
                     );
                 }
             }
+        }
+        if value_wanted && with_value == 0 {
+            f.push(
+                Finding::error(file, p.key(key), "a write template needs {value}")
+                    .hint("e.g. \"{address}VE{value}\", or in one request of a sequence"),
+            );
         }
     }
     for (code, req) in &pt.write_values {
         let vp = p.key("write_values").key(code.clone());
         code_ok(code, &vp, file, f);
-        match req {
-            SerialRequest::Template(t) => template(t, &vp, &PLACEHOLDERS, file, f),
-            SerialRequest::Fields(_) => f.push(Finding::error(
-                file,
-                vp,
-                "an ascii profile's requests are text templates",
-            )),
+        for (rp, part) in parts(req, &vp, true, file, f) {
+            if let Some(t) = ascii_template(part, &rp, file, f) {
+                template(t, &rp, &PLACEHOLDERS, file, f);
+            }
         }
     }
     if let Some(pat) = &pt.pattern {
@@ -117,6 +111,67 @@ fn ascii_point(pt: &Point, p: &Path, file: usize, f: &mut Vec<Finding>) {
             ));
         }
     }
+}
+
+/// The requests of `req` with their paths; a sequence only where `sequence_ok` (writes), of
+/// one level, not empty.
+fn parts<'r>(
+    req: &'r SerialRequest,
+    p: &Path,
+    sequence_ok: bool,
+    file: usize,
+    f: &mut Vec<Finding>,
+) -> Vec<(Path, &'r SerialRequest)> {
+    let SerialRequest::Sequence(items) = req else {
+        return vec![(p.clone(), req)];
+    };
+    if !sequence_ok {
+        f.push(
+            Finding::error(file, p.clone(), "a read is one request, not a sequence")
+                .hint("only writes may send several requests in order"),
+        );
+        return Vec::new();
+    }
+    if items.is_empty() {
+        f.push(Finding::error(
+            file,
+            p.clone(),
+            "an empty sequence sends nothing",
+        ));
+    }
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        if matches!(item, SerialRequest::Sequence(_)) {
+            f.push(Finding::error(
+                file,
+                p.index(i),
+                "a sequence cannot contain a sequence",
+            ));
+        } else {
+            out.push((p.index(i), item));
+        }
+    }
+    out
+}
+
+fn ascii_template<'r>(
+    part: &'r SerialRequest,
+    p: &Path,
+    file: usize,
+    f: &mut Vec<Finding>,
+) -> Option<&'r str> {
+    let t = part.template();
+    if t.is_none() {
+        f.push(
+            Finding::error(
+                file,
+                p.clone(),
+                "an ascii profile's requests are text templates",
+            )
+            .hint("write e.g. \"{address}IP\", or set [serial] framing = \"binary\""),
+        );
+    }
+    t
 }
 
 /// A `write_values` key is the raw value it stands for.
@@ -280,17 +335,22 @@ fn overlap(
 }
 
 fn binary_point(s: &SerialSection, pt: &Point, p: &Path, file: usize, f: &mut Vec<Finding>) {
-    let mut requests = vec![(p.key("read"), pt.read.as_ref())];
-    requests.push((p.key("write"), pt.write.as_ref()));
+    let mut requests = Vec::new();
+    if let Some(r) = &pt.read {
+        requests.extend(parts(r, &p.key("read"), false, file, f));
+    }
+    if let Some(r) = &pt.write {
+        requests.extend(parts(r, &p.key("write"), true, file, f));
+    }
     for (code, r) in &pt.write_values {
         let vp = p.key("write_values").key(code.clone());
         code_ok(code, &vp, file, f);
-        requests.push((vp, Some(r)));
+        requests.extend(parts(r, &vp, true, file, f));
     }
     for (rp, req) in requests {
         match req {
-            None => {}
-            Some(SerialRequest::Template(_)) => f.push(
+            SerialRequest::Sequence(_) => {}
+            SerialRequest::Template(_) => f.push(
                 Finding::error(
                     file,
                     rp.clone(),
@@ -298,7 +358,7 @@ fn binary_point(s: &SerialSection, pt: &Point, p: &Path, file: usize, f: &mut Ve
                 )
                 .hint("write e.g. { command = 6, type = 1, bank = 0 }"),
             ),
-            Some(SerialRequest::Fields(values)) => {
+            SerialRequest::Fields(values) => {
                 for name in values.keys() {
                     let fp = rp.key(name.name());
                     if matches!(name, FieldName::Value | FieldName::Address) {

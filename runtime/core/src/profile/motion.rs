@@ -60,8 +60,11 @@ pub struct ParameterDef {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HomingSection {
-    /// Mode value for homing (CiA 402: 6).
-    pub mode: i32,
+    /// Mode value for homing (CiA 402: 6); required with `cia402` command encoding.
+    pub mode: Option<i32>,
+    /// Command code that starts homing, written to `[command] point`; required with
+    /// `enumerated` command encoding (a serial drive's `SH`, `RFS` as a `write_values` code).
+    pub code: Option<u32>,
     /// Homing method point (CiA 402 0x6098), written before starting.
     pub method_point: Option<String>,
     /// Homing method number.

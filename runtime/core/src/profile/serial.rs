@@ -233,7 +233,9 @@ impl ChecksumAlgorithm {
 }
 
 /// A point's serial request: a text template (ASCII) or fixed field values (binary), e.g.
-/// `"{address}IP"` or `{ command = 6, type = 1, bank = 0 }`.
+/// `"{address}IP"` or `{ command = 6, type = 1, bank = 0 }`; a write may be a sequence sent in
+/// order, each acknowledged before the next (`["{address}JS{value}", "{address}CJ"]`: set the
+/// jog speed, then start jogging).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
@@ -242,6 +244,8 @@ pub enum SerialRequest {
     Template(String),
     /// Binary: values of the request's fields; `address` and `value` are filled in.
     Fields(BTreeMap<FieldName, i64>),
+    /// Writes only: requests sent in order (one level; the checks reject nesting).
+    Sequence(Vec<SerialRequest>),
 }
 
 impl SerialRequest {
@@ -249,7 +253,15 @@ impl SerialRequest {
     pub fn template(&self) -> Option<&str> {
         match self {
             SerialRequest::Template(t) => Some(t),
-            SerialRequest::Fields(_) => None,
+            _ => None,
+        }
+    }
+
+    /// The requests sent on the wire, in order: a sequence's items, or this one.
+    pub fn parts(&self) -> Vec<&SerialRequest> {
+        match self {
+            SerialRequest::Sequence(items) => items.iter().collect(),
+            one => vec![one],
         }
     }
 }
