@@ -9,7 +9,7 @@ use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use linevisor_core::profile::{Protocol, SerialFraming};
+use linevisor_core::profile::{Profile, Protocol, SerialFraming};
 use linevisor_serial::Framer;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream, duplex};
 use tokio::time::timeout;
@@ -26,14 +26,18 @@ const PARTIAL_TIMEOUT: Duration = Duration::from_millis(20);
 
 /// How a line cuts its byte stream: one per line, shared by every drive on it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum LineFraming {
+pub(crate) enum LineFraming {
     Lines(String),
     Frames(u32),
 }
 
 impl LineFraming {
     fn of(drive: &SimDrive) -> Self {
-        let s = drive.codec().profile().serial.clone().unwrap_or_default();
+        Self::of_profile(drive.codec().profile())
+    }
+
+    pub(crate) fn of_profile(p: &Profile) -> Self {
+        let s = p.serial.clone().unwrap_or_default();
         match s.framing {
             SerialFraming::Ascii => LineFraming::Lines(s.terminator),
             SerialFraming::Binary => LineFraming::Frames(s.frame_bytes.unwrap_or(1)),
