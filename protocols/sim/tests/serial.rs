@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::master::{Master, SCL, Seen, TMCL, serial_line};
+use common::master::{Master, PTY_TIMEOUT, SCL, Seen, TMCL, serial_line};
 use linevisor_core::PowerState;
 use linevisor_serial::{Op, SerialError};
 use linevisor_sim::{SimError, SimHandle};
@@ -55,7 +55,13 @@ async fn drive_cycle<T: AsyncRead + AsyncWrite + Unpin>(
         .unwrap();
     let moved = m.read("position_actual").await;
     assert!(moved > 0, "position follows the velocity: {moved}");
-    assert_eq!(moved, position(sim).round() as i64);
+    // At standstill the reply is exactly the model's position.
+    m.write("target_velocity", 0).await;
+    sim.with_drive(unit, |d| d.step(Duration::from_secs(5)))
+        .unwrap();
+    let stopped = m.read("position_actual").await;
+    assert!(stopped >= moved);
+    assert_eq!(stopped, position(sim).round() as i64);
 
     sim.inject_fault(unit, Some(code as u16)).unwrap();
     // The fault reaction ramps the axis down first.
@@ -96,6 +102,7 @@ async fn both_families_over_a_pseudo_terminal() {
         .expect("open the pty by its path");
         let _keep = endpoint.far_end.take();
         let mut m = Master::new(port, &common::profile(name), 2);
+        m.timeout = PTY_TIMEOUT;
         drive_cycle(&mut m, &sim, name, 2).await;
     }
 }
@@ -190,4 +197,25 @@ fn one_line_carries_one_framing() {
         sim.serial_line(Some(&[9])),
         Err(SimError::UnknownUnit(9))
     ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_paced_line_answers_after_the_replys_wire_time() {
+    let sim = serial_line(SCL, &[1]);
+    let (io, _task) = sim
+        .serial_line(None)
+        .unwrap()
+        .with_baud(9600)
+        .serve_duplex();
+    let mut m = Master::new(io, &common::profile(SCL), 1);
+    let t0 = tokio::time::Instant::now();
+    assert_eq!(m.read("position_actual").await, 0);
+    // "1IP=00000000\r": 13 bytes of 10 bits at 9600 baud, in virtual time (tokio's timers
+    // round up to the millisecond).
+    let wire = Duration::from_nanos(13 * 10 * 1_000_000_000 / 9600);
+    let took = t0.elapsed();
+    assert!(
+        wire <= took && took <= wire + Duration::from_millis(1),
+        "{took:?}"
+    );
 }

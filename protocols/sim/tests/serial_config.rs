@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::master::{Master, SCL, TMCL};
+use common::master::{Master, PTY_TIMEOUT, SCL, TMCL};
 use linevisor_sim::{EndpointConfig, EndpointInfo, RunningSim, SimConfig};
 
 fn example() -> SimConfig {
@@ -158,6 +158,7 @@ async fn a_running_serial_config_is_read_through_its_printed_lines() {
             tokio_serial::SerialStream::open(&tokio_serial::new(path.to_string_lossy(), 9600))
                 .expect("open the printed pty path");
         let mut m = Master::new(port, &common::profile(name), u32::from(unit));
+        m.timeout = PTY_TIMEOUT;
         assert_eq!(m.read("position_actual").await, 0, "{name}");
         m.write("command", 1).await;
         assert_eq!(sim.handle().writes_received(unit).unwrap(), 1);

@@ -62,13 +62,14 @@ impl std::fmt::Display for LineFraming {
 }
 
 /// One serial line of a [`SimHandle`]: the serial drives on it and their common framing.
-/// Drives added to the bank later join the line only if it was made for every serial drive
-/// and they share its framing.
+/// A drive added to the bank later joins the line if the line lists its unit (or was made for
+/// every serial drive) and it shares the line's framing.
 #[derive(Debug, Clone)]
 pub struct SerialLine {
     handle: SimHandle,
     units: Option<BTreeSet<u8>>,
     framing: LineFraming,
+    baud: Option<u32>,
 }
 
 impl SimHandle {
@@ -117,6 +118,7 @@ impl SimHandle {
             handle: self.clone(),
             units: units.map(|l| l.iter().copied().collect()),
             framing,
+            baud: None,
         })
     }
 
@@ -151,6 +153,19 @@ impl SerialLine {
             .filter(|(id, u)| self.carries(**id, &u.drive, u.device.is_some()))
             .map(|(id, _)| *id)
             .collect()
+    }
+
+    /// Paces the line at `baud`: each answer goes out after its own wire time (10 bits a byte,
+    /// 8N1), as a drive's UART sends it. Without it answers go out at once.
+    pub fn with_baud(mut self, baud: u32) -> Self {
+        self.baud = Some(baud).filter(|b| *b > 0);
+        self
+    }
+
+    fn wire_time(&self, bytes: usize) -> Duration {
+        self.baud.map_or(Duration::ZERO, |b| {
+            Duration::from_nanos(bytes as u64 * 10 * 1_000_000_000 / u64::from(b))
+        })
     }
 
     fn carries(&self, unit: u8, drive: &SimDrive, serial: bool) -> bool {
@@ -195,8 +210,9 @@ impl SerialLine {
                 let Some(answer) = self.handle.answer_serial(&units, &request) else {
                     continue;
                 };
-                if !answer.delay.is_zero() {
-                    tokio::time::sleep(answer.delay).await;
+                let wait = answer.delay + self.wire_time(answer.bytes.len());
+                if !wait.is_zero() {
+                    tokio::time::sleep(wait).await;
                 }
                 io.write_all(&answer.bytes).await?;
                 io.flush().await?;
@@ -211,13 +227,13 @@ impl SerialLine {
         (master, ServeTask::new(task))
     }
 
-    /// The line on a new pseudo-terminal pair (the real tokio-serial path). `baud` is set on
-    /// the simulator's end; a pty carries bytes at its own pace, as the RTU pty endpoint does.
+    /// The line on a new pseudo-terminal pair (the real tokio-serial path), paced at `baud`
+    /// ([`SerialLine::with_baud`]; a pty itself carries bytes at its own speed).
     pub fn serve_pty(self, baud: u32) -> Result<PtyEndpoint, SimError> {
         let (mut ours, theirs) = SerialStream::pair()?;
         let _ = ours.set_baud_rate(baud);
         let path = PathBuf::from(theirs.name().unwrap_or_default());
-        let task = tokio::spawn(self.serve(ours));
+        let task = tokio::spawn(self.with_baud(baud).serve(ours));
         Ok(PtyEndpoint {
             path,
             far_end: Some(theirs),

@@ -18,6 +18,7 @@ pub const SCL: &str = "applied-motion-scl-stepper";
 pub const TMCL: &str = "trinamic-tmcl-axis";
 
 pub const REPLY_TIMEOUT: Duration = Duration::from_millis(100);
+pub const PTY_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// What a master sees of one exchange.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +37,8 @@ pub struct Master<T> {
     framer: Framer,
     /// Skip the echo of our own request (2-wire RS-485 without suppression in the adapter).
     pub suppress_echo: bool,
+    /// Reply timeout (longer on a real pty, whose timing the machine's load decides).
+    pub timeout: Duration,
 }
 
 impl<T: AsyncRead + AsyncWrite + Unpin> Master<T> {
@@ -47,6 +50,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Master<T> {
             codec: Codec::new(&section, address).expect("codec"),
             framer: Codec::framer(&section),
             suppress_echo: false,
+            timeout: REPLY_TIMEOUT,
         }
     }
 
@@ -54,6 +58,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Master<T> {
     pub fn at(self, address: u32) -> Self {
         let mut m = Master::new(self.io, &self.profile, address);
         m.suppress_echo = self.suppress_echo;
+        m.timeout = self.timeout;
         m
     }
 
@@ -75,7 +80,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Master<T> {
                 }
             }
         };
-        match tokio::time::timeout(REPLY_TIMEOUT, wait).await {
+        match tokio::time::timeout(self.timeout, wait).await {
             Ok(Ok(frame)) => self.codec.reply(p, &request, &frame).map_err(Seen::Error),
             Ok(Err(e)) => Err(Seen::Error(e)),
             Err(_) => Err(self.framer.reset().map_or(Seen::Timeout, Seen::Error)),
