@@ -219,3 +219,32 @@ async fn a_paced_line_answers_after_the_replys_wire_time() {
         "{took:?}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn noise_on_the_line_gets_no_answer_and_the_line_resyncs() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // ASCII: an over-long line is skipped up to its terminator, an unknown command ignored.
+    let sim = serial_line(SCL, &[1]);
+    let (io, _task) = sim.serve_duplex_serial().unwrap();
+    let mut m = Master::new(io, &common::profile(SCL), 1);
+    m.io().write_all(&[b'7'; 1000]).await.unwrap();
+    m.io().write_all(b"\r1XX\r1IP=5\r").await.unwrap();
+    assert_eq!(m.read("position_actual").await, 0);
+    assert_eq!(sim.writes_received(1).unwrap(), 0);
+    // Binary: a partial frame is dropped after a silence, so the next frame lines up again.
+    let sim = serial_line(TMCL, &[1]);
+    let (io, _task) = sim.serve_duplex_serial().unwrap();
+    let mut m = Master::new(io, &common::profile(TMCL), 1);
+    m.io().write_all(&[1, 6, 1, 0]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(m.read("position_actual").await, 0);
+    // A frame with a wrong checksum is not answered; the next one is.
+    m.io()
+        .write_all(&[1, 6, 1, 0, 0, 0, 0, 0, 0])
+        .await
+        .unwrap();
+    let mut buf = [0u8; 16];
+    let heard = tokio::time::timeout(Duration::from_millis(100), m.io().read(&mut buf)).await;
+    assert!(heard.is_err(), "an answer to a bad frame: {heard:?}");
+    assert_eq!(m.read("position_actual").await, 0);
+}

@@ -62,6 +62,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Master<T> {
         m
     }
 
+    /// The line itself, for bytes no codec would send.
+    pub fn io(&mut self) -> &mut T {
+        &mut self.io
+    }
+
     pub async fn exchange(&mut self, point: &str, op: Op) -> Result<Reply, Seen> {
         let p = &self.profile.points[point];
         let request = self.codec.request(p, op).map_err(Seen::Error)?;
