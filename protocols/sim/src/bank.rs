@@ -10,31 +10,62 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use linevisor_modbus::{ExceptionCode, Request, Response};
+use linevisor_serial::Device;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use linevisor_core::profile::Protocol;
+
 use crate::{SimDrive, SimError};
 
-/// Link faults of one unit.
+/// Link faults of one unit. The last four shape plain serial replies only.
 #[derive(Debug, Clone, Default)]
-struct LinkFaults {
-    drop_next: u32,
-    corrupt_next: u32,
-    delay: Duration,
+pub(crate) struct LinkFaults {
+    pub(crate) drop_next: u32,
+    pub(crate) corrupt_next: u32,
+    pub(crate) delay: Duration,
     /// Code, and how many more answers carry it (`None`: until cleared).
-    exception: Option<(ExceptionCode, Option<u32>)>,
-    silent: bool,
+    pub(crate) exception: Option<(ExceptionCode, Option<u32>)>,
+    pub(crate) silent: bool,
+    pub(crate) garbage_next: u32,
+    pub(crate) truncate_next: u32,
+    pub(crate) echo_next: u32,
+    pub(crate) other_address_next: u32,
+}
+
+impl LinkFaults {
+    /// The exception to answer with now, counting it down.
+    pub(crate) fn take_exception(&mut self) -> Option<ExceptionCode> {
+        let (code, remaining) = self.exception.as_mut()?;
+        let code = *code;
+        if let Some(n) = remaining {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.exception = None;
+            }
+        }
+        Some(code)
+    }
+}
+
+/// Counts one use of a "next `n` replies" fault; true if it applies now.
+pub(crate) fn take(n: &mut u32) -> bool {
+    let hit = *n > 0;
+    *n = n.saturating_sub(1);
+    hit
 }
 
 #[derive(Debug)]
-struct Unit {
-    drive: SimDrive,
-    faults: LinkFaults,
+pub(crate) struct Unit {
+    pub(crate) drive: SimDrive,
+    pub(crate) faults: LinkFaults,
     clock: Instant,
+    /// The drive's side of its plain serial protocol (`None`: a Modbus drive).
+    pub(crate) device: Option<Device>,
 }
 
 impl Unit {
-    fn advance(&mut self) {
+    pub(crate) fn advance(&mut self) {
         let now = Instant::now();
         self.drive.step(now.saturating_duration_since(self.clock));
         self.clock = now;
@@ -92,20 +123,28 @@ impl SimHandle {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, BTreeMap<u8, Unit>> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, BTreeMap<u8, Unit>> {
         // A panic while holding the lock leaves plain data behind; keep simulating.
         self.units.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Hosts `drive` at `unit` (1–247); returns the drive it replaces, if any.
+    /// Hosts `drive` at `unit` (1–247); returns the drive it replaces, if any. A drive of a
+    /// serial profile answers at serial address `unit` on the serial endpoints
+    /// ([`SimHandle::serial_line`]), a Modbus drive on the Modbus ones.
     pub fn add_drive(&self, unit: u8, drive: SimDrive) -> Result<Option<SimDrive>, SimError> {
         if !(1..=247).contains(&unit) {
             return Err(SimError::UnitRange(unit));
         }
+        let p = drive.codec().profile();
+        let device = (p.profile.protocol == Protocol::Serial).then(|| {
+            let section = p.serial.clone().unwrap_or_default();
+            Device::new(&section, u32::from(unit), &p.points)
+        });
         let new = Unit {
             drive,
             faults: LinkFaults::default(),
             clock: Instant::now(),
+            device,
         };
         Ok(self.lock().insert(unit, new).map(|u| u.drive))
     }
@@ -132,7 +171,11 @@ impl SimHandle {
         })
     }
 
-    fn with_unit<R>(&self, unit: u8, f: impl FnOnce(&mut Unit) -> R) -> Result<R, SimError> {
+    pub(crate) fn with_unit<R>(
+        &self,
+        unit: u8,
+        f: impl FnOnce(&mut Unit) -> R,
+    ) -> Result<R, SimError> {
         let mut units = self.lock();
         let u = units.get_mut(&unit).ok_or(SimError::UnknownUnit(unit))?;
         Ok(f(u))
@@ -204,6 +247,11 @@ impl SimHandle {
         self.with_unit(unit, |u| u.faults.silent = false)
     }
 
+    /// Writes the drive at `unit` carried out ([`SimDrive::writes_received`]).
+    pub fn writes_received(&self, unit: u8) -> Result<u64, SimError> {
+        self.with_unit(unit, |u| u.drive.writes_received())
+    }
+
     /// Clears every link fault of the unit.
     pub fn clear_link_faults(&self, unit: u8) -> Result<(), SimError> {
         self.with_unit(unit, |u| u.faults = LinkFaults::default())
@@ -225,14 +273,18 @@ impl SimHandle {
         if unit == 0 {
             // Broadcast: every unit that listens carries out a write; nobody answers.
             if request.is_write() {
-                for u in units.values_mut().filter(|u| !u.faults.silent) {
+                for u in units
+                    .values_mut()
+                    .filter(|u| !u.faults.silent && u.device.is_none())
+                {
                     u.advance();
                     let _ = u.drive.handle(request);
                 }
             }
             return Reply::silent();
         }
-        let Some(u) = units.get_mut(&unit) else {
+        // Serial drives are not on Modbus lines.
+        let Some(u) = units.get_mut(&unit).filter(|u| u.device.is_none()) else {
             return match transport {
                 Transport::Rtu => Reply::silent(),
                 Transport::Tcp => Reply {
@@ -247,17 +299,8 @@ impl SimHandle {
         if f.silent {
             return Reply::silent();
         }
-        let answer = match &mut f.exception {
-            Some((code, remaining)) => {
-                let code = *code;
-                if let Some(n) = remaining {
-                    *n = n.saturating_sub(1);
-                    if *n == 0 {
-                        f.exception = None;
-                    }
-                }
-                Err(code)
-            }
+        let answer = match f.take_exception() {
+            Some(code) => Err(code),
             None => u.drive.handle(request),
         };
         if f.drop_next > 0 {

@@ -7,8 +7,11 @@ use linevisor_profile::CodecError;
 /// What can go wrong building or running simulated drives.
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
-    /// The profile is not a Modbus profile.
-    #[error("profile {profile:?} speaks {protocol}; the simulator serves Modbus profiles")]
+    /// The profile speaks a protocol a [`crate::SimDrive`] cannot serve (CANopen nodes are
+    /// simulated by linevisor-canopen).
+    #[error(
+        "profile {profile:?} speaks {protocol}; a simulated drive serves Modbus and serial profiles"
+    )]
     NotModbus {
         profile: String,
         /// Its protocol.
@@ -48,4 +51,25 @@ pub enum SimError {
     /// A CANopen node id outside 1–127.
     #[error("CANopen node id {0} is outside 1–127")]
     NodeRange(u8),
+    /// A serial line needs at least one serial drive.
+    #[error("no serial drive to serve on a serial line")]
+    NoSerialDrive,
+    /// A unit on a serial line hosts a drive of another protocol.
+    #[error("unit {unit} runs profile {profile:?}, which is not a serial profile")]
+    NotSerial { unit: u8, profile: String },
+    /// Drives of one serial line must share one framing.
+    #[error(
+        "unit {unit} speaks {framing} but unit {first} on the same serial line speaks {first_framing}; serve them on separate lines"
+    )]
+    MixedFraming {
+        /// The first unit of the line and its framing.
+        first: u8,
+        first_framing: String,
+        /// The unit that differs and its framing.
+        unit: u8,
+        framing: String,
+    },
+    /// The serial line's stream failed.
+    #[error("serial line: {0}")]
+    SerialIo(std::io::Error),
 }

@@ -6,12 +6,14 @@ mod config;
 mod drive;
 mod error;
 mod run;
+mod serial;
 mod serve;
 
 pub use bank::SimHandle;
 pub use canopen::SlcanEndpoint;
 pub use config::{EndpointConfig, SimConfig, SimConfigError, SimDriveConfig};
-pub use drive::{SimDrive, SimDriveOptions};
+pub use drive::{Refusal, SimDrive, SimDriveOptions};
 pub use error::SimError;
 pub use run::{EndpointInfo, RunningSim, run_sim};
+pub use serial::SerialLine;
 pub use serve::{PtyEndpoint, ServeTask, SimService, TcpEndpoint};

@@ -1,5 +1,6 @@
-//! Running a sim config: the Modbus drives on a [`SimHandle`], every endpoint serving all of
-//! them; the CANopen drives as nodes behind one emulated slcan adapter ([`SlcanEndpoint`]).
+//! Running a sim config: the Modbus and serial drives on a [`SimHandle`], every Modbus endpoint
+//! serving all Modbus drives and every serial endpoint its line's serial drives; the CANopen
+//! drives as nodes behind one emulated slcan adapter ([`SlcanEndpoint`]).
 //! `linevisor sim <sim-config>` calls [`run_sim`].
 
 use std::collections::BTreeMap;
@@ -26,6 +27,8 @@ pub enum EndpointInfo {
     Pty(PathBuf),
     /// Path of the pseudo-terminal of the emulated slcan adapter (CANopen nodes).
     Slcan(PathBuf),
+    /// Path of the pseudo-terminal of a plain serial line.
+    Serial(PathBuf),
 }
 
 impl fmt::Display for EndpointInfo {
@@ -34,6 +37,7 @@ impl fmt::Display for EndpointInfo {
             EndpointInfo::Tcp(a) => write!(f, "modbus tcp {a}"),
             EndpointInfo::Pty(p) => write!(f, "modbus rtu {}", p.display()),
             EndpointInfo::Slcan(p) => write!(f, "slcan {}", p.display()),
+            EndpointInfo::Serial(p) => write!(f, "serial {}", p.display()),
         }
     }
 }
@@ -42,6 +46,8 @@ impl fmt::Display for EndpointInfo {
 enum Served {
     Tcp(TcpEndpoint),
     Pty(PtyEndpoint),
+    /// A serial line and its units.
+    Serial(PtyEndpoint, Vec<u8>),
 }
 
 /// A simulator serving a sim config. Dropping it stops every endpoint.
@@ -88,6 +94,11 @@ impl RunningSim {
             served.push(match e {
                 EndpointConfig::Tcp(a) => Served::Tcp(handle.serve_tcp(*a).await?),
                 EndpointConfig::Pty { baud } => Served::Pty(handle.serve_pty(*baud)?),
+                EndpointConfig::SerialPty { baud, units } => {
+                    let line = handle.serial_line(units.as_deref())?;
+                    let units = line.units();
+                    Served::Serial(line.serve_pty(*baud)?, units)
+                }
             });
         }
         let slcan = if nodes.is_empty() {
@@ -119,6 +130,7 @@ impl RunningSim {
             .map(|s| match s {
                 Served::Tcp(t) => EndpointInfo::Tcp(t.address),
                 Served::Pty(p) => EndpointInfo::Pty(p.path.clone()),
+                Served::Serial(p, _) => EndpointInfo::Serial(p.path.clone()),
             })
             .chain(
                 self.slcan
@@ -130,25 +142,38 @@ impl RunningSim {
 }
 
 /// Serves `config` until `shutdown` completes. Prints one line per endpoint on stdout, e.g.
-/// `modbus tcp 127.0.0.1:5020 units 1,2,3`, `modbus rtu /dev/pts/4 units 1,2,3` or
-/// `slcan /dev/pts/5 nodes 5,6`.
+/// `modbus tcp 127.0.0.1:5020 units 1,2,3`, `modbus rtu /dev/pts/4 units 1,2,3`,
+/// `serial /dev/pts/6 units 4,5` or `slcan /dev/pts/5 nodes 5,6`.
 pub async fn run_sim(
     config: SimConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), SimError> {
     let sim = RunningSim::start(&config).await?;
     let list = |ids: &[u8]| ids.iter().map(u8::to_string).collect::<Vec<_>>().join(",");
-    let units = list(&sim.handle.units());
+    let modbus: Vec<u8> = config
+        .drives
+        .iter()
+        .filter(|d| d.profile.profile.protocol == Protocol::Modbus)
+        .map(|d| d.unit)
+        .collect();
     let nodes = list(
         &sim.slcan
             .as_ref()
             .map(SlcanEndpoint::node_ids)
             .unwrap_or_default(),
     );
+    let lines = sim.served.iter().filter_map(|s| match s {
+        Served::Serial(_, units) => Some(list(units)),
+        _ => None,
+    });
+    let mut lines = lines.collect::<Vec<_>>().into_iter();
     for e in sim.endpoints() {
         match e {
             EndpointInfo::Slcan(_) => println!("{e} nodes {nodes}"),
-            _ => println!("{e} units {units}"),
+            EndpointInfo::Serial(_) => {
+                println!("{e} units {}", lines.next().unwrap_or_default());
+            }
+            _ => println!("{e} units {}", list(&modbus)),
         }
         tracing::info!(endpoint = %e, "Simulated drives served.");
     }

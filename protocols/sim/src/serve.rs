@@ -22,7 +22,7 @@ use crate::bank::Transport;
 use crate::{SimError, SimHandle};
 
 /// Buffer of the in-memory duplex streams (larger than any Modbus frame).
-const DUPLEX_BUFFER: usize = 4096;
+pub(crate) const DUPLEX_BUFFER: usize = 4096;
 
 /// The drives of a [`SimHandle`] as a linevisor-modbus [`Service`], for one endpoint.
 ///
@@ -74,6 +74,10 @@ impl Service for SimService {
 pub struct ServeTask(JoinHandle<io::Result<()>>);
 
 impl ServeTask {
+    pub(crate) fn new(task: JoinHandle<io::Result<()>>) -> Self {
+        Self(task)
+    }
+
     /// True once serving ended (EOF, I/O error).
     pub fn is_finished(&self) -> bool {
         self.0.is_finished()
@@ -86,7 +90,7 @@ impl Drop for ServeTask {
     }
 }
 
-/// A pseudo-terminal the simulator serves RTU on.
+/// A pseudo-terminal the simulator serves on (Modbus RTU, or a plain serial line).
 #[derive(Debug)]
 pub struct PtyEndpoint {
     /// Path of the client's end (e.g. `/dev/pts/7`), for a client in another process.

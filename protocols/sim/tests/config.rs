@@ -65,7 +65,7 @@ factory = { max_curent = 3.0 }
     let expected = [
         "sim.toml:3:7: error: endpoint[0].tcp: \"localhost\" is not an ip:port address",
         "sim.toml:7:8: error: endpoint[1].baud: 115000 is not a standard baud rate",
-        "sim.toml:9:1: error: endpoint[2]: an endpoint has exactly one of `tcp` and `pty`",
+        "sim.toml:9:1: error: endpoint[2]: an endpoint has exactly one of `tcp`, `pty` and `serial_pty`",
         "sim.toml:14:8: error: drive[0].unit: unit id 0 is outside 1–247",
         "sim.toml:15:11: error: drive[0].profile: unknown profile \"linevisor-sim-servo\" version \"1.1\"; available versions: 1.0",
         "sim.toml:18:8: error: drive[1].unit: CANopen node id 200 is outside 1–127",

@@ -1,6 +1,6 @@
 //! `linevisor sim <sim-config>`: simulated drives in their own process, Modbus drives served as
-//! real Modbus (TCP, RTU on a pty), CANopen drives as CiA 402 nodes behind an emulated slcan
-//! adapter on a pty (its path is printed).
+//! real Modbus (TCP, RTU on a pty), plain serial drives on serial lines (a pty each), CANopen
+//! drives as CiA 402 nodes behind an emulated slcan adapter on a pty (every path is printed).
 
 use std::path::Path;
 use std::process::ExitCode;

@@ -21,65 +21,90 @@ pub(super) fn endpoint(
     d: &mut Diags,
 ) -> Option<EndpointConfig> {
     let path = format!("endpoint[{i}]");
-    match (&e.tcp, &e.pty) {
-        (Some(t), None) => {
-            if let Some(b) = &e.baud {
-                d.error(
-                    b.span(),
-                    &format!("{path}.baud"),
-                    "baud applies to pty endpoints only".into(),
-                    None,
-                );
-            }
-            match t.get_ref().parse::<SocketAddr>() {
-                Ok(a) => Some(EndpointConfig::Tcp(a)),
-                Err(_) => {
-                    d.error(
-                        t.span(),
-                        &format!("{path}.tcp"),
-                        format!("{:?} is not an ip:port address", t.get_ref()),
-                        Some("e.g. \"127.0.0.1:5020\"; port 0 picks a free port".into()),
-                    );
-                    None
-                }
-            }
-        }
-        (None, Some(p)) if !*p.get_ref() => {
+    let kinds = [e.tcp.is_some(), e.pty.is_some(), e.serial_pty.is_some()];
+    if kinds.iter().filter(|k| **k).count() != 1 {
+        d.error(
+            span,
+            &path,
+            "an endpoint has exactly one of `tcp`, `pty` and `serial_pty`".into(),
+            None,
+        );
+        return None;
+    }
+    if let Some(u) = e.units.as_ref() {
+        if e.serial_pty.is_none() {
             d.error(
-                p.span(),
-                &format!("{path}.pty"),
-                "pty = false serves nothing; remove the endpoint".into(),
+                u.span(),
+                &format!("{path}.units"),
+                "units applies to serial_pty endpoints only (Modbus endpoints serve every Modbus drive)".into(),
                 None,
             );
-            None
-        }
-        (None, Some(_)) => {
-            let baud = e.baud.as_ref().map_or(DEFAULT_BAUD, |b| *b.get_ref());
-            if let Some(b) = e
-                .baud
-                .as_ref()
-                .filter(|b| !STANDARD_BAUDS.contains(b.get_ref()))
-            {
-                d.error(
-                    b.span(),
-                    &format!("{path}.baud"),
-                    format!("{} is not a standard baud rate", b.get_ref()),
-                    None,
-                );
-                return None;
-            }
-            Some(EndpointConfig::Pty { baud })
-        }
-        _ => {
+        } else if u.get_ref().is_empty() {
             d.error(
-                span,
-                &path,
-                "an endpoint has exactly one of `tcp` and `pty`".into(),
+                u.span(),
+                &format!("{path}.units"),
+                "units = [] serves nothing; list the line's serial drives or remove `units`".into(),
                 None,
             );
-            None
         }
     }
+    if let Some(t) = &e.tcp {
+        if let Some(b) = &e.baud {
+            d.error(
+                b.span(),
+                &format!("{path}.baud"),
+                "baud applies to pty and serial_pty endpoints only".into(),
+                None,
+            );
+        }
+        return match t.get_ref().parse::<SocketAddr>() {
+            Ok(a) => Some(EndpointConfig::Tcp(a)),
+            Err(_) => {
+                d.error(
+                    t.span(),
+                    &format!("{path}.tcp"),
+                    format!("{:?} is not an ip:port address", t.get_ref()),
+                    Some("e.g. \"127.0.0.1:5020\"; port 0 picks a free port".into()),
+                );
+                None
+            }
+        };
+    }
+    let (flag, key) = match (&e.pty, &e.serial_pty) {
+        (Some(p), _) => (p, "pty"),
+        (_, Some(p)) => (p, "serial_pty"),
+        _ => return None,
+    };
+    if !*flag.get_ref() {
+        d.error(
+            flag.span(),
+            &format!("{path}.{key}"),
+            format!("{key} = false serves nothing; remove the endpoint"),
+            None,
+        );
+        return None;
+    }
+    let baud = e.baud.as_ref().map_or(DEFAULT_BAUD, |b| *b.get_ref());
+    if let Some(b) = e
+        .baud
+        .as_ref()
+        .filter(|b| !STANDARD_BAUDS.contains(b.get_ref()))
+    {
+        d.error(
+            b.span(),
+            &format!("{path}.baud"),
+            format!("{} is not a standard baud rate", b.get_ref()),
+            None,
+        );
+        return None;
+    }
+    Some(match key {
+        "pty" => EndpointConfig::Pty { baud },
+        _ => EndpointConfig::SerialPty {
+            baud,
+            units: e.units.as_ref().map(|u| u.get_ref().clone()),
+        },
+    })
 }
 
 pub(super) fn drive(
@@ -137,18 +162,6 @@ pub(super) fn drive(
                 &format!("{path}.profile"),
                 format!("unknown profile {:?} version {:?}", r.name, r.version),
                 Some(hint),
-            );
-        }
-        Some(p) if p.profile.protocol == Protocol::Serial => {
-            d.error(
-                e.profile.span(),
-                &format!("{path}.profile"),
-                format!(
-                    "profile {:?} speaks {}; the simulator serves Modbus and CANopen profiles",
-                    r.name,
-                    p.profile.protocol.name()
-                ),
-                None,
             );
         }
         Some(p) if p.profile.protocol == Protocol::Canopen => {

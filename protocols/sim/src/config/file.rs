@@ -28,7 +28,7 @@ pub(super) struct SimSection {
     pub(super) profile_dirs: Vec<Spanned<String>>,
 }
 
-/// `[[endpoint]]`: exactly one of `tcp` and `pty`.
+/// `[[endpoint]]`: exactly one of `tcp`, `pty` and `serial_pty`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct EndpointEntry {
@@ -36,8 +36,12 @@ pub(super) struct EndpointEntry {
     pub(super) tcp: Option<Spanned<String>>,
     /// Modbus RTU on a new pseudo-terminal; its path is printed.
     pub(super) pty: Option<Spanned<bool>>,
-    /// RTU timing (t3.5) of the pty line; default 115200.
+    /// A plain serial line on a new pseudo-terminal; its path is printed.
+    pub(super) serial_pty: Option<Spanned<bool>>,
+    /// Baud rate of a pty line (RTU: its t3.5 timing); default 115200.
     pub(super) baud: Option<Spanned<u32>>,
+    /// The serial drives on a `serial_pty` line, by unit; default every serial drive.
+    pub(super) units: Option<Spanned<Vec<u8>>>,
 }
 
 /// `[[drive]]`

@@ -5,6 +5,7 @@
 mod check;
 mod diag;
 mod file;
+mod lines;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -33,12 +34,20 @@ pub enum EndpointConfig {
         /// Baud rate for t3.5.
         baud: u32,
     },
+    /// One plain serial line (multi-drop) on a new pseudo-terminal.
+    SerialPty {
+        /// Baud rate set on the line.
+        baud: u32,
+        /// The serial drives on the line; `None`: every serial drive (all of one framing).
+        units: Option<Vec<u8>>,
+    },
 }
 
-/// One simulated drive: a Modbus drive, or a CANopen node when its profile speaks CANopen.
+/// One simulated drive: a Modbus drive, a plain serial drive (at address `unit`), or a CANopen
+/// node when its profile speaks CANopen.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimDriveConfig {
-    /// Modbus unit id, or CANopen node id.
+    /// Modbus unit id, serial address, or CANopen node id.
     pub unit: u8,
     /// Its profile.
     pub profile: Profile,
@@ -49,7 +58,8 @@ pub struct SimDriveConfig {
 /// A checked sim config.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimConfig {
-    /// Every endpoint serves every Modbus drive (CANopen drives are behind the slcan adapter).
+    /// Every Modbus endpoint serves every Modbus drive; a serial endpoint serves its line's
+    /// serial drives (CANopen drives are behind the slcan adapter).
     pub endpoints: Vec<EndpointConfig>,
     /// The drives, in file order.
     pub drives: Vec<SimDriveConfig>,
@@ -132,7 +142,10 @@ impl SimConfig {
                 0..0,
                 "endpoint",
                 "no [[endpoint]]: nothing would be served".into(),
-                Some("add `[[endpoint]]` with `tcp = \"127.0.0.1:5020\"` or `pty = true`".into()),
+                Some(
+                    "add `[[endpoint]]` with `tcp = \"127.0.0.1:5020\"`, `pty = true` or `serial_pty = true`"
+                        .into(),
+                ),
             );
         }
         let mut seen = BTreeSet::new();
@@ -141,6 +154,9 @@ impl SimConfig {
             if let Some(drive) = drive(i, entry.get_ref(), &profiles, step, &mut seen, &mut d) {
                 drives.push(drive);
             }
+        }
+        if d.list.is_empty() {
+            lines::serial_lines(&parsed, &drives, &mut d);
         }
         if parsed.drive.is_empty() {
             d.error(

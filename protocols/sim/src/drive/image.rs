@@ -1,6 +1,7 @@
-//! A simulated drive's register image, laid out by the profile's points.
+//! A simulated drive's point image: Modbus points live in registers laid out by the profile,
+//! other points (serial ones) in a raw value by name. Both are read and written by point name.
 //!
-//! Reads may cover holes between mapped registers (they read 0, as on many drives) but not run
+//! Register reads may cover holes between mapped registers (they read 0, as on many drives) but not run
 //! outside the lowest..highest mapped register of the table (exception 0x02). Writes must land on
 //! registers of writable holding points only (0x02 otherwise).
 
@@ -17,26 +18,32 @@ struct Layout {
     registers: u16,
 }
 
-/// Register values of both tables, and where each point lives.
+/// Register values of both tables, the raw values of points without registers, and where each
+/// point lives.
 #[derive(Debug, Clone)]
-pub(crate) struct RegisterImage {
+pub(crate) struct PointImage {
     holding: BTreeMap<u16, u16>,
     input: BTreeMap<u16, u16>,
     writable: BTreeSet<u16>,
     points: BTreeMap<String, (Layout, PointCodec)>,
+    named: BTreeMap<String, (u32, PointCodec)>,
 }
 
-impl RegisterImage {
-    /// All points' registers at 0.
+impl PointImage {
+    /// Every point at 0.
     pub(crate) fn new(codec: &ProfileCodec) -> Self {
         let mut image = Self {
             holding: BTreeMap::new(),
             input: BTreeMap::new(),
             writable: BTreeSet::new(),
             points: BTreeMap::new(),
+            named: BTreeMap::new(),
         };
         for p in codec.points() {
-            let Some(address) = p.address() else { continue };
+            let Some(address) = p.address() else {
+                image.named.insert(p.name().to_owned(), (0, p.clone()));
+                continue;
+            };
             let layout = Layout {
                 table: p.table(),
                 address,
@@ -69,10 +76,18 @@ impl RegisterImage {
         }
     }
 
-    /// Zeroes every register.
+    /// Zeroes every register and named value.
     pub(crate) fn clear(&mut self) {
         self.holding.values_mut().for_each(|v| *v = 0);
         self.input.values_mut().for_each(|v| *v = 0);
+        self.named.values_mut().for_each(|(v, _)| *v = 0);
+    }
+
+    fn codec(&self, point: &str) -> Option<&PointCodec> {
+        match self.points.get(point) {
+            Some((_, c)) => Some(c),
+            None => self.named.get(point).map(|(_, c)| c),
+        }
     }
 
     /// FC3/FC4.
@@ -128,17 +143,17 @@ impl RegisterImage {
         v.into_iter().map(|(_, n)| n.clone()).collect()
     }
 
-    /// Stores words from `address` (callers checked [`RegisterImage::check_writable`]).
+    /// Stores words from `address` (callers checked [`PointImage::check_writable`]).
     pub(crate) fn store(&mut self, address: u16, words: &[u16]) {
         for (i, w) in words.iter().enumerate() {
             self.holding.insert(address.wrapping_add(i as u16), *w);
         }
     }
 
-    /// A point's raw value (0 for a point without registers).
+    /// A point's raw value (0 for an unknown point).
     pub(crate) fn raw(&self, point: &str) -> u32 {
         let Some((l, codec)) = self.points.get(point) else {
-            return 0;
+            return self.named.get(point).map_or(0, |(raw, _)| *raw);
         };
         let t = self.table(l.table);
         let words: Vec<u16> = (0..l.registers)
@@ -149,13 +164,15 @@ impl RegisterImage {
 
     /// A point's engineering value.
     pub(crate) fn value(&self, point: &str) -> Option<f64> {
-        let (_, codec) = self.points.get(point)?;
-        Some(codec.decode_raw(self.raw(point)))
+        Some(self.codec(point)?.decode_raw(self.raw(point)))
     }
 
     /// Sets a point's raw value.
     pub(crate) fn set_raw(&mut self, point: &str, raw: u32) {
         let Some((l, codec)) = self.points.get(point) else {
+            if let Some((v, _)) = self.named.get_mut(point) {
+                *v = raw;
+            }
             return;
         };
         let (table, address) = (l.table, l.address);
@@ -169,7 +186,7 @@ impl RegisterImage {
     /// Sets a point to an engineering value, saturating at the point's range (an unsigned
     /// point shows the magnitude of a negative value, as a VFD shows frequency).
     pub(crate) fn set_value(&mut self, point: &str, value: f64) {
-        let Some((_, codec)) = self.points.get(point) else {
+        let Some(codec) = self.codec(point) else {
             return;
         };
         let v = if codec.is_unsigned() {

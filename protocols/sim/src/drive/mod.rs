@@ -1,7 +1,8 @@
-//! [`SimDrive`]: one simulated drive, driven by any Modbus profile.
+//! [`SimDrive`]: one simulated drive, driven by any Modbus or serial profile.
 
 mod image;
 mod model;
+mod point;
 mod roles;
 mod status;
 
@@ -16,8 +17,9 @@ use linevisor_modbus::{ExceptionCode, Request, Response};
 use linevisor_profile::{PointWrite, ProfileCodec};
 
 use crate::SimError;
-use image::RegisterImage;
+use image::PointImage;
 use model::DeviceModel;
+pub use point::Refusal;
 use roles::Roles;
 
 /// Time steps per [`SimDrive::step`] call at most; longer gaps are integrated coarser.
@@ -49,25 +51,28 @@ impl Default for SimDriveOptions {
     }
 }
 
-/// A simulated drive: a register image laid out by a Modbus profile, in front of the
-/// linevisor-cia402 device model (power state machine, modes, velocity ramps, position
-/// integration, fault code). Writes are interpreted through the profile (controlword or
-/// enumerated codes, setpoints, fault reset); the status points are produced by inverting the
-/// profile's status rules. Time advances only through [`SimDrive::step`].
+/// A simulated drive: a point image laid out by a Modbus or serial profile (registers, or raw
+/// values by point name), in front of the linevisor-cia402 device model (power state machine,
+/// modes, velocity ramps, position integration, fault code). Writes, through registers or by
+/// point, are interpreted through the profile (controlword or enumerated codes, setpoints, fault
+/// reset); the status points are produced by inverting the profile's status rules. Time
+/// advances only through [`SimDrive::step`].
 #[derive(Debug, Clone)]
 pub struct SimDrive {
     codec: Arc<ProfileCodec>,
     options: SimDriveOptions,
     roles: Roles,
-    image: RegisterImage,
+    image: PointImage,
     model: DeviceModel,
     serial_number: u32,
     carry: Duration,
+    /// Writes carried out (registers or points), for tests counting what reached the drive.
+    writes: u64,
 }
 
 impl SimDrive {
     /// A drive just powered up (self test passed: switch on disabled), running `profile` (a
-    /// Modbus profile).
+    /// Modbus or serial profile).
     pub fn new(profile: &Profile, options: SimDriveOptions) -> Result<Self, SimError> {
         let codec = ProfileCodec::new(profile).map_err(|source| SimError::Codec {
             profile: profile.profile.name.clone(),
@@ -82,7 +87,7 @@ impl SimDrive {
         options: SimDriveOptions,
     ) -> Result<Self, SimError> {
         let p = codec.profile();
-        if p.profile.protocol != Protocol::Modbus {
+        if !matches!(p.profile.protocol, Protocol::Modbus | Protocol::Serial) {
             return Err(SimError::NotModbus {
                 profile: p.profile.name.clone(),
                 protocol: p.profile.protocol.name(),
@@ -95,10 +100,11 @@ impl SimDrive {
         let roles = Roles::new(&codec, &options);
         let enumerated = p.command.encoding == CommandEncoding::Enumerated;
         let mut drive = Self {
-            image: RegisterImage::new(&codec),
+            image: PointImage::new(&codec),
             model: DeviceModel::new(options.drive.clone(), enumerated),
             serial_number: options.serial_number,
             carry: Duration::ZERO,
+            writes: 0,
             roles,
             options,
             codec,
@@ -200,6 +206,11 @@ impl SimDrive {
         self.model.drive().error_code()
     }
 
+    /// Writes the drive carried out (register or point writes; refused ones do not count).
+    pub fn writes_received(&self) -> u64 {
+        self.writes
+    }
+
     /// Serial number in the identity point.
     pub fn serial_number(&self) -> u32 {
         self.serial_number
@@ -282,13 +293,23 @@ impl SimDrive {
             .image
             .read(PointTable::Holding, address, words.len() as u16)?;
         self.image.store(address, words);
+        if !self.carry_out(&touched, &before) {
+            self.image.store(address, &old);
+            return Err(ExceptionCode::IllegalDataValue);
+        }
+        self.writes = self.writes.wrapping_add(1);
+        Ok(())
+    }
+
+    /// Acts on points just written (their values `before`); false, having done nothing, when
+    /// the drive refuses one of the new values (the caller restores them).
+    fn carry_out(&mut self, touched: &[String], before: &[u32]) -> bool {
         if let Some(p) = touched
             .iter()
             .find(|p| !self.roles.accepts(p, self.image.raw(p)))
         {
             tracing::debug!(point = %p, "Simulated drive refused a value.");
-            self.image.store(address, &old);
-            return Err(ExceptionCode::IllegalDataValue);
+            return false;
         }
         // Mode and setpoints before the command: a PP set-point edge takes the new target.
         let mut order: Vec<(usize, &String)> = touched.iter().enumerate().collect();
@@ -297,7 +318,7 @@ impl SimDrive {
             self.on_write(p, before[i]);
         }
         self.refresh();
-        Ok(())
+        true
     }
 
     fn on_write(&mut self, point: &str, before: u32) {

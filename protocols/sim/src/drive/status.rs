@@ -6,7 +6,8 @@
 //! by a non-zero code when the fault has none; negated rules of other states are kept from
 //! matching. The result is verified by decoding it with the profile codec. A state the rules
 //! cannot show falls back to a neighbour (a VFD without "switch on disabled" shows "switched
-//! on"); a profile that can show neither is refused when the drive is built.
+//! on"), then to the state of a rule that matches every value; a profile that can show none of
+//! them is refused when the drive is built.
 
 use std::collections::BTreeMap;
 
@@ -51,7 +52,14 @@ pub(crate) fn invert(
     }
     let rules = &codec.profile().status.states;
     let fault_point = codec.profile().fault.code.as_deref();
-    for &candidate in fallbacks(state) {
+    // A rule matching every value shows each state the others cannot (TMCL: "enabled unless the
+    // driver reports an error"); a fault never falls back to it.
+    let fault = matches!(state, PowerState::Fault | PowerState::FaultReactionActive);
+    let catch_all = rules
+        .iter()
+        .filter(|r| r.mask == 0 && r.value == 0 && !r.negate && !fault)
+        .map(|r| r.state);
+    for candidate in fallbacks(state).iter().copied().chain(catch_all) {
         for (i, rule) in rules.iter().enumerate() {
             if rule.state != candidate {
                 continue;

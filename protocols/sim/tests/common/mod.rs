@@ -8,6 +8,8 @@ use linevisor_core::profile::Profile;
 use linevisor_profile::{CommandState, CommandStep, PowerState, ProfileCodec, UniformCommand};
 use linevisor_sim::{SimDrive, SimDriveOptions};
 
+pub mod master;
+
 /// Every shipped profile, checked by linevisor-config.
 pub fn shipped() -> Vec<Profile> {
     let checked = check_text("<test>", "[line]\nname = \"t\"\n", None);
