@@ -44,7 +44,8 @@ async fn drive_cycle<T: AsyncRead + AsyncWrite + Unpin>(
         PowerState::OperationEnabled
     );
     assert_eq!(m.state().await, PowerState::OperationEnabled);
-    m.write("target_velocity", 500).await;
+    // 5 rev/s on SCL (scale 0.0001), 50 000 pps on TMCL.
+    m.write("target_velocity", 50_000).await;
     let target = sim.with_drive(unit, |d| d.target_velocity()).unwrap();
     assert!(
         target > 0.0,
@@ -160,7 +161,7 @@ async fn refusals_are_typed_per_family() {
         Err(linevisor_sim::Refusal::NotWritable)
     );
     assert_eq!(
-        d.read_point("target_velocity"),
+        d.read_point("command"),
         Err(linevisor_sim::Refusal::NotReadable)
     );
     assert_eq!(

@@ -118,6 +118,9 @@ impl SimHandle {
 fn carry_out(drive: &mut SimDrive, asked: &Asked, framing: SerialFraming) -> Outcome {
     let done = match asked.op {
         Op::Read => drive.read_point(&asked.point),
+        // A later step of a write's sequence (SCL `CJ` after `JS`): the model already follows
+        // the value its first step carried.
+        Op::Write(raw) if asked.follow_up => Ok(raw),
         Op::Write(raw) => drive.write_point(&asked.point, raw).map(|()| raw),
     };
     match done {
