@@ -158,8 +158,11 @@ impl ProfileCodec {
                 let code = self.code(command)?;
                 let same_code = memory.last_command == Some(code);
                 // A direction change is a new code in the same state.
-                let done = self.command_reached(command, state)
+                let reached = self.command_reached(command, state)
                     && (!matches!(command, UniformCommand::Enable(_)) || same_code);
+                // A drive whose status cannot show the command's result (TMCL has no power
+                // state) confirms it by acknowledging the code's write.
+                let done = reached || (same_code && !self.state_shows(command));
                 if done {
                     Ok(CommandStep::Done)
                 } else {
@@ -168,6 +171,19 @@ impl ProfileCodec {
                 }
             }
         }
+    }
+
+    /// True if some state the `[status]` rules decode, other than a fault, confirms
+    /// `command`: then it is confirmed by reading the state back; otherwise the drive's
+    /// acknowledgement of the command write is all there is to confirm it.
+    pub fn state_shows(&self, command: UniformCommand) -> bool {
+        self.profile()
+            .status
+            .states
+            .iter()
+            .map(|rule| rule.state)
+            .filter(|s| !FAULT_STATES.contains(s))
+            .any(|s| self.command_reached(command, s))
     }
 
     /// The enumerated code of `command`.

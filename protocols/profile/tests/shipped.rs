@@ -310,3 +310,47 @@ fn position_move_in_profile_position_toggles_bit_4() {
         .unwrap();
     assert_eq!((w.address, w.words), (2, vec![0xFFFF, 0xFFF6]));
 }
+
+/// A drive whose status cannot show a command's result is confirmed by acknowledging the
+/// code's write, once; one whose status can show it waits for the state.
+#[test]
+fn commands_the_status_cannot_show_are_confirmed_by_their_write() {
+    use linevisor_profile::{CommandState, CommandStep, PowerState, UniformCommand};
+    let tmcl = common::codec("trinamic-tmcl-axis");
+    let enabled = PowerState::OperationEnabled;
+    for c in [
+        UniformCommand::Disable,
+        UniformCommand::Stop,
+        UniformCommand::QuickStop,
+    ] {
+        assert!(!tmcl.state_shows(c), "{c:?}");
+        let fresh = CommandState::default();
+        assert!(matches!(
+            tmcl.command_step(c, enabled, &fresh).unwrap(),
+            CommandStep::Write(_)
+        ));
+        let written = CommandState {
+            last_command: Some(tmcl.code(c).unwrap()),
+        };
+        assert_eq!(
+            tmcl.command_step(c, enabled, &written).unwrap(),
+            CommandStep::Done,
+            "{c:?}"
+        );
+    }
+    assert!(tmcl.state_shows(UniformCommand::FaultReset));
+    let scl = common::codec("applied-motion-scl-stepper");
+    for c in [UniformCommand::Disable, UniformCommand::QuickStop] {
+        assert!(scl.state_shows(c), "{c:?}");
+        let written = CommandState {
+            last_command: Some(scl.code(c).unwrap()),
+        };
+        assert!(
+            matches!(
+                scl.command_step(c, enabled, &written).unwrap(),
+                CommandStep::Write(_)
+            ),
+            "{c:?}: SCL shows the result, so it waits for it"
+        );
+    }
+}

@@ -249,3 +249,31 @@ async fn noise_on_the_line_gets_no_answer_and_the_line_resyncs() {
     assert!(heard.is_err(), "an answer to a bad frame: {heard:?}");
     assert_eq!(m.read("position_actual").await, 0);
 }
+
+/// A write sequence's later step (SCL `CJ` after `JS`) is acknowledged and leaves the value;
+/// the homing code (SCL `SH`, TMCL `RFS`) makes the current position home.
+#[tokio::test(start_paused = true)]
+async fn sequences_and_homing_codes_reach_the_model() {
+    for name in [SCL, TMCL] {
+        let sim = serial_line(name, &[1]);
+        let (io, _task) = sim.serve_duplex_serial().unwrap();
+        let profile = common::profile(name);
+        let mut m = Master::new(io, &profile, 1);
+        m.write("command", 1).await;
+        sim.with_drive(1, |d| d.step(Duration::from_millis(100)))
+            .unwrap();
+        // Both steps on SCL (JS then CJ).
+        m.write("target_velocity", 50_000).await;
+        let target = sim.with_drive(1, |d| d.target_velocity()).unwrap();
+        assert!(target > 0.0, "{name}: {target}");
+        sim.with_drive(1, |d| d.step(Duration::from_secs(2)))
+            .unwrap();
+        assert!(m.read("position_actual").await > 0, "{name}");
+        let home = profile.homing.as_ref().and_then(|h| h.code).unwrap();
+        m.write("target_velocity", 0).await;
+        sim.with_drive(1, |d| d.step(Duration::from_secs(5)))
+            .unwrap();
+        m.write("command", i64::from(home)).await;
+        assert_eq!(m.read("position_actual").await, 0, "{name}: homed");
+    }
+}

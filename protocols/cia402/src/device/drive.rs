@@ -149,6 +149,18 @@ impl SimulatedDrive {
     }
 
     /// Writes modes of operation (0x6060).
+    /// Homing by a vendor command rather than the homing mode (an enumerated drive's homing
+    /// code): the current position becomes home, as the homing mode's start edge does. Only
+    /// while operation is enabled; true if it homed.
+    pub fn home_now(&mut self) -> bool {
+        if self.psm.state() != PowerState::OperationEnabled {
+            return false;
+        }
+        self.motion.set_position(0.0);
+        self.homing_attained = true;
+        true
+    }
+
     pub fn set_mode(&mut self, mode: ModeOfOperation) {
         if mode != self.mode {
             self.mode = mode;

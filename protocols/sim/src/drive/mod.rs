@@ -331,6 +331,7 @@ impl SimDrive {
             match r.enumerated.then(|| r.code(raw)).flatten() {
                 Some(cmd) => self.model.command(cmd),
                 None if !r.enumerated => self.model.write_controlword(raw),
+                None if r.homing_code == Some(raw) => self.model.home(),
                 None => {}
             }
         }

@@ -95,6 +95,11 @@ impl DeviceModel {
         self.drive.write_controlword(after);
     }
 
+    /// An enumerated drive's homing code: home at the current position if enabled.
+    pub(crate) fn home(&mut self) {
+        self.drive.home_now();
+    }
+
     pub(crate) fn set_mode(&mut self, mode: f64) {
         let m = mode.round().clamp(f64::from(i8::MIN), f64::from(i8::MAX)) as i8;
         self.drive.set_mode(ModeOfOperation::from(m));

@@ -36,6 +36,8 @@ pub(crate) struct Roles {
     pub(crate) command: String,
     pub(crate) enumerated: bool,
     codes: Vec<(u32, UniformCommand)>,
+    /// `[homing] code` of an enumerated drive.
+    pub(crate) homing_code: Option<u32>,
     reset: Option<(String, Reset)>,
     pub(crate) mode: Option<String>,
     pub(crate) velocity: Option<String>,
@@ -94,6 +96,7 @@ impl Roles {
             command: p.command.point.clone(),
             enumerated: p.command.encoding == CommandEncoding::Enumerated,
             codes,
+            homing_code: p.homing.as_ref().and_then(|h| h.code),
             reset,
             mode: p.command.mode_point.clone(),
             velocity: p.setpoints.velocity.clone(),
@@ -130,7 +133,7 @@ impl Roles {
         }
         let reset_code =
             matches!(&self.reset, Some((p, Reset::Value(v))) if p == point && *v == raw);
-        self.code(raw).is_some() || reset_code
+        self.code(raw).is_some() || reset_code || self.homing_code == Some(raw)
     }
 
     /// True if writing `raw` over `before` to `point` resets a fault.

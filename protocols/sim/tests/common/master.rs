@@ -67,9 +67,23 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Master<T> {
         &mut self.io
     }
 
+    /// Every request of `op` on `point` in order (one, or a write's sequence); the last reply,
+    /// or the first failure.
     pub async fn exchange(&mut self, point: &str, op: Op) -> Result<Reply, Seen> {
-        let p = &self.profile.points[point];
-        let request = self.codec.request(p, op).map_err(Seen::Error)?;
+        let p = self.profile.points[point].clone();
+        let requests = self.codec.requests(&p, op).map_err(Seen::Error)?;
+        let mut last = Err(Seen::Timeout);
+        for request in requests {
+            last = Ok(self.one(&p, &request).await?);
+        }
+        last
+    }
+
+    async fn one(
+        &mut self,
+        p: &linevisor_core::profile::Point,
+        request: &linevisor_serial::Request,
+    ) -> Result<Reply, Seen> {
         self.framer.reset();
         if self.suppress_echo {
             self.framer.expect_echo(&request.bytes);
@@ -86,7 +100,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Master<T> {
             }
         };
         match tokio::time::timeout(self.timeout, wait).await {
-            Ok(Ok(frame)) => self.codec.reply(p, &request, &frame).map_err(Seen::Error),
+            Ok(Ok(frame)) => self.codec.reply(p, request, &frame).map_err(Seen::Error),
             Ok(Err(e)) => Err(Seen::Error(e)),
             Err(_) => Err(self.framer.reset().map_or(Seen::Timeout, Seen::Error)),
         }

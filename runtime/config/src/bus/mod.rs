@@ -66,6 +66,9 @@ pub(crate) struct DriveOnBus<'a> {
     pub(crate) profile: Option<&'a Profile>,
     /// Drives on the same bus, this one included.
     pub(crate) drives_on_bus: usize,
+    /// The first drive before this one on the same bus whose profile resolved: its id and
+    /// profile (what this drive must agree with on a shared line).
+    pub(crate) first: Option<(&'a str, &'a Profile)>,
 }
 
 /// One drive on a bus, as its load model sees it.

@@ -53,7 +53,13 @@ pub(super) fn transactions_load(drives: &[super::DriveLoad<'_>], out: &mut crate
     use std::fmt::Write as _;
     for d in drives {
         let p = d.profile;
-        let reads = if p.poll.is_some() {
+        let reads = if p.profile.protocol == crate::model::Protocol::Serial {
+            // One exchange per polled point that has a read.
+            let polled = p.poll.iter().flat_map(|poll| &poll.points);
+            polled
+                .filter(|n| p.points.get(*n).is_some_and(|pt| pt.read.is_some()))
+                .count()
+        } else if p.poll.is_some() {
             modbus_reads(p).len()
         } else {
             p.canopen

@@ -156,6 +156,9 @@ impl BusKindConfig for SerialBus {
                 (!has_address).then(|| "its request frame has no address field".to_owned())
             }
         };
+        if let Some(finding) = framing_conflict(drive, p) {
+            f.push(finding);
+        }
         if let Some(why) = unaddressed {
             f.push(
                 Finding::error(
@@ -180,6 +183,39 @@ impl BusKindConfig for SerialBus {
     fn fit_hint(&self) -> &'static str {
         "choose a serial profile"
     }
+}
+
+/// One serial line carries one framing: a drive whose replies are framed differently from the
+/// first drive's on the line (ASCII terminator, binary frame length) cannot share it, since
+/// neither could find its replies among the other's bytes.
+pub(crate) fn framing_conflict(drive: &DriveOnBus<'_>, p: &Path) -> Option<Finding> {
+    let (profile, (first_id, first)) = (drive.profile?, drive.first?);
+    if [profile, first]
+        .iter()
+        .any(|pr| pr.profile.protocol != Protocol::Serial)
+    {
+        // A profile of another protocol is reported as not fitting the bus.
+        return None;
+    }
+    let framing = |pr: &crate::model::Profile| {
+        let s = pr.serial.clone().unwrap_or_default();
+        match s.framing {
+            SerialFraming::Ascii => format!("ascii lines ended by {:?}", s.terminator),
+            SerialFraming::Binary => format!("binary {}-byte frames", s.frame_bytes.unwrap_or(0)),
+        }
+    };
+    let (ours, theirs) = (framing(profile), framing(first));
+    (ours != theirs).then(|| {
+        Finding::error(
+            0,
+            p.key("profile").key("name"),
+            format!(
+                "profile \"{}\" speaks {ours}, but drive \"{first_id}\" on this line speaks {theirs}",
+                profile.profile.name
+            ),
+        )
+        .hint("one serial line carries one framing: give these drives a bus of their own")
+    })
 }
 
 /// Bytes on the wire for one read: the request and its reply. Binary frames are `frame_bytes`

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::common::rc;
 use super::modbus::transactions_load;
-use super::{AddressRange, BusKindConfig, DriveLoad};
+use super::{AddressRange, BusKindConfig, DriveLoad, DriveOnBus};
 use crate::diag::{Finding, Path};
 use crate::feasibility::BusLoad;
 use crate::model::Protocol;
@@ -16,7 +16,7 @@ use crate::model::Protocol;
 pub struct SimulatedBus {
     /// Unique bus id.
     pub id: String,
-    /// Which protocol's profiles the simulated drives speak: `modbus` or `canopen`.
+    /// Which protocol's profiles the simulated drives speak: `modbus`, `canopen` or `serial`.
     pub protocol: Protocol,
     /// Simulated response latency per transaction in microseconds (0–100000). Default 0.
     /// Emulated in whole milliseconds (the timer's resolution): values under 1000 add nothing.
@@ -40,7 +40,12 @@ impl BusKindConfig for SimulatedBus {
                 hi: 127,
                 what: "CANopen node id",
             },
-            _ => AddressRange {
+            Protocol::Serial => AddressRange {
+                lo: 1,
+                hi: 255,
+                what: "serial address",
+            },
+            Protocol::Modbus => AddressRange {
                 lo: 1,
                 hi: 247,
                 what: "Modbus unit id",
@@ -50,15 +55,14 @@ impl BusKindConfig for SimulatedBus {
 
     fn check(&self, p: &Path, f: &mut Vec<Finding>) {
         rc(f, p, "latency_us", self.latency_us, 0, 100_000, "µs");
-        if self.protocol == Protocol::Serial {
-            f.push(
-                Finding::error(
-                    0,
-                    p.key("protocol"),
-                    "simulated buses speak modbus or canopen",
-                )
-                .hint("use protocol = \"modbus\" or \"canopen\""),
-            );
+    }
+
+    /// A simulated serial segment is one serial line: one framing.
+    fn check_drive(&self, drive: &DriveOnBus<'_>, p: &Path, f: &mut Vec<Finding>) {
+        if self.protocol == Protocol::Serial
+            && let Some(finding) = super::serial::framing_conflict(drive, p)
+        {
+            f.push(finding);
         }
     }
 

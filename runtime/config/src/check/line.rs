@@ -32,6 +32,7 @@ pub(crate) fn check(d: &Decoded, profiles: &ProfileSet, f: &mut Vec<Finding>) {
 
     let mut drive_ids: BTreeMap<&str, usize> = BTreeMap::new();
     let mut addresses: BTreeMap<(&str, u32), (usize, &str)> = BTreeMap::new();
+    let mut first_on_bus: BTreeMap<&str, (&str, &Profile)> = BTreeMap::new();
     for (i, drive) in &d.drives {
         let p = Path::root().key("drive").index(*i);
         id_ok(f, 0, p.key("id"), &drive.id);
@@ -80,7 +81,13 @@ pub(crate) fn check(d: &Decoded, profiles: &ProfileSet, f: &mut Vec<Finding>) {
                 cycle_ms: cycle,
                 profile,
                 drives_on_bus: d.drives.iter().filter(|(_, o)| o.bus == drive.bus).count(),
+                first: first_on_bus.get(drive.bus.as_str()).copied(),
             };
+            if let Some(profile) = profile {
+                first_on_bus
+                    .entry(drive.bus.as_str())
+                    .or_insert((drive.id.as_str(), profile));
+            }
             bus.options().check_drive(&on_bus, &p, f);
             if let Some(profile) = profile {
                 check_fit(profile, bus, &p, f);

@@ -1,6 +1,8 @@
 //! Simulated segments: the drives of a `simulated` bus run in-process in linevisor-sim and are
 //! reached through the real Modbus bus actor over an in-memory Modbus TCP link, so a demo line
-//! exercises the same code path as a physical one. A `protocol = "canopen"` segment is an
+//! exercises the same code path as a physical one. A `protocol = "serial"` segment is the
+//! simulator's serial line (an in-memory stream) reached through the real serial bus actor.
+//! A `protocol = "canopen"` segment is an
 //! in-process virtual CAN bus with a simulated CiA 402 node per drive ([`CanSegment`]), reached
 //! through the real CANopen bus actor.
 
@@ -12,6 +14,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use linevisor_bus::modbus::{ModbusStart, OpenerFactory};
+use linevisor_bus::serial::SerialStart;
 use linevisor_bus::{
     BusSpec, BusStart, CanopenSettings, CanopenStart, FnOpener, LinkStream, Opener,
 };
@@ -20,7 +23,7 @@ use linevisor_canopen::NodeId;
 use linevisor_canopen::sim::{self, NodeConfig, SimNodeHandle};
 
 use linevisor_config::ValidLine;
-use linevisor_config::model::{ModbusTcpBus, Protocol, SimulatedBus};
+use linevisor_config::model::{ModbusTcpBus, Parity, Protocol, SerialBus, SimulatedBus};
 use linevisor_sim::{ServeTask, SimDrive, SimDriveOptions, SimHandle};
 use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf};
 
@@ -89,6 +92,32 @@ impl SimLink {
     pub(crate) fn connect(sim: &SimHandle) -> Self {
         let (io, serve) = sim.serve_duplex_tcp();
         Self { io, _serve: serve }
+    }
+
+    /// The simulator's serial line (every serial drive on it, one framing).
+    fn serial(sim: &SimHandle) -> io::Result<Self> {
+        let (io, serve) = sim
+            .serve_duplex_serial()
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        Ok(Self { io, _serve: serve })
+    }
+}
+
+/// The serial line settings the bus actor uses on a simulated serial segment.
+fn serial_config(bus: &SimulatedBus) -> SerialBus {
+    SerialBus {
+        id: bus.id.clone(),
+        port: format!("simulated:{}", bus.id),
+        baud: 115_200,
+        parity: Parity::None,
+        data_bits: 8,
+        stop_bits: 1,
+        response_timeout_ms: 200,
+        retries: 1,
+        inter_request_gap_us: 0,
+        echo_suppression: false,
+        demote_after_timeouts: 3,
+        probe_interval_ms: 1000,
     }
 }
 
@@ -208,12 +237,25 @@ pub(super) fn start(b: &SimulatedBus, sim: Option<SimHandle>) -> Result<SimStart
             let start = ModbusStart::new(BusSpec::Tcp(tcp_spec(b)), opener);
             Ok((Arc::new(start), Some(sim), None))
         }
+        (Protocol::Serial, Some(sim)) => {
+            let connect = sim.clone();
+            let opener: OpenerFactory = Arc::new(move || {
+                let sim = connect.clone();
+                let open = move || {
+                    let link = SimLink::serial(&sim);
+                    async move { Ok(Box::new(link?) as LinkStream) }
+                };
+                Ok(Box::new(FnOpener::new("in-process simulator", open)) as Box<dyn Opener>)
+            });
+            let start = SerialStart::new(serial_config(b), opener);
+            Ok((Arc::new(start), Some(sim), None))
+        }
         (Protocol::Canopen, _) => {
             let segment = CanSegment::new(1000);
             let transport = TransportKind::Virtual(segment.vbus.clone());
             let start = CanopenStart::new(canopen_settings(b), transport);
             Ok((Arc::new(start), None, Some(Arc::new(segment))))
         }
-        _ => Err("simulated buses speak modbus or canopen"),
+        _ => Err("a simulated segment needs its simulator"),
     }
 }
