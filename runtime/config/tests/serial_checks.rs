@@ -248,3 +248,28 @@ fn a_multi_drop_line_needs_every_request_addressed() {
         "{shared:#?}"
     );
 }
+
+#[test]
+fn one_serial_line_carries_one_framing() {
+    for bus in [
+        "type = \"serial\"\nport = \"/dev/ttyS1\"\nbaud = 57600",
+        "type = \"simulated\"\nprotocol = \"serial\"",
+    ] {
+        let line = format!(
+            "[line]\nname = \"t\"\n\n[[bus]]\nid = \"s\"\n{bus}\n\n\
+             [[drive]]\nid = \"scl\"\nbus = \"s\"\naddress = 1\n\
+             profile = {{ name = \"applied-motion-scl-stepper\", version = \"1.0\" }}\n\n\
+             [[drive]]\nid = \"tmcl\"\nbus = \"s\"\naddress = 2\n\
+             profile = {{ name = \"trinamic-tmcl-axis\", version = \"1.0\" }}\n"
+        );
+        let c = check_text("line.toml", &line, None);
+        let got: Vec<String> = c.diagnostics.iter().map(ToString::to_string).collect();
+        let want = "error: drive[1].profile.name: profile \"trinamic-tmcl-axis\" speaks binary 9-byte frames, but drive \"scl\" on this line speaks ascii lines ended by \"\\r\"";
+        // Located at the second drive's profile name (file:line:col first).
+        assert!(
+            got.iter()
+                .any(|d| d.starts_with("line.toml:") && d.contains(want)),
+            "{bus}: {got:#?}"
+        );
+    }
+}
