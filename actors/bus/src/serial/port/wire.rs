@@ -3,11 +3,16 @@
 
 use linevisor_modbus::timing::sleep_until_precise;
 use linevisor_serial::{Reply, SerialError};
+use std::pin::Pin;
+use std::task::Poll;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::time::{Duration, Instant, timeout, timeout_at};
+
+use tokio::io::{AsyncRead, ReadBuf};
+use tokio::time::{Instant, timeout_at};
 use tracing::debug;
 
 use super::PortTask;
+use crate::link::Counted;
 use crate::serial::exchange::{Exchange, SerialLinkError};
 
 /// Read buffer: longer than any reply a profile allows (ASCII replies are at most 1024 bytes).
@@ -36,7 +41,7 @@ impl PortTask {
         // drop them, or they would pass for the answer to this request.
         let mut buf = [0u8; READ_CHUNK];
         let mut stale = 0;
-        while let Ok(Ok(n @ 1..)) = timeout(Duration::ZERO, port.read(&mut buf)).await {
+        while let Some(n @ 1..) = ready_now(port, &mut buf).await {
             stale += n;
         }
         if stale > 0 {
@@ -84,6 +89,19 @@ impl PortTask {
             }
         }
     }
+}
+
+/// Bytes the port has already received, without waiting (a zero timeout would wait for the
+/// timer's next millisecond tick: a millisecond per exchange); `None` if there are none.
+async fn ready_now(port: &mut Counted, buf: &mut [u8]) -> Option<usize> {
+    std::future::poll_fn(|cx| {
+        let mut rb = ReadBuf::new(buf);
+        Poll::Ready(match Pin::new(&mut *port).poll_read(cx, &mut rb) {
+            Poll::Ready(Ok(())) => Some(rb.filled().len()),
+            Poll::Ready(Err(_)) | Poll::Pending => None,
+        })
+    })
+    .await
 }
 
 fn port_error(e: impl std::fmt::Display) -> SerialLinkError {
