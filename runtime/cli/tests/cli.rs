@@ -141,12 +141,14 @@ fn run_starts_the_demo_line_and_stops_it_to_safe_states() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("Line started."), "{stderr}");
-    // 4 Modbus drives and 3 CANopen drives.
+    // Every drive of the demo line (Modbus, CANopen and serial segments).
+    let drives = linevisor_config::DEMO_LINE.matches("[[drive]]").count();
     assert_eq!(
         stderr.matches("Safe state applied on stop.").count(),
-        7,
+        drives,
         "{stderr}"
     );
+    assert!(stderr.contains("bus=sim-serial-tmcl"), "{stderr}");
     assert!(stderr.contains("Node operational."), "{stderr}");
     assert!(stderr.contains("linevisor: stopped"), "{stderr}");
 }

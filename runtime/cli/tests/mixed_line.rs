@@ -163,7 +163,19 @@ fn the_mixed_line_runs_modbus_canopen_and_serial_drives_against_the_simulator() 
         ("capper", 1000.0),
     ];
     let (_follow, events) = spawn(&["events", "--follow", "--api", &api], false);
-    let mut ready: Vec<&str> = Vec::new();
+    // Drives ready before the follower subscribed, then `ready` events after it did.
+    let (ok, status) = linevisor(&api, &["status", "--json"]);
+    assert!(ok, "{status}");
+    let v: serde_json::Value = serde_json::from_str(&status).expect("status JSON");
+    let mut ready: Vec<&str> = drives
+        .iter()
+        .map(|(id, _)| *id)
+        .filter(|id| {
+            v["drives"].as_array().into_iter().flatten().any(|d| {
+                d["id"] == *id && !matches!(d["state"].as_str(), Some("initializing" | "offline"))
+            })
+        })
+        .collect();
     while ready.len() < drives.len() {
         let line = events
             .recv_timeout(GUARD)
