@@ -5,11 +5,15 @@
 //! real time: waits are event-driven (printed endpoints, the event stream), timeouts only guard
 //! hangs.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
+
+use common::{linevisor, wait_ready};
 
 const GUARD: Duration = Duration::from_secs(60);
 
@@ -73,21 +77,6 @@ fn sim(dir: &std::path::Path, name: &str, config: &str) -> (Proc, mpsc::Receiver
     let path = dir.join(name);
     std::fs::write(&path, config).expect("sim config");
     spawn(&["sim", path.to_str().expect("utf-8 path")], false)
-}
-
-fn linevisor(api: &str, args: &[&str]) -> (bool, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_linevisor"))
-        .args(args)
-        .env("LINEVISOR_API", api)
-        .env_remove("LINEVISOR_TOKEN")
-        .output()
-        .expect("run linevisor");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    (o.status.success(), text)
 }
 
 #[test]
@@ -163,33 +152,8 @@ fn the_mixed_line_runs_modbus_canopen_and_serial_drives_against_the_simulator() 
         ("capper", 1000.0),
     ];
     let (_follow, events) = spawn(&["events", "--follow", "--api", &api], false);
-    // Drives ready before the follower subscribed, then `ready` events after it did.
-    let (ok, status) = linevisor(&api, &["status", "--json"]);
-    assert!(ok, "{status}");
-    let v: serde_json::Value = serde_json::from_str(&status).expect("status JSON");
-    let mut ready: Vec<&str> = drives
-        .iter()
-        .map(|(id, _)| *id)
-        .filter(|id| {
-            v["drives"].as_array().into_iter().flatten().any(|d| {
-                d["id"] == *id && !matches!(d["state"].as_str(), Some("initializing" | "offline"))
-            })
-        })
-        .collect();
-    while ready.len() < drives.len() {
-        let line = events
-            .recv_timeout(GUARD)
-            .unwrap_or_else(|_| panic!("not every drive became ready: only {ready:?}"));
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
-            continue;
-        };
-        if v["kind"] == "ready"
-            && let Some((id, _)) = drives.iter().find(|(id, _)| v["drive"] == *id)
-            && !ready.contains(id)
-        {
-            ready.push(id);
-        }
-    }
+    let ids: Vec<&str> = drives.iter().map(|(id, _)| *id).collect();
+    wait_ready(&api, &ids, &events, GUARD);
 
     for (id, velocity) in drives {
         for command in [

@@ -6,11 +6,15 @@
 //! the wire, and every command acknowledged. Real processes and real time: waits are
 //! event-driven, timeouts only guard hangs.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
+
+use common::{linevisor, wait_ready};
 
 const GUARD: Duration = Duration::from_secs(60);
 
@@ -76,21 +80,6 @@ fn peer(family: &str) -> (Proc, String, ChildStdin, mpsc::Receiver<String>) {
     (Proc(child), path, stdin, out)
 }
 
-fn linevisor(api: &str, args: &[&str]) -> (bool, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_linevisor"))
-        .args(args)
-        .env("LINEVISOR_API", api)
-        .env_remove("LINEVISOR_TOKEN")
-        .output()
-        .expect("run linevisor");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    (o.status.success(), text)
-}
-
 /// Runs one drive of `profile` against the peer; returns the peer's report.
 fn run_against_peer(
     family: &str,
@@ -137,19 +126,7 @@ fn run_against_peer(
         .expect("follow");
     let events = lines_of(follow.stdout.take().expect("stdout"));
     let _follow = Proc(follow);
-    // Ready before the follower subscribed, or a `ready` event after it did.
-    let (ok, status) = linevisor(&api, &["status", "--json"]);
-    assert!(ok, "{status}");
-    let v: serde_json::Value = serde_json::from_str(&status).expect("status JSON");
-    let state = v["drives"][0]["state"].as_str().unwrap_or("").to_owned();
-    while state.is_empty() || state == "initializing" || state == "offline" {
-        let line = events.recv_timeout(GUARD).expect("the drive became ready");
-        let ready = serde_json::from_str::<serde_json::Value>(&line)
-            .is_ok_and(|v| v["kind"] == "ready" && v["drive"] == "axis");
-        if ready {
-            break;
-        }
-    }
+    wait_ready(&api, &["axis"], &events, GUARD);
     for command in [
         vec!["enable"],
         vec!["set_velocity", velocity],
