@@ -37,9 +37,19 @@ async fn a_crash_loop_never_touches_the_siblings() {
             "{id} was restarted by its sibling's crash loop"
         );
         assert_eq!(now.stats.missed, b.stats.missed, "{id} missed cycles");
+        // 60 s of its cycle, less a sixth for start-up and the edges.
+        let cycle_ms = line
+            .config
+            .drive
+            .iter()
+            .find(|d| d.id == *id)
+            .and_then(|d| d.cycle_ms)
+            .unwrap_or(line.config.line.cycle_ms);
+        let expected = u64::from(50_000 / cycle_ms);
         assert!(
-            now.stats.cycles >= b.stats.cycles + 5_000,
-            "{id} stopped cycling"
+            now.stats.cycles >= b.stats.cycles + expected,
+            "{id} stopped cycling ({} cycles of {cycle_ms} ms in 60 s)",
+            now.stats.cycles - b.stats.cycles
         );
     }
     let mut escalated_past_drive = Vec::new();
