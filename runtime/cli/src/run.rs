@@ -37,6 +37,13 @@ pub(crate) fn run(
         eprintln!("error: the config is invalid; `linevisor check` explains every problem");
         return ExitCode::from(1);
     };
+    if line.config.northbound.sparkplug.is_some() {
+        // Checked by `linevisor check`; refused here rather than silently not published.
+        eprintln!(
+            "error: [northbound.sparkplug] cannot run yet: the Sparkplug publisher is not built (issue 13); remove the section to run the line"
+        );
+        return ExitCode::from(1);
+    }
     let live = !logs && std::io::stdout().is_terminal();
     if !live {
         crate::init_logs();

@@ -12,7 +12,8 @@ use crate::check;
 use crate::diag::{Diagnostic, Finding, Path, Severity};
 use crate::feasibility::{self, BusLoad};
 use crate::model::{
-    BusConfig, BusType, ControlSection, DriveConfig, LineConfig, LineSection, Profile,
+    BusConfig, BusType, ControlSection, DriveConfig, LineConfig, LineSection, NorthboundSection,
+    Profile,
 };
 use crate::source::{Doc, decode};
 
@@ -125,12 +126,14 @@ pub fn check_text(name: &str, text: &str, base_dir: Option<&FsPath>) -> Checked 
         let profiles = decode_profiles(&docs, &mut decoded, &mut findings);
         check::line::check(&decoded, &profiles, &mut findings);
         check::control::check(&decoded, &mut findings);
+        check::northbound::check(&decoded, &mut findings);
         if let (true, Some(section)) = (decoded.complete, decoded.line.take()) {
             let config = LineConfig {
                 line: section,
                 bus: decoded.buses.into_iter().map(|(_, b)| b).collect(),
                 drive: decoded.drives.into_iter().map(|(_, d)| d).collect(),
                 control: decoded.control.unwrap_or_default(),
+                northbound: decoded.northbound.unwrap_or_default(),
             };
             let loads = feasibility::compute(&config, &profiles);
             feasibility::judge(&config, &loads, &mut findings);
@@ -240,6 +243,7 @@ pub(crate) struct Decoded {
     pub(crate) buses: Vec<(usize, BusConfig)>,
     pub(crate) drives: Vec<(usize, DriveConfig)>,
     pub(crate) control: Option<ControlSection>,
+    pub(crate) northbound: Option<NorthboundSection>,
     /// Whether `line.api_listen` is written out (not just defaulted).
     pub(crate) api_listen_given: bool,
     pub(crate) broken_buses: BTreeSet<String>,
@@ -269,6 +273,11 @@ fn decode_line(doc: &Doc<'_>, findings: &mut Vec<Finding>) -> Decoded {
                 let before = findings.len();
                 out.control = decode::<ControlSection>(value, 0, &path, findings);
                 out.complete &= findings.len() == before && out.control.is_some();
+            }
+            "northbound" => {
+                let before = findings.len();
+                out.northbound = decode::<NorthboundSection>(value, 0, &path, findings);
+                out.complete &= findings.len() == before && out.northbound.is_some();
             }
             "bus" => {
                 for (i, v) in array_of_tables(value, &path, "bus", findings) {
@@ -301,7 +310,7 @@ fn decode_line(doc: &Doc<'_>, findings: &mut Vec<Finding>) -> Decoded {
                 out.complete = false;
                 findings.push(
                     Finding::error(0, path.clone(), format!("unknown table \"{other}\""))
-                        .suggest(other, ["line", "bus", "drive", "control"]),
+                        .suggest(other, ["line", "bus", "drive", "control", "northbound"]),
                 );
             }
         }

@@ -1,7 +1,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{BusConfig, ControlSection, DriveConfig, SafeState};
+use super::{BusConfig, ControlSection, DriveConfig, NorthboundSection, SafeState};
 
 /// A whole line: the file an integrator writes.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
@@ -18,6 +18,9 @@ pub struct LineConfig {
     /// The HTTP API and the journal: address, tokens, TLS, retention. Optional.
     #[serde(default)]
     pub control: ControlSection,
+    /// Northbound: the plant's systems (MQTT Sparkplug B). Optional.
+    #[serde(default, skip_serializing_if = "NorthboundSection::is_empty")]
+    pub northbound: NorthboundSection,
 }
 
 impl LineConfig {

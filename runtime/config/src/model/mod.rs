@@ -4,6 +4,7 @@
 pub(crate) mod control;
 mod drive;
 mod line;
+mod northbound;
 
 pub use crate::bus::{
     AddressRange, BusConfig, BusType, CanAdapter, CanopenBus, ModbusRtuBus, ModbusTcpBus, Parity,
@@ -12,6 +13,7 @@ pub use crate::bus::{
 pub use control::{ControlSection, resolve};
 pub use drive::{DriveConfig, Limits, ProfileRef, RestartPolicy, SafeState, SafeStatePolicy};
 pub use line::{LineConfig, LineSection};
+pub use northbound::{DRIVE_METRICS, NorthboundSection, SparkplugSection};
 // The profile model lives in linevisor-core, which protocols and actors read without linking the
 // config language; it is re-exported here so `model::Profile` and friends keep their paths.
 pub use linevisor_core::PowerState;
