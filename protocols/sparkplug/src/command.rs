@@ -158,18 +158,36 @@ pub fn parse_dcmd(
 }
 
 fn value(name: &str, m: &Metric) -> Result<MetricValue, CommandError> {
-    let code = m.datatype.unwrap_or(0);
+    let v = m.value.as_ref().ok_or(CommandError::Value {
+        metric: name.to_owned(),
+        why: "no value",
+    })?;
+    // Sparkplug 3.0 lets a command omit the datatype (the birth declared it): take the value's.
+    let code = match m.datatype {
+        None | Some(0) => inferred(v),
+        Some(c) => c,
+    };
     let mismatch = |expected| CommandError::DataType {
         metric: name.to_owned(),
         expected,
         got: code,
     };
     let dt = DataType::from_code(code).ok_or_else(|| mismatch("a known datatype"))?;
-    let v = m.value.as_ref().ok_or(CommandError::Value {
-        metric: name.to_owned(),
-        why: "no value",
-    })?;
     MetricValue::from_proto(dt, v).ok_or_else(|| mismatch("the value's own type"))
+}
+
+/// The datatype a value's own encoding implies (signed, as commands carry setpoints).
+fn inferred(v: &crate::proto::payload::metric::Value) -> u32 {
+    use crate::proto::payload::metric::Value;
+    match v {
+        Value::IntValue(_) => DataType::Int32.code(),
+        Value::LongValue(_) => DataType::Int64.code(),
+        Value::FloatValue(_) => DataType::Float.code(),
+        Value::DoubleValue(_) => DataType::Double.code(),
+        Value::BooleanValue(_) => DataType::Boolean.code(),
+        Value::StringValue(_) => DataType::String.code(),
+        Value::BytesValue(_) => 0,
+    }
 }
 
 fn boolean(name: &str, m: &Metric) -> Result<bool, CommandError> {

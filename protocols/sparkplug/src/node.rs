@@ -340,10 +340,11 @@ impl EdgeNode {
         Publish {
             topic: Topic::new(&self.config.group, kind, &self.config.edge_node, device),
             payload,
-            // Births and deaths must arrive; data is superseded by the next sample.
+            // Sparkplug 3.0: QoS 0 for everything the node publishes itself (one QoS keeps the
+            // broker from reordering births and data); only the NDEATH Will is QoS 1.
             qos: match kind {
-                MessageType::NData | MessageType::DData => Qos::AtMostOnce,
-                _ => Qos::AtLeastOnce,
+                MessageType::NDeath => Qos::AtLeastOnce,
+                _ => Qos::AtMostOnce,
             },
             retain: false,
         }

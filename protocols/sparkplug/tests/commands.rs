@@ -80,6 +80,20 @@ fn every_command_by_name() {
 }
 
 #[test]
+fn a_command_without_a_datatype_takes_its_values() {
+    // Sparkplug 3.0: a command metric may omit the datatype the birth declared.
+    let mut m = metric("Command/Set Velocity", MetricValue::Double(7.5));
+    m.datatype = None;
+    assert_eq!(
+        parse_dcmd(&bytes(vec![m]), no_alias),
+        Ok(vec![DeviceCommand::SetVelocity(7.5)])
+    );
+    let mut r = metric(REBIRTH, MetricValue::Boolean(true));
+    r.datatype = None;
+    assert_eq!(parse_ncmd(&bytes(vec![r])), Ok(vec![NodeCommand::Rebirth]));
+}
+
+#[test]
 fn a_command_by_alias() {
     let m = Metric {
         alias: Some(17),

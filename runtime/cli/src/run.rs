@@ -37,13 +37,6 @@ pub(crate) fn run(
         eprintln!("error: the config is invalid; `linevisor check` explains every problem");
         return ExitCode::from(1);
     };
-    if line.config.northbound.sparkplug.is_some() {
-        // Checked by `linevisor check`; refused here rather than silently not published.
-        eprintln!(
-            "error: [northbound.sparkplug] cannot run yet: the Sparkplug publisher is not built (issue 13); remove the section to run the line"
-        );
-        return ExitCode::from(1);
-    }
     let live = !logs && std::io::stdout().is_terminal();
     if !live {
         crate::init_logs();
@@ -89,6 +82,23 @@ async fn run_line(
         }
     };
     let control = Arc::new(ControlPlane::new(running.clone(), prepared.control));
+    // The northbound publisher runs beside the control plane and journals into its journal.
+    let _northbound = match &line.config.northbound.sparkplug {
+        Some(section) => {
+            let c = control.clone();
+            let journal: linevisor_northbound::Journal = Arc::new(move |r| c.journal(r));
+            let base = config.and_then(Path::parent);
+            match linevisor_northbound::start(running.clone(), section, base, journal) {
+                Ok(n) => Some(n),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    let _ = running.shutdown().await;
+                    return ExitCode::from(1);
+                }
+            }
+        }
+        None => None,
+    };
     let scheme = if prepared.tls.is_some() {
         "https"
     } else {

@@ -162,32 +162,3 @@ fn run_refuses_an_invalid_config() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown bus \"rs485-b\""));
 }
-
-#[test]
-fn run_refuses_a_northbound_section_it_cannot_run_yet() {
-    let dir = std::env::temp_dir().join(format!("linevisor-nb-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let cfg = dir.join("line.toml");
-    std::fs::write(
-        &cfg,
-        "[line]\nname = \"l\"\n\n[northbound.sparkplug]\nbrokers = [\"mqtt://127.0.0.1:1883\"]\ngroup_id = \"g\"\n",
-    )
-    .unwrap();
-    let check = linevisor()
-        .args(["check", cfg.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(
-        check.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&check.stderr)
-    );
-    let out = linevisor()
-        .args(["run", cfg.to_str().unwrap()])
-        .output()
-        .unwrap();
-    std::fs::remove_dir_all(&dir).ok();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("[northbound.sparkplug] cannot run yet"));
-}

@@ -1,0 +1,327 @@
+//! The demo line through a real mosquitto broker to an independent Sparkplug host application
+//! (`tests/peers/sparkplug_host.py`: paho-mqtt and pysparkplug, no code shared with linevisor).
+//! Births with every drive and metric, data by exception with declared aliases and continuous
+//! `seq`, a DCMD that enables and moves a drive with its outcome published, a bad DCMD refused
+//! and journalled, a rebirth on request, DDEATH/DBIRTH when one drive restarts, and the NDEATH
+//! Will with the NBIRTH's `bdSeq` when linevisor is killed with SIGKILL. Real processes and real
+//! time: waits are event-driven, timeouts only guard hangs.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::linevisor;
+use serde_json::Value;
+
+const GUARD: Duration = Duration::from_secs(60);
+
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn available() -> bool {
+    let mosquitto = Command::new("mosquitto").arg("-h").output().is_ok();
+    let host = Command::new("python3")
+        .args(["-c", "import paho.mqtt, pysparkplug"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !(mosquitto && host) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "mosquitto and the Python host (paho-mqtt, pysparkplug) are missing in CI: .ci/run installs them"
+        );
+        eprintln!("skipped: mosquitto or pysparkplug is not installed");
+    }
+    mosquitto && host
+}
+
+fn lines_of(out: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// The host's records, read as they come.
+struct Host {
+    rx: mpsc::Receiver<String>,
+    seen: Vec<Value>,
+}
+
+impl Host {
+    /// The first record from now on that `pick` accepts; every record is kept in `seen`.
+    fn until(&mut self, what: &str, pick: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + GUARD;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self
+                .rx
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("the host never saw {what}"));
+            let Ok(v) = serde_json::from_str::<Value>(&line) else {
+                continue;
+            };
+            assert_ne!(v["type"], "host-error", "{v}");
+            assert!(
+                v.get("error").is_none(),
+                "a payload the host cannot decode: {v}"
+            );
+            self.seen.push(v.clone());
+            if pick(&v) {
+                return v;
+            }
+        }
+    }
+}
+
+fn metric<'a>(record: &'a Value, name: &str) -> Option<&'a Value> {
+    record["metrics"]
+        .as_array()?
+        .iter()
+        .find(|m| m["name"] == name)
+}
+
+#[test]
+fn the_demo_line_as_a_sparkplug_edge_node_seen_by_an_independent_host() {
+    if !available() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("linevisor-spb-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    // A port the OS picked, handed to the broker.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let conf = dir.join("mosquitto.conf");
+    std::fs::write(
+        &conf,
+        format!("listener {port} 127.0.0.1\nallow_anonymous true\n"),
+    )
+    .expect("conf");
+    let mut broker = Command::new("mosquitto")
+        .arg("-c")
+        .arg(&conf)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("mosquitto");
+    let broker_log = lines_of(broker.stderr.take().expect("stderr"));
+    let _broker = Proc(broker);
+    loop {
+        let line = broker_log.recv_timeout(GUARD).expect("mosquitto started");
+        if line.contains("running") {
+            break;
+        }
+    }
+    std::thread::spawn(move || while broker_log.recv().is_ok() {});
+
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/sparkplug_host.py");
+    let mut host = Command::new("python3")
+        .arg(script)
+        .args(["127.0.0.1", &port.to_string(), "plant"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("host");
+    let mut host_in = host.stdin.take().expect("stdin");
+    let mut h = Host {
+        rx: lines_of(host.stdout.take().expect("stdout")),
+        seen: Vec::new(),
+    };
+    let _host = Proc(host);
+    h.until("its subscription", |v| v["type"] == "ready");
+
+    let demo = linevisor_config::DEMO_LINE;
+    let drives: Vec<String> = demo
+        .lines()
+        .filter_map(|l| l.strip_prefix("id = \""))
+        .filter_map(|l| l.strip_suffix('"'))
+        .filter(|id| !id.starts_with("sim-"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(drives.len(), demo.matches("[[drive]]").count());
+    let config = dir.join("line.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{demo}\n[northbound.sparkplug]\nbrokers = [\"mqtt://127.0.0.1:{port}\"]\ngroup_id = \"plant\"\nallow_commands = true\n"
+        ),
+    )
+    .expect("line");
+    let journal = dir.join("journal.jsonl");
+    let mut run = Command::new(env!("CARGO_BIN_EXE_linevisor"))
+        .arg("run")
+        .arg(&config)
+        .args(["--logs", "--listen", "127.0.0.1:0", "--journal"])
+        .arg(&journal)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run");
+    let logs = lines_of(run.stderr.take().expect("stderr"));
+    let mut run = Proc(run);
+    let api = loop {
+        let line = logs.recv_timeout(GUARD).expect("the API address");
+        if let Some(a) = line.strip_prefix("linevisor: API on http://") {
+            break a.to_owned();
+        }
+    };
+    std::thread::spawn(move || while logs.recv().is_ok() {});
+
+    // NBIRTH (seq 0, bdSeq), then a DBIRTH for every drive with every metric aliased.
+    let nbirth = h.until("NBIRTH", |v| v["type"] == "NBIRTH");
+    assert_eq!(nbirth["seq"], 0);
+    let bd_seq = metric(&nbirth, "bdSeq").expect("bdSeq")["value"].clone();
+    let mut born = std::collections::BTreeMap::new();
+    while born.len() < drives.len() {
+        let b = h.until("a DBIRTH per drive", |v| v["type"] == "DBIRTH");
+        let aliases: std::collections::BTreeMap<u64, String> = b["metrics"]
+            .as_array()
+            .expect("metrics")
+            .iter()
+            .map(|m| {
+                (
+                    m["alias"].as_u64().expect("alias"),
+                    m["name"].as_str().expect("name").to_owned(),
+                )
+            })
+            .collect();
+        for name in [
+            "State",
+            "Velocity",
+            "Position",
+            "Cycles",
+            "Command/Enable",
+            "Command/Result",
+        ] {
+            assert!(aliases.values().any(|n| n == name), "{name} not born: {b}");
+        }
+        born.insert(b["device"].as_str().expect("device").to_owned(), aliases);
+    }
+    for d in &drives {
+        assert!(born.contains_key(d), "no DBIRTH for {d}");
+    }
+
+    // Data by exception: aliases only, each declared in its device's birth.
+    let data = h.until("DDATA", |v| v["type"] == "DDATA");
+    let device = data["device"].as_str().expect("device");
+    for m in data["metrics"].as_array().expect("metrics") {
+        assert!(m["name"].is_null(), "a data metric names itself: {m}");
+        assert!(born[device].contains_key(&m["alias"].as_u64().expect("alias")));
+    }
+
+    // A DCMD enables a drive; the outcome and the state come back as data.
+    let send = |w: &mut std::process::ChildStdin, line: &str| {
+        writeln!(w, "{line}").expect("host stdin");
+        w.flush().expect("flush");
+    };
+    let infeed = born["infeed-conveyor"].clone();
+    let alias_of = |name: &str| *infeed.iter().find(|(_, n)| *n == name).expect(name).0;
+    let (result, state) = (alias_of("Command/Result"), alias_of("State"));
+    let has = |v: &Value, alias: u64, value: &str| {
+        v["type"] == "DDATA"
+            && v["device"] == "infeed-conveyor"
+            && v["metrics"].as_array().is_some_and(|ms| {
+                ms.iter()
+                    .any(|m| m["alias"] == alias && m["value"] == value)
+            })
+    };
+    send(
+        &mut host_in,
+        "dcmd demo infeed-conveyor Command/Enable bool true",
+    );
+    h.until("the enable's outcome", |v| has(v, result, "ok"));
+    // The state is confirmed before the command is acknowledged: already seen.
+    assert!(
+        h.seen.iter().any(|v| has(v, state, "operation_enabled")),
+        "operation enabled not published before the acknowledgement"
+    );
+    let velocity = alias_of("Velocity");
+    send(
+        &mut host_in,
+        "dcmd demo infeed-conveyor Command/Set_Velocity double 100",
+    );
+    h.until("the drive moving", |v| {
+        v["type"] == "DDATA"
+            && v["device"] == "infeed-conveyor"
+            && v["metrics"].as_array().is_some_and(|ms| {
+                ms.iter().any(|m| {
+                    m["alias"] == velocity && m["value"].as_f64().is_some_and(|x| x > 50.0)
+                })
+            })
+    });
+
+    // A DCMD for a metric that does not exist reaches no drive: refused and journalled.
+    send(&mut host_in, "dcmd demo labeler Command/Explode bool true");
+    send(
+        &mut host_in,
+        "dcmd demo no-such-drive Command/Enable bool true",
+    );
+    // Rebirth on request: NBIRTH seq 0 again, the same bdSeq.
+    send(&mut host_in, "rebirth demo");
+    let again = h.until("a second NBIRTH", |v| v["type"] == "NBIRTH");
+    assert_eq!(again["seq"], 0);
+    assert_eq!(metric(&again, "bdSeq").expect("bdSeq")["value"], bd_seq);
+    let text = std::fs::read_to_string(&journal).unwrap_or_default();
+    assert!(
+        text.contains("unknown command metric") && text.contains("unknown drive"),
+        "{text}"
+    );
+
+    // One drive restarts: DDEATH, then a new DBIRTH; nobody else dies.
+    let (ok, out) = linevisor(&api, &["restart", "labeler"]);
+    assert!(ok, "{out}");
+    h.until("labeler's DDEATH", |v| {
+        v["type"] == "DDEATH" && v["device"] == "labeler"
+    });
+    h.until("labeler's new DBIRTH", |v| {
+        v["type"] == "DBIRTH" && v["device"] == "labeler"
+    });
+
+    // SIGKILL: the broker publishes the Will, an NDEATH with this session's bdSeq.
+    run.0.kill().expect("kill");
+    let _ = run.0.wait();
+    let death = h.until("the NDEATH Will", |v| v["type"] == "NDEATH");
+    assert_eq!(death["bd_seq"], bd_seq, "{death}");
+
+    // Across the whole stream: seq +1 per message from each NBIRTH, wrapping at 255.
+    let mut seq: Option<u64> = None;
+    for v in &h.seen {
+        let kind = v["type"].as_str().unwrap_or("");
+        match kind {
+            "NBIRTH" => seq = Some(0),
+            "DBIRTH" | "DDATA" | "DDEATH" | "NDATA" => {
+                let s = v["seq"].as_u64().expect("seq");
+                let prev = seq.expect("data before NBIRTH");
+                assert_eq!(s, (prev + 1) % 256, "seq after {prev}: {v}");
+                seq = Some(s);
+            }
+            _ => {}
+        }
+        for d in ["DDEATH"] {
+            if kind == d {
+                assert_eq!(v["device"], "labeler", "only the restarted drive dies: {v}");
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

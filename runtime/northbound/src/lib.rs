@@ -1,0 +1,104 @@
+//! The northbound publisher: the running line as an MQTT Sparkplug B 3.0 edge node, each drive
+//! a device (`linevisor-sparkplug` decides what to publish; this crate connects it to the line
+//! and to a broker). It runs in its own tasks: a broker outage, a slow broker or a crash here
+//! never delays a drive's cycle, since drives only ever offer samples to broadcast channels.
+
+mod device;
+mod feed;
+mod settings;
+mod task;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use linevisor_config::model::SparkplugSection;
+use linevisor_line::RunningLine;
+use tokio::task::JoinHandle;
+use tracing::{error, warn};
+
+/// Where the publisher journals commands from the plant (the control plane's journal).
+pub type Journal = Arc<dyn Fn(serde_json::Value) + Send + Sync>;
+
+/// Counters of the publisher.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Messages handed to the MQTT client.
+    pub published: AtomicU64,
+    /// Samples not published because the session was down (no store and forward yet).
+    pub dropped_offline: AtomicU64,
+    /// Messages dropped because the MQTT client's queue was full.
+    pub dropped_full: AtomicU64,
+    /// Broker connections lost or refused.
+    pub disconnects: AtomicU64,
+    /// NCMD/DCMD payloads refused before reaching a drive.
+    pub commands_refused: AtomicU64,
+    /// Times the publisher task crashed and was restarted.
+    pub restarts: AtomicU64,
+}
+
+/// Why the publisher cannot start.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum NorthboundError {
+    #[error("northbound.sparkplug.{key}: {reason}")]
+    Config { key: &'static str, reason: String },
+    #[error("northbound.sparkplug: {what}")]
+    Unsupported { what: String },
+}
+
+/// The running publisher; dropping it stops it.
+#[derive(Debug)]
+pub struct Northbound {
+    pub stats: Arc<Stats>,
+    supervisor: JoinHandle<()>,
+}
+
+impl Drop for Northbound {
+    fn drop(&mut self) {
+        self.supervisor.abort();
+    }
+}
+
+/// Starts publishing `line` as `section` says; paths are relative to `base`.
+pub fn start(
+    line: Arc<RunningLine>,
+    section: &SparkplugSection,
+    base: Option<&Path>,
+    journal: Journal,
+) -> Result<Northbound, NorthboundError> {
+    if section.buffer_path.is_some() {
+        return Err(NorthboundError::Unsupported {
+            what: "buffer_path: store and forward is not built yet".into(),
+        });
+    }
+    let name = line.config().config.line.name.clone();
+    let settings = settings::Settings::new(section, &name, base)?;
+    let stats = Arc::new(Stats::default());
+    let st = Arc::clone(&stats);
+    // A one-child supervisor: a crashed publisher is restarted after a pause; the line runs on.
+    let supervisor = tokio::spawn(async move {
+        loop {
+            let p = task::Publisher::new(
+                settings.clone(),
+                Arc::clone(&line),
+                journal.clone(),
+                Arc::clone(&st),
+            );
+            match tokio::spawn(p.run()).await {
+                Ok(()) => return,
+                Err(e) if e.is_panic() => {
+                    st.restarts
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    error!("The Sparkplug publisher crashed; restarting it in 1 s.");
+                }
+                Err(_) => {
+                    warn!("The Sparkplug publisher was cancelled.");
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
+    Ok(Northbound { stats, supervisor })
+}

@@ -1,0 +1,108 @@
+//! `[northbound.sparkplug]` made ready to run: broker addresses, the password read from its
+//! file, the edge node's identity and publish policy.
+
+use std::path::Path;
+use std::time::Duration;
+
+use linevisor_config::model::{SparkplugSection, resolve};
+use linevisor_sparkplug::NodeConfig;
+
+use crate::NorthboundError;
+use crate::device::Layout;
+
+/// One broker to connect to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Broker {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+}
+
+impl std::fmt::Display for Broker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "mqtt://{}:{}", self.host, self.port)
+    }
+}
+
+/// What the publisher runs with.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) brokers: Vec<Broker>,
+    pub(crate) client_id: String,
+    pub(crate) credentials: Option<(String, String)>,
+    pub(crate) keep_alive: Duration,
+    pub(crate) node: NodeConfig,
+    pub(crate) layout: Layout,
+    pub(crate) data_qos: u8,
+    pub(crate) allow_commands: bool,
+    pub(crate) primary_host: Option<String>,
+}
+
+impl Settings {
+    /// Settings for the line `line_name`; paths are relative to `base` (the config's folder).
+    pub(crate) fn new(
+        s: &SparkplugSection,
+        line_name: &str,
+        base: Option<&Path>,
+    ) -> Result<Self, NorthboundError> {
+        let mut brokers = Vec::new();
+        for url in &s.brokers {
+            if url.starts_with("mqtts://") {
+                // Checked config, honest refusal: TLS to the broker is not built yet.
+                return Err(NorthboundError::Unsupported {
+                    what: format!("{url}: mqtts:// (TLS to the broker) is not built yet"),
+                });
+            }
+            let rest = url.strip_prefix("mqtt://").unwrap_or(url);
+            let (host, port) = rest
+                .rsplit_once(':')
+                .ok_or_else(|| NorthboundError::Config {
+                    key: "brokers",
+                    reason: format!("{url} needs host:port"),
+                })?;
+            let port = port.parse().map_err(|_| NorthboundError::Config {
+                key: "brokers",
+                reason: format!("{url}: bad port"),
+            })?;
+            brokers.push(Broker {
+                host: host.to_owned(),
+                port,
+            });
+        }
+        let edge_node = s.edge_node(line_name).to_owned();
+        let credentials = match (&s.username, &s.password_file) {
+            (Some(user), Some(file)) => {
+                let path = resolve(base, file);
+                let text = std::fs::read_to_string(&path).map_err(|e| NorthboundError::Config {
+                    key: "password_file",
+                    reason: format!("{}: {e}", path.display()),
+                })?;
+                let password = text.lines().next().unwrap_or("").to_owned();
+                Some((user.clone(), password))
+            }
+            (Some(user), None) => Some((user.clone(), String::new())),
+            _ => None,
+        };
+        Ok(Self {
+            brokers,
+            client_id: s
+                .client_id
+                .clone()
+                .unwrap_or_else(|| format!("linevisor-{edge_node}")),
+            credentials,
+            keep_alive: Duration::from_secs(u64::from(s.keep_alive_s)),
+            node: NodeConfig {
+                group: s.group_id.clone(),
+                edge_node,
+                max_interval_ms: u64::from(s.max_interval_ms),
+            },
+            layout: Layout {
+                keys: s.metrics.clone(),
+                deadband: s.deadband.clone(),
+                commands: s.allow_commands,
+            },
+            data_qos: s.data_qos,
+            allow_commands: s.allow_commands,
+            primary_host: s.primary_host.clone(),
+        })
+    }
+}
