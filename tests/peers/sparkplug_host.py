@@ -3,8 +3,9 @@
 linevisor. MQTT by paho-mqtt; payloads decoded and encoded by pysparkplug (its own Sparkplug B
 implementation and protobuf definition).
 
-Usage: sparkplug_host.py HOST PORT GROUP
-Prints "ready" once subscribed to spBv1.0/GROUP/#, then one JSON line per message received:
+Usage: sparkplug_host.py HOST PORT GROUP [HOST_ID]
+A primary host application: on every connect it subscribes, then publishes its retained
+STATE online (its Will: STATE offline). Prints "ready" once first subscribed to spBv1.0/GROUP/#, then one JSON line per message received:
 {"type", "edge_node", "device", "seq", "timestamp", "metrics": [{"name", "alias", "datatype",
 "value", "timestamp"}]}; a payload that does not decode prints {"type": ..., "error": ...}.
 Reads commands on stdin, one per line:
@@ -82,6 +83,7 @@ def decode(_client, _userdata, msg):
             "datatype": int(m.datatype),
             "value": plain(m.value),
             "timestamp": m.timestamp,
+            "historical": m.is_historical,
         }
         for m in metrics
     ]
@@ -96,6 +98,7 @@ def metric(name, kind, value, now):
 
 def main():
     host, port, group = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    host_id = sys.argv[4] if len(sys.argv) > 4 else "independent-host"
     if hasattr(mqtt, "CallbackAPIVersion"):  # paho-mqtt 2
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="independent-host")
     else:
@@ -103,7 +106,19 @@ def main():
     subscribed = threading.Event()
     client.on_message = on_message
     client.on_subscribe = lambda *_a, **_k: subscribed.set()
-    client.on_connect = lambda c, *_a, **_k: c.subscribe(f"spBv1.0/{group}/#", qos=1)
+    state_topic = f"spBv1.0/STATE/{host_id}"
+    client.will_set(state_topic, json.dumps({"online": False, "timestamp": 0}), qos=1, retain=True)
+
+    def on_connect(c, *_a, **_k):
+        # Subscribe first: the broker handles this connection's packets in order, so the
+        # births an edge node sends on seeing STATE online find the subscription in place.
+        c.subscribe(f"spBv1.0/{group}/#", qos=1)
+        now = int(time.time() * 1000)
+        c.publish(state_topic, json.dumps({"online": True, "timestamp": now}), qos=1, retain=True)
+        out({"type": "connected"})
+
+    client.on_connect = on_connect
+    client.reconnect_delay_set(min_delay=1, max_delay=2)
     client.connect(host, port, keepalive=30)
     client.loop_start()
     subscribed.wait(30)

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod backlog;
 mod command;
 mod node;
 mod topic;
@@ -16,6 +17,7 @@ pub mod proto {
     include!(concat!(env!("OUT_DIR"), "/org.eclipse.tahu.protobuf.rs"));
 }
 
+pub use backlog::{Backlog, Kept};
 pub use command::{
     CommandError, DeviceCommand, NodeCommand, command_metrics, parse_dcmd, parse_ncmd,
 };

@@ -236,6 +236,45 @@ impl EdgeNode {
         (vec![p], undeclared)
     }
 
+    /// Kept samples replayed after the births (store and forward): one DDATA per sample with
+    /// its metrics flagged historical and its own timestamp; the live report-by-exception state
+    /// is left alone. Metrics the birth did not declare are left out.
+    pub fn device_history(
+        &mut self,
+        device: &str,
+        values: &[(String, MetricValue)],
+        sample_ms: u64,
+        now_ms: u64,
+    ) -> Vec<Publish> {
+        let Some(d) = self.devices.get(device).filter(|d| d.born) else {
+            return Vec::new();
+        };
+        let metrics: Vec<Metric> = values
+            .iter()
+            .filter_map(|(name, v)| {
+                let r = d.reported.get(name)?;
+                Some(Metric {
+                    alias: Some(r.alias),
+                    timestamp: Some(sample_ms),
+                    datatype: Some(v.datatype().code()),
+                    is_historical: Some(true),
+                    value: Some(v.to_proto()),
+                    ..Metric::default()
+                })
+            })
+            .collect();
+        if metrics.is_empty() || self.seq.is_none() {
+            return Vec::new();
+        }
+        let payload = Payload {
+            timestamp: Some(now_ms),
+            metrics,
+            ..Payload::default()
+        };
+        let seq = self.next_seq();
+        vec![self.sequenced(MessageType::DData, Some(device), payload, seq)]
+    }
+
     /// The metric `alias` of `device` names, if it was declared.
     pub fn metric_of_alias(&self, device: &str, alias: u64) -> Option<&str> {
         self.aliases

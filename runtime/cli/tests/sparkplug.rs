@@ -3,7 +3,8 @@
 //! Births with every drive and metric, data by exception with declared aliases and continuous
 //! `seq`, a DCMD that enables and moves a drive with its outcome published, a bad DCMD refused
 //! and journalled, a rebirth on request, DDEATH/DBIRTH when one drive restarts, and the NDEATH
-//! Will with the NBIRTH's `bdSeq` when linevisor is killed with SIGKILL. Real processes and real
+//! Will with the NBIRTH's `bdSeq` when linevisor is killed with SIGKILL. The host is the
+//! primary host application: births wait for its `STATE` online, after a broker restart too. Real processes and real
 //! time: waits are event-driven, timeouts only guard hangs.
 
 mod common;
@@ -96,6 +97,26 @@ fn metric<'a>(record: &'a Value, name: &str) -> Option<&'a Value> {
         .find(|m| m["name"] == name)
 }
 
+/// mosquitto on `conf`, once it says it is running.
+fn start_broker(conf: &std::path::Path) -> Proc {
+    let mut broker = Command::new("mosquitto")
+        .arg("-c")
+        .arg(conf)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("mosquitto");
+    let log = lines_of(broker.stderr.take().expect("stderr"));
+    loop {
+        let line = log.recv_timeout(GUARD).expect("mosquitto started");
+        if line.contains("running") {
+            break;
+        }
+    }
+    std::thread::spawn(move || while log.recv().is_ok() {});
+    Proc(broker)
+}
+
 #[test]
 fn the_demo_line_as_a_sparkplug_edge_node_seen_by_an_independent_host() {
     if !available() {
@@ -115,22 +136,7 @@ fn the_demo_line_as_a_sparkplug_edge_node_seen_by_an_independent_host() {
         format!("listener {port} 127.0.0.1\nallow_anonymous true\n"),
     )
     .expect("conf");
-    let mut broker = Command::new("mosquitto")
-        .arg("-c")
-        .arg(&conf)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("mosquitto");
-    let broker_log = lines_of(broker.stderr.take().expect("stderr"));
-    let _broker = Proc(broker);
-    loop {
-        let line = broker_log.recv_timeout(GUARD).expect("mosquitto started");
-        if line.contains("running") {
-            break;
-        }
-    }
-    std::thread::spawn(move || while broker_log.recv().is_ok() {});
+    let mut broker = start_broker(&conf);
 
     let script =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/sparkplug_host.py");
@@ -163,7 +169,7 @@ fn the_demo_line_as_a_sparkplug_edge_node_seen_by_an_independent_host() {
     std::fs::write(
         &config,
         format!(
-            "{demo}\n[northbound.sparkplug]\nbrokers = [\"mqtt://127.0.0.1:{port}\"]\ngroup_id = \"plant\"\nallow_commands = true\n"
+            "{demo}\n[northbound.sparkplug]\nbrokers = [\"mqtt://127.0.0.1:{port}\"]\ngroup_id = \"plant\"\nallow_commands = true\nprimary_host = \"independent-host\"\n"
         ),
     )
     .expect("line");
@@ -297,11 +303,42 @@ fn the_demo_line_as_a_sparkplug_edge_node_seen_by_an_independent_host() {
         v["type"] == "DBIRTH" && v["device"] == "labeler"
     });
 
+    // Store and forward across a broker restart: the broker dies and the drive is moved while
+    // it is gone (the broker returns only after the command's acknowledgement, and linevisor
+    // reconnects a backoff later); the new session (bdSeq + 1) births, then replays the start of
+    // the ramp, kept while offline, as historical data.
+    broker.0.kill().expect("kill the broker");
+    let _ = broker.0.wait();
+    let (ok, out) = linevisor(&api, &["drive", "infeed-conveyor", "set_velocity", "200"]);
+    assert!(ok, "{out}");
+    let mut broker = start_broker(&conf);
+    let next_bd = Value::from(bd_seq.as_u64().expect("bdSeq") + 1);
+    let reborn = h.until("the next session's NBIRTH", |v| v["type"] == "NBIRTH");
+    assert_eq!(metric(&reborn, "bdSeq").expect("bdSeq")["value"], next_bd);
+    let infeed = h.until("infeed-conveyor's DBIRTH", |v| {
+        v["type"] == "DBIRTH" && v["device"] == "infeed-conveyor"
+    });
+    let velocity = metric(&infeed, "Velocity").expect("Velocity")["alias"].clone();
+    h.until("the ramp replayed as history", |v| {
+        v["type"] == "DDATA"
+            && v["device"] == "infeed-conveyor"
+            && v["metrics"].as_array().is_some_and(|ms| {
+                ms.iter().any(|m| {
+                    m["alias"] == velocity
+                        && m["historical"] == true
+                        && m["value"]
+                            .as_f64()
+                            .is_some_and(|x| (100.0..=190.0).contains(&x))
+                })
+            })
+    });
+
     // SIGKILL: the broker publishes the Will, an NDEATH with this session's bdSeq.
     run.0.kill().expect("kill");
     let _ = run.0.wait();
     let death = h.until("the NDEATH Will", |v| v["type"] == "NDEATH");
-    assert_eq!(death["bd_seq"], bd_seq, "{death}");
+    assert_eq!(death["bd_seq"], next_bd, "{death}");
+    let _ = broker.0.kill();
 
     // Across the whole stream: seq +1 per message from each NBIRTH, wrapping at 255.
     let mut seq: Option<u64> = None;

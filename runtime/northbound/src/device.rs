@@ -77,6 +77,16 @@ impl Layout {
         out
     }
 
+    /// The deadband of a metric by its Sparkplug name.
+    pub(crate) fn deadband_of(&self, name: &str) -> f64 {
+        self.keys
+            .iter()
+            .find(|k| metric_name(k) == name)
+            .and_then(|k| self.deadband.get(k))
+            .copied()
+            .unwrap_or(0.0)
+    }
+
     /// The metric values of a sample, by Sparkplug name.
     pub(crate) fn values(&self, s: &TelemetrySample) -> Vec<(&'static str, MetricValue)> {
         let mut out = Vec::with_capacity(self.keys.len());

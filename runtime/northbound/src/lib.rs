@@ -5,6 +5,7 @@
 
 mod device;
 mod feed;
+mod mqtt;
 mod settings;
 mod task;
 
@@ -26,7 +27,7 @@ pub type Journal = Arc<dyn Fn(serde_json::Value) + Send + Sync>;
 pub struct Stats {
     /// Messages handed to the MQTT client.
     pub published: AtomicU64,
-    /// Samples not published because the session was down (no store and forward yet).
+    /// Samples the store-and-forward backlog dropped to stay within its bounds.
     pub dropped_offline: AtomicU64,
     /// Messages dropped because the MQTT client's queue was full.
     pub dropped_full: AtomicU64,
@@ -69,7 +70,7 @@ pub fn start(
 ) -> Result<Northbound, NorthboundError> {
     if section.buffer_path.is_some() {
         return Err(NorthboundError::Unsupported {
-            what: "buffer_path: store and forward is not built yet".into(),
+            what: "buffer_path: a store-and-forward buffer on disk is not built yet (the in-memory one is)".into(),
         });
     }
     let name = line.config().config.line.name.clone();

@@ -35,6 +35,9 @@ pub(crate) struct Settings {
     pub(crate) data_qos: u8,
     pub(crate) allow_commands: bool,
     pub(crate) primary_host: Option<String>,
+    /// Store and forward bounds.
+    pub(crate) buffer_bytes: usize,
+    pub(crate) buffer_age_ms: u64,
 }
 
 impl Settings {
@@ -103,6 +106,8 @@ impl Settings {
             data_qos: s.data_qos,
             allow_commands: s.allow_commands,
             primary_host: s.primary_host.clone(),
+            buffer_bytes: usize::try_from(s.buffer_max_bytes).unwrap_or(usize::MAX),
+            buffer_age_ms: u64::from(s.buffer_max_age_s) * 1000,
         })
     }
 }

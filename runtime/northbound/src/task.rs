@@ -5,12 +5,13 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use linevisor_drive::{DriveEventKind, TelemetrySample, send_command};
 use linevisor_line::{LineNotice, RunningLine};
 use linevisor_sparkplug::{
-    EdgeNode, MessageType, MetricValue, NodeCommand, Publish, Qos, Topic, parse_dcmd, parse_ncmd,
+    Backlog, EdgeNode, MessageType, MetricValue, NodeCommand, Publish, Topic, parse_dcmd,
+    parse_ncmd,
 };
 use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS};
 use tokio::sync::mpsc;
@@ -18,27 +19,9 @@ use tracing::{debug, info, warn};
 
 use crate::device::{COMMAND_LAST, COMMAND_REASON, COMMAND_RESULT, COMMAND_SEQ, drive_command};
 use crate::feed::{Feed, spawn_forwarders};
+use crate::mqtt::{now_ms, qos, sample_ms, spawn_event_loop};
 use crate::settings::Settings;
 use crate::{Journal, Stats};
-
-pub(crate) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
-/// A sample's wall-clock time: its completion, on the monotonic clock, mapped to now.
-fn sample_ms(s: &TelemetrySample) -> u64 {
-    let age = s.completed_at.elapsed();
-    now_ms().saturating_sub(age.as_millis() as u64)
-}
-
-fn qos(q: Qos) -> QoS {
-    match q {
-        Qos::AtMostOnce => QoS::AtMostOnce,
-        Qos::AtLeastOnce => QoS::AtLeastOnce,
-    }
-}
 
 pub(crate) struct Publisher {
     pub(crate) s: Settings,
@@ -52,6 +35,8 @@ pub(crate) struct Publisher {
     last: BTreeMap<String, TelemetrySample>,
     host_online: bool,
     command_seq: u64,
+    /// Samples kept while the broker is unreachable.
+    backlog: Backlog,
 }
 
 impl std::fmt::Debug for Publisher {
@@ -69,6 +54,7 @@ impl Publisher {
         journal: Journal,
         stats: Arc<Stats>,
     ) -> Self {
+        let backlog = Backlog::new(s.buffer_bytes, s.buffer_age_ms);
         Self {
             node: EdgeNode::new(s.node.clone()),
             host_online: s.primary_host.is_none(),
@@ -79,6 +65,7 @@ impl Publisher {
             born: BTreeMap::new(),
             last: BTreeMap::new(),
             command_seq: 0,
+            backlog,
         }
     }
 
@@ -106,17 +93,20 @@ impl Publisher {
         spawn_forwarders(&self.line, &tx);
         let mut notices = self.line.subscribe();
         let mut broker = 0;
-        let (client, mut events) = AsyncClient::new(self.options(broker), 1024);
+        let (client, events) = AsyncClient::new(self.options(broker), 1024);
+        let (mut incoming, reconnect) = spawn_event_loop(events);
         let mut backoff = Duration::from_millis(100);
         info!(edge_node = %self.s.node.edge_node, broker = %self.s.brokers[0], "Sparkplug publisher started.");
         loop {
             tokio::select! {
-                ev = events.poll() => match ev {
-                    Ok(ev) => {
-                        backoff = Duration::from_millis(100);
+                ev = incoming.recv() => match ev {
+                    Some(Ok(ev)) => {
+                        if matches!(ev, Event::Incoming(Packet::ConnAck(_))) {
+                            backoff = Duration::from_millis(100);
+                        }
                         self.on_mqtt(&client, ev, &tx);
                     }
-                    Err(e) => {
+                    Some(Err(e)) => {
                         if self.node.is_online() {
                             warn!(error = %e, "Broker connection lost; reconnecting.");
                         } else {
@@ -125,12 +115,14 @@ impl Publisher {
                         self.stats.disconnects.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         self.node.offline();
                         self.born.clear();
+                        // A new session waits for the primary host's STATE again.
+                        self.host_online = self.s.primary_host.is_none();
                         // The next session's Will carries the next bdSeq; try the next broker.
                         broker += 1;
-                        events.mqtt_options = self.options(broker);
-                        tokio::time::sleep(backoff).await;
+                        let _ = reconnect.send((self.options(broker), backoff)).await;
                         backoff = (backoff * 2).min(Duration::from_secs(10));
                     }
+                    None => return,
                 },
                 Some(f) = feed.recv() => self.on_feed(&client, f),
                 n = notices.recv() => match n {
@@ -181,6 +173,21 @@ impl Publisher {
         for s in samples {
             self.birth(client, &s);
         }
+        // Then what was kept while offline, in order, flagged historical.
+        let now = now_ms();
+        let kept = self.backlog.drain(now);
+        if !kept.is_empty() {
+            info!(
+                samples = kept.len(),
+                "Replaying samples kept while offline."
+            );
+        }
+        for k in kept {
+            let out = self
+                .node
+                .device_history(&k.device, &k.values, k.sample_ms, now);
+            self.send(client, out);
+        }
     }
 
     fn birth(&mut self, client: &AsyncClient, s: &TelemetrySample) {
@@ -210,9 +217,15 @@ impl Publisher {
                 let id = s.drive.to_string();
                 self.last.insert(id.clone(), (*s).clone());
                 if !self.node.is_online() {
+                    // Store and forward: what a live session would have published is kept.
+                    let values = self.s.layout.values(&s);
+                    let refs: Vec<(&str, MetricValue)> = values.into_iter().collect();
+                    let layout = &self.s.layout;
+                    self.backlog
+                        .keep(&id, &refs, sample_ms(&s), |m| layout.deadband_of(m));
                     self.stats
                         .dropped_offline
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        .store(self.backlog.dropped, std::sync::atomic::Ordering::Relaxed);
                     return;
                 }
                 match self.born.get(&id) {
