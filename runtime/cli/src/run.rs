@@ -83,7 +83,7 @@ async fn run_line(
     };
     let control = Arc::new(ControlPlane::new(running.clone(), prepared.control));
     // The northbound publisher runs beside the control plane and journals into its journal.
-    let _northbound = match &line.config.northbound.sparkplug {
+    let northbound = match &line.config.northbound.sparkplug {
         Some(section) => {
             let c = control.clone();
             let journal: linevisor_northbound::Journal = Arc::new(move |r| c.journal(r));
@@ -172,6 +172,10 @@ async fn run_line(
     }
     let _ = stop_api.send(());
     let _ = server.await;
+    // The plant hears the node go (NDEATH) before the drives go to their safe states.
+    if let Some(n) = northbound {
+        n.stop().await;
+    }
     let result = running.shutdown().await;
     control
         .finish(serde_json::json!({

@@ -362,3 +362,82 @@ fn the_demo_line_as_a_sparkplug_edge_node_seen_by_an_independent_host() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A clean stop (here `--duration`) publishes the NDEATH itself: the broker sends no Will for a
+/// clean disconnect.
+#[test]
+fn a_clean_stop_publishes_ndeath() {
+    if !available() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("linevisor-spb-stop-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let conf = dir.join("mosquitto.conf");
+    std::fs::write(
+        &conf,
+        format!("listener {port} 127.0.0.1\nallow_anonymous true\n"),
+    )
+    .expect("conf");
+    let _broker = start_broker(&conf);
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/sparkplug_host.py");
+    let mut host = Command::new("python3")
+        .arg(script)
+        .args(["127.0.0.1", &port.to_string(), "plant"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("host");
+    let _host_in = host.stdin.take().expect("stdin");
+    let mut h = Host {
+        rx: lines_of(host.stdout.take().expect("stdout")),
+        seen: Vec::new(),
+    };
+    let _host = Proc(host);
+    h.until("its subscription", |v| v["type"] == "ready");
+    let config = dir.join("line.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[line]\nname = \"short\"\n\n[[bus]]\nid = \"sim\"\ntype = \"simulated\"\nprotocol = \"modbus\"\n\n\
+             [[drive]]\nid = \"axis\"\nbus = \"sim\"\naddress = 1\nprofile = {{ name = \"linevisor-sim-servo\", version = \"1.0\" }}\n\n\
+             [northbound.sparkplug]\nbrokers = [\"mqtt://127.0.0.1:{port}\"]\ngroup_id = \"plant\"\n"
+        ),
+    )
+    .expect("line");
+    let run = Command::new(env!("CARGO_BIN_EXE_linevisor"))
+        .arg("run")
+        .arg(&config)
+        .args(["--logs", "--duration", "2", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run");
+    let mut run = run;
+    let logs = lines_of(run.stderr.take().expect("stderr"));
+    let mut run = Proc(run);
+    let birth = h.until("NBIRTH", |v| {
+        v["type"] == "NBIRTH" && v["edge_node"] == "short"
+    });
+    let bd_seq = metric(&birth, "bdSeq").expect("bdSeq")["value"].clone();
+    let status = run.0.wait().expect("run ends");
+    assert!(status.success(), "{status}");
+    let death = h.until("NDEATH", |v| {
+        v["type"] == "NDEATH" && v["edge_node"] == "short"
+    });
+    assert_eq!(death["bd_seq"], bd_seq);
+    // Published by linevisor itself (an abrupt end would have the broker send the Will).
+    let said: Vec<String> = logs.iter().collect();
+    assert!(
+        said.iter()
+            .any(|l| l.contains("Offline: NDEATH published, disconnected.")),
+        "{said:#?}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

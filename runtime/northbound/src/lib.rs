@@ -53,6 +53,16 @@ pub enum NorthboundError {
 pub struct Northbound {
     pub stats: Arc<Stats>,
     supervisor: JoinHandle<()>,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl Northbound {
+    /// A clean stop: the node publishes its NDEATH and disconnects (bounded), then the publisher
+    /// ends. Called before the line stops its drives.
+    pub async fn stop(mut self) {
+        self.stop.send_replace(true);
+        let _ = tokio::time::timeout(Duration::from_secs(3), &mut self.supervisor).await;
+    }
 }
 
 impl Drop for Northbound {
@@ -77,6 +87,7 @@ pub fn start(
     let settings = settings::Settings::new(section, &name, base)?;
     let stats = Arc::new(Stats::default());
     let st = Arc::clone(&stats);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
     // A one-child supervisor: a crashed publisher is restarted after a pause; the line runs on.
     let supervisor = tokio::spawn(async move {
         loop {
@@ -86,7 +97,7 @@ pub fn start(
                 journal.clone(),
                 Arc::clone(&st),
             );
-            match tokio::spawn(p.run()).await {
+            match tokio::spawn(p.run(stopped.clone())).await {
                 Ok(()) => return,
                 Err(e) if e.is_panic() => {
                     st.restarts
@@ -101,5 +112,9 @@ pub fn start(
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     });
-    Ok(Northbound { stats, supervisor })
+    Ok(Northbound {
+        stats,
+        supervisor,
+        stop,
+    })
 }

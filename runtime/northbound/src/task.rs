@@ -88,7 +88,8 @@ impl Publisher {
     }
 
     /// Runs until the line's feed closes.
-    pub(crate) async fn run(mut self) {
+    /// Runs until `stop` turns true (then NDEATH, disconnect) or the line's feed closes.
+    pub(crate) async fn run(mut self, mut stop: tokio::sync::watch::Receiver<bool>) {
         let (tx, mut feed) = mpsc::channel::<Feed>(4096);
         spawn_forwarders(&self.line, &tx);
         let mut notices = self.line.subscribe();
@@ -99,6 +100,11 @@ impl Publisher {
         info!(edge_node = %self.s.node.edge_node, broker = %self.s.brokers[0], "Sparkplug publisher started.");
         loop {
             tokio::select! {
+                // The only change is to `true` (or the sender gone): stop.
+                _ = stop.changed() => {
+                    self.goodbye(&client, &mut incoming).await;
+                    return;
+                }
                 ev = incoming.recv() => match ev {
                     Some(Ok(ev)) => {
                         if matches!(ev, Event::Incoming(Packet::ConnAck(_))) {
@@ -136,6 +142,34 @@ impl Publisher {
                 },
             }
         }
+    }
+
+    /// A clean stop: NDEATH (the Will is not sent on a clean disconnect), then DISCONNECT;
+    /// bounded, so a dead broker cannot hold up the line's stop.
+    async fn goodbye(&mut self, client: &AsyncClient, incoming: &mut crate::mqtt::Incoming) {
+        if !self.node.is_online() {
+            return;
+        }
+        let will = self.node.will();
+        let _ = client.try_publish(
+            will.topic.to_string(),
+            QoS::AtLeastOnce,
+            false,
+            will.encode(),
+        );
+        let _ = client.try_disconnect();
+        let flushed = async {
+            while let Some(Ok(ev)) = incoming.recv().await {
+                if matches!(ev, Event::Outgoing(rumqttc::Outgoing::Disconnect)) {
+                    return;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(2), flushed).await;
+        info!(
+            bd_seq = self.node.bd_seq(),
+            "Offline: NDEATH published, disconnected."
+        );
     }
 
     fn on_mqtt(&mut self, client: &AsyncClient, ev: Event, tx: &mpsc::Sender<Feed>) {
