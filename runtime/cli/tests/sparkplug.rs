@@ -9,113 +9,14 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use common::linevisor;
+use common::sparkplug::{GUARD, Host, Proc, available, lines_of, metric, start_broker};
 use serde_json::Value;
-
-const GUARD: Duration = Duration::from_secs(60);
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn available() -> bool {
-    let mosquitto = Command::new("mosquitto").arg("-h").output().is_ok();
-    let host = Command::new("python3")
-        .args(["-c", "import paho.mqtt, pysparkplug"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !(mosquitto && host) {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "mosquitto and the Python host (paho-mqtt, pysparkplug) are missing in CI: .ci/run installs them"
-        );
-        eprintln!("skipped: mosquitto or pysparkplug is not installed");
-    }
-    mosquitto && host
-}
-
-fn lines_of(out: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    rx
-}
-
-/// The host's records, read as they come.
-struct Host {
-    rx: mpsc::Receiver<String>,
-    seen: Vec<Value>,
-}
-
-impl Host {
-    /// The first record from now on that `pick` accepts; every record is kept in `seen`.
-    fn until(&mut self, what: &str, pick: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + GUARD;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = self
-                .rx
-                .recv_timeout(left)
-                .unwrap_or_else(|_| panic!("the host never saw {what}"));
-            let Ok(v) = serde_json::from_str::<Value>(&line) else {
-                continue;
-            };
-            assert_ne!(v["type"], "host-error", "{v}");
-            assert!(
-                v.get("error").is_none(),
-                "a payload the host cannot decode: {v}"
-            );
-            self.seen.push(v.clone());
-            if pick(&v) {
-                return v;
-            }
-        }
-    }
-}
-
-fn metric<'a>(record: &'a Value, name: &str) -> Option<&'a Value> {
-    record["metrics"]
-        .as_array()?
-        .iter()
-        .find(|m| m["name"] == name)
-}
-
-/// mosquitto on `conf`, once it says it is running.
-fn start_broker(conf: &std::path::Path) -> Proc {
-    let mut broker = Command::new("mosquitto")
-        .arg("-c")
-        .arg(conf)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("mosquitto");
-    let log = lines_of(broker.stderr.take().expect("stderr"));
-    loop {
-        let line = log.recv_timeout(GUARD).expect("mosquitto started");
-        if line.contains("running") {
-            break;
-        }
-    }
-    std::thread::spawn(move || while log.recv().is_ok() {});
-    Proc(broker)
-}
 
 #[test]
 fn the_demo_line_as_a_sparkplug_edge_node_seen_by_an_independent_host() {

@@ -2,6 +2,8 @@
 //! ready.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod sparkplug;
+
 use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
