@@ -16,7 +16,6 @@ use std::time::Duration;
 
 use linevisor_config::model::SparkplugSection;
 use linevisor_line::RunningLine;
-use tokio::task::JoinHandle;
 use tracing::{error, warn};
 
 /// Where the publisher journals commands from the plant (the control plane's journal).
@@ -52,7 +51,7 @@ pub enum NorthboundError {
 #[derive(Debug)]
 pub struct Northbound {
     pub stats: Arc<Stats>,
-    supervisor: JoinHandle<()>,
+    done: tokio::sync::oneshot::Receiver<()>,
     stop: tokio::sync::watch::Sender<bool>,
 }
 
@@ -61,13 +60,14 @@ impl Northbound {
     /// ends. Called before the line stops its drives.
     pub async fn stop(mut self) {
         self.stop.send_replace(true);
-        let _ = tokio::time::timeout(Duration::from_secs(3), &mut self.supervisor).await;
+        let _ = tokio::time::timeout(Duration::from_secs(3), &mut self.done).await;
     }
 }
 
 impl Drop for Northbound {
     fn drop(&mut self) {
-        self.supervisor.abort();
+        // Dropped without `stop`: the publisher ends (its Will tells the plant).
+        self.stop.send_replace(true);
     }
 }
 
@@ -88,33 +88,57 @@ pub fn start(
     let stats = Arc::new(Stats::default());
     let st = Arc::clone(&stats);
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    // A one-child supervisor: a crashed publisher is restarted after a pause; the line runs on.
-    let supervisor = tokio::spawn(async move {
-        loop {
-            let p = task::Publisher::new(
-                settings.clone(),
-                Arc::clone(&line),
-                journal.clone(),
-                Arc::clone(&st),
-            );
-            match tokio::spawn(p.run(stopped.clone())).await {
-                Ok(()) => return,
-                Err(e) if e.is_panic() => {
-                    st.restarts
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    error!("The Sparkplug publisher crashed; restarting it in 1 s.");
-                }
-                Err(_) => {
-                    warn!("The Sparkplug publisher was cancelled.");
-                    return;
-                }
+    let (done_tx, done) = tokio::sync::oneshot::channel();
+    // Its own thread and runtime: encoding, a replay burst or a crash here takes no worker of
+    // the runtime that carries the drives' cycles.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| NorthboundError::Unsupported {
+            what: format!("cannot start its runtime: {e}"),
+        })?;
+    std::thread::Builder::new()
+        .name("northbound".into())
+        .spawn(move || {
+            runtime.block_on(supervise(settings, line, journal, st, stopped));
+            let _ = done_tx.send(());
+        })
+        .map_err(|e| NorthboundError::Unsupported {
+            what: format!("cannot start its thread: {e}"),
+        })?;
+    Ok(Northbound { stats, done, stop })
+}
+
+/// A one-child supervisor: a crashed publisher is restarted after a pause; the line runs on.
+async fn supervise(
+    settings: settings::Settings,
+    line: Arc<RunningLine>,
+    journal: Journal,
+    st: Arc<Stats>,
+    stopped: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let p = task::Publisher::new(
+            settings.clone(),
+            Arc::clone(&line),
+            journal.clone(),
+            Arc::clone(&st),
+        );
+        match tokio::spawn(p.run(stopped.clone())).await {
+            Ok(()) => return,
+            Err(e) if e.is_panic() => {
+                st.restarts
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                error!("The Sparkplug publisher crashed; restarting it in 1 s.");
             }
-            tokio::time::sleep(Duration::from_secs(1)).await;
+            Err(_) => {
+                warn!("The Sparkplug publisher was cancelled.");
+                return;
+            }
         }
-    });
-    Ok(Northbound {
-        stats,
-        supervisor,
-        stop,
-    })
+        if *stopped.borrow() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }

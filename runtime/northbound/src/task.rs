@@ -37,6 +37,8 @@ pub(crate) struct Publisher {
     command_seq: u64,
     /// Samples kept while the broker is unreachable.
     backlog: Backlog,
+    /// Kept samples still to replay after the births.
+    replay: std::collections::VecDeque<linevisor_sparkplug::Kept>,
 }
 
 impl std::fmt::Debug for Publisher {
@@ -66,6 +68,7 @@ impl Publisher {
             last: BTreeMap::new(),
             command_seq: 0,
             backlog,
+            replay: std::collections::VecDeque::new(),
         }
     }
 
@@ -131,6 +134,9 @@ impl Publisher {
                     None => return,
                 },
                 Some(f) = feed.recv() => self.on_feed(&client, f),
+                () = std::future::ready(()), if !self.replay.is_empty() => {
+                    self.replay_some(&client).await;
+                }
                 n = notices.recv() => match n {
                     Ok(LineNotice::DriveAdded(entry)) => crate::feed::forward(&entry, &tx),
                     Ok(LineNotice::DriveRemoved(id)) => {
@@ -140,6 +146,40 @@ impl Publisher {
                     }
                     Err(_) => {}
                 },
+            }
+        }
+    }
+
+    /// Up to 256 kept samples as historical DDATA, each waiting for room in the client's
+    /// queue (a replay of minutes must not overflow it), then back to the loop.
+    async fn replay_some(&mut self, client: &AsyncClient) {
+        let now = now_ms();
+        for _ in 0..256 {
+            let Some(k) = self.replay.pop_front() else {
+                return;
+            };
+            if !self.node.is_online() {
+                self.replay.clear();
+                return;
+            }
+            for p in self
+                .node
+                .device_history(&k.device, &k.values, k.sample_ms, now)
+            {
+                let q = if self.s.data_qos == 0 {
+                    qos(p.qos)
+                } else {
+                    QoS::AtLeastOnce
+                };
+                if client
+                    .publish(p.topic.to_string(), q, false, p.encode())
+                    .await
+                    .is_ok()
+                {
+                    self.stats
+                        .published
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
             }
         }
     }
@@ -216,12 +256,8 @@ impl Publisher {
                 "Replaying samples kept while offline."
             );
         }
-        for k in kept {
-            let out = self
-                .node
-                .device_history(&k.device, &k.values, k.sample_ms, now);
-            self.send(client, out);
-        }
+        // Replayed in chunks from the run loop, waiting for room in the client's queue.
+        self.replay.extend(kept);
     }
 
     fn birth(&mut self, client: &AsyncClient, s: &TelemetrySample) {
