@@ -82,6 +82,10 @@ fn each_bad_value_is_located_with_a_hint() {
             "client_cert and client_key go together",
         ),
         ("ca_file = \"ca.pem\"", "ca_file is for mqtts:// brokers"),
+        (
+            "brokers = [\"mqtts://b:8883\"]",
+            "mqtts:// brokers need ca_file",
+        ),
         ("brokr = 1", "unknown"),
     ];
     for (line, want) in cases {

@@ -8,6 +8,7 @@ mod feed;
 mod mqtt;
 mod settings;
 mod task;
+mod tls;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -15,11 +15,13 @@ use crate::device::Layout;
 pub(crate) struct Broker {
     pub(crate) host: String,
     pub(crate) port: u16,
+    pub(crate) tls: bool,
 }
 
 impl std::fmt::Display for Broker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "mqtt://{}:{}", self.host, self.port)
+        let scheme = if self.tls { "mqtts" } else { "mqtt" };
+        write!(f, "{scheme}://{}:{}", self.host, self.port)
     }
 }
 
@@ -29,6 +31,8 @@ pub(crate) struct Settings {
     pub(crate) brokers: Vec<Broker>,
     pub(crate) client_id: String,
     pub(crate) credentials: Option<(String, String)>,
+    /// The TLS client config of `mqtts://` brokers.
+    pub(crate) tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     pub(crate) keep_alive: Duration,
     pub(crate) node: NodeConfig,
     pub(crate) layout: Layout,
@@ -49,13 +53,10 @@ impl Settings {
     ) -> Result<Self, NorthboundError> {
         let mut brokers = Vec::new();
         for url in &s.brokers {
-            if url.starts_with("mqtts://") {
-                // Checked config, honest refusal: TLS to the broker is not built yet.
-                return Err(NorthboundError::Unsupported {
-                    what: format!("{url}: mqtts:// (TLS to the broker) is not built yet"),
-                });
-            }
-            let rest = url.strip_prefix("mqtt://").unwrap_or(url);
+            let (rest, tls) = match url.strip_prefix("mqtts://") {
+                Some(r) => (r, true),
+                None => (url.strip_prefix("mqtt://").unwrap_or(url), false),
+            };
             let (host, port) = rest
                 .rsplit_once(':')
                 .ok_or_else(|| NorthboundError::Config {
@@ -69,8 +70,14 @@ impl Settings {
             brokers.push(Broker {
                 host: host.to_owned(),
                 port,
+                tls,
             });
         }
+        let tls = if brokers.iter().any(|b| b.tls) {
+            Some(crate::tls::client_config(s, base)?)
+        } else {
+            None
+        };
         let edge_node = s.edge_node(line_name).to_owned();
         let credentials = match (&s.username, &s.password_file) {
             (Some(user), Some(file)) => {
@@ -92,6 +99,7 @@ impl Settings {
                 .clone()
                 .unwrap_or_else(|| format!("linevisor-{edge_node}")),
             credentials,
+            tls,
             keep_alive: Duration::from_secs(u64::from(s.keep_alive_s)),
             node: NodeConfig {
                 group: s.group_id.clone(),

@@ -81,6 +81,11 @@ impl Publisher {
         if let Some((u, p)) = &self.s.credentials {
             o.set_credentials(u, p);
         }
+        if let (true, Some(tls)) = (b.tls, &self.s.tls) {
+            o.set_transport(rumqttc::Transport::tls_with_config(
+                rumqttc::TlsConfiguration::Rustls(Arc::clone(tls)),
+            ));
+        }
         o.set_last_will(self.will());
         o
     }

@@ -44,6 +44,12 @@ pub(crate) fn check(d: &Decoded, f: &mut Vec<Finding>) {
         );
     }
     let tls = s.brokers.iter().any(|b| b.starts_with("mqtts://"));
+    if tls && s.ca_file.is_none() {
+        f.push(
+            Finding::error(0, p.key("brokers"), "mqtts:// brokers need ca_file")
+                .hint("the CA (PEM) the broker's certificate is checked against; system roots are not read"),
+        );
+    }
     for (key, set) in [
         ("ca_file", s.ca_file.is_some()),
         ("client_cert", s.client_cert.is_some()),
