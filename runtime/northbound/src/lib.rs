@@ -3,6 +3,7 @@
 //! and to a broker). It runs in its own tasks: a broker outage, a slow broker or a crash here
 //! never delays a drive's cycle, since drives only ever offer samples to broadcast channels.
 
+mod commands;
 mod device;
 mod feed;
 mod mqtt;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use linevisor_drive::{DriveEventKind, TelemetrySample, send_command};
+use linevisor_drive::{DriveEventKind, TelemetrySample};
 use linevisor_line::{LineNotice, RunningLine};
 use linevisor_sparkplug::{
     Backlog, EdgeNode, MessageType, MetricValue, NodeCommand, Publish, Topic, parse_dcmd,
@@ -17,7 +17,7 @@ use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
-use crate::device::{COMMAND_LAST, COMMAND_REASON, COMMAND_RESULT, COMMAND_SEQ, drive_command};
+use crate::device::{COMMAND_LAST, COMMAND_REASON, COMMAND_RESULT, COMMAND_SEQ};
 use crate::feed::{Feed, spawn_forwarders};
 use crate::mqtt::{now_ms, qos, sample_ms, spawn_event_loop};
 use crate::settings::Settings;
@@ -409,35 +409,14 @@ impl Publisher {
             Ok(c) => c,
             Err(e) => return self.refuse(Some(drive), "DCMD", &e.to_string()),
         };
-        let (tx, journal, drive) = (tx.clone(), self.journal.clone(), drive.to_owned());
         let by = format!("sparkplug:{}", self.s.client_id);
-        tokio::spawn(async move {
-            for c in cmds {
-                let cmd = drive_command(c);
-                let outcome = send_command(&entry.handle, cmd).await;
-                let (result, reason) = match &outcome {
-                    Ok(_) => ("ok".to_owned(), String::new()),
-                    Err(e) => ("refused".to_owned(), e.to_string()),
-                };
-                journal(serde_json::json!({
-                    "kind": "command", "drive": drive, "command": format!("{cmd:?}"),
-                    "by": by, "role": "operator", "outcome": if outcome.is_ok() { "ok" } else { "failed" },
-                    "reason": reason,
-                }));
-                let last = format!("{cmd:?}");
-                let _ = tx
-                    .send(Feed::Outcome {
-                        drive: drive.clone(),
-                        last,
-                        result,
-                        reason,
-                    })
-                    .await;
-                if outcome.is_err() {
-                    break;
-                }
-            }
-        });
+        tokio::spawn(crate::commands::run(
+            entry,
+            cmds,
+            tx.clone(),
+            self.journal.clone(),
+            by,
+        ));
     }
 
     /// A command refused before any drive saw it: counted, journalled.
