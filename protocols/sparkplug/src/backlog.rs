@@ -72,14 +72,14 @@ impl Backlog {
     }
 
     /// Keeps the metrics of a sample that moved beyond `deadband(metric)` since the last kept
-    /// value (all of them for the first sample of a device).
+    /// value (all of them for the first sample of a device); returns what was kept.
     pub fn keep(
         &mut self,
         device: &str,
         values: &[(&str, MetricValue)],
         sample_ms: u64,
         deadband: impl Fn(&str) -> f64,
-    ) {
+    ) -> Option<Kept> {
         let mut changed = Vec::new();
         for (name, v) in values {
             let key = (device.to_owned(), (*name).to_owned());
@@ -96,7 +96,7 @@ impl Backlog {
             }
         }
         if changed.is_empty() {
-            return;
+            return None;
         }
         let k = Kept {
             device: device.to_owned(),
@@ -104,8 +104,25 @@ impl Backlog {
             values: changed,
         };
         self.bytes += k.bytes();
-        self.kept.push_back(k);
+        self.kept.push_back(k.clone());
         self.trim(sample_ms);
+        Some(k)
+    }
+
+    /// Puts back a sample kept before (read from disk after a restart), bounds applied.
+    pub fn restore(&mut self, k: Kept, now_ms: u64) {
+        for (name, v) in &k.values {
+            self.last
+                .insert((k.device.clone(), name.clone()), v.clone());
+        }
+        self.bytes += k.bytes();
+        self.kept.push_back(k);
+        self.trim(now_ms);
+    }
+
+    /// What is kept now, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &Kept> {
+        self.kept.iter()
     }
 
     /// Drops the oldest samples beyond the byte bound or older than the age bound at `now_ms`.

@@ -5,6 +5,7 @@
 
 mod commands;
 mod device;
+mod disk;
 mod feed;
 mod mqtt;
 mod settings;
@@ -80,13 +81,12 @@ pub fn start(
     base: Option<&Path>,
     journal: Journal,
 ) -> Result<Northbound, NorthboundError> {
-    if section.buffer_path.is_some() {
-        return Err(NorthboundError::Unsupported {
-            what: "buffer_path: a store-and-forward buffer on disk is not built yet (the in-memory one is)".into(),
-        });
-    }
     let name = line.config().config.line.name.clone();
-    let settings = settings::Settings::new(section, &name, base)?;
+    let mut settings = settings::Settings::new(section, &name, base)?;
+    settings.buffer_path = section
+        .buffer_path
+        .as_deref()
+        .map(|p| linevisor_config::model::resolve(base, p));
     let stats = Arc::new(Stats::default());
     let st = Arc::clone(&stats);
     let (stop, stopped) = tokio::sync::watch::channel(false);

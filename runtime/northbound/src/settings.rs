@@ -42,6 +42,8 @@ pub(crate) struct Settings {
     /// Store and forward bounds.
     pub(crate) buffer_bytes: usize,
     pub(crate) buffer_age_ms: u64,
+    /// Keep the backlog in this file too.
+    pub(crate) buffer_path: Option<std::path::PathBuf>,
 }
 
 impl Settings {
@@ -116,6 +118,7 @@ impl Settings {
             primary_host: s.primary_host.clone(),
             buffer_bytes: usize::try_from(s.buffer_max_bytes).unwrap_or(usize::MAX),
             buffer_age_ms: u64::from(s.buffer_max_age_s) * 1000,
+            buffer_path: None,
         })
     }
 }

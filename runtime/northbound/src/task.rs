@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
 use crate::device::{COMMAND_LAST, COMMAND_REASON, COMMAND_RESULT, COMMAND_SEQ};
+use crate::disk::DiskLog;
 use crate::feed::{Feed, spawn_forwarders};
 use crate::mqtt::{now_ms, qos, sample_ms, spawn_event_loop};
 use crate::settings::Settings;
@@ -37,6 +38,8 @@ pub(crate) struct Publisher {
     command_seq: u64,
     /// Samples kept while the broker is unreachable.
     backlog: Backlog,
+    /// The backlog's file, with `buffer_path`.
+    disk: Option<DiskLog>,
     /// Kept samples still to replay after the births.
     replay: std::collections::VecDeque<linevisor_sparkplug::Kept>,
 }
@@ -56,7 +59,12 @@ impl Publisher {
         journal: Journal,
         stats: Arc<Stats>,
     ) -> Self {
-        let backlog = Backlog::new(s.buffer_bytes, s.buffer_age_ms);
+        let mut backlog = Backlog::new(s.buffer_bytes, s.buffer_age_ms);
+        // Samples a previous run kept on disk are replayed after the first births.
+        let disk = s
+            .buffer_path
+            .as_deref()
+            .map(|p| DiskLog::open(p, s.buffer_bytes as u64, &mut backlog, now_ms()));
         Self {
             node: EdgeNode::new(s.node.clone()),
             host_online: s.primary_host.is_none(),
@@ -68,6 +76,7 @@ impl Publisher {
             last: BTreeMap::new(),
             command_seq: 0,
             backlog,
+            disk,
             replay: std::collections::VecDeque::new(),
         }
     }
@@ -255,6 +264,9 @@ impl Publisher {
         // Then what was kept while offline, in order, flagged historical.
         let now = now_ms();
         let kept = self.backlog.drain(now);
+        if let Some(disk) = self.disk.as_mut() {
+            disk.rewrite(&self.backlog);
+        }
         if !kept.is_empty() {
             info!(
                 samples = kept.len(),
@@ -296,8 +308,12 @@ impl Publisher {
                     let values = self.s.layout.values(&s);
                     let refs: Vec<(&str, MetricValue)> = values.into_iter().collect();
                     let layout = &self.s.layout;
-                    self.backlog
+                    let kept = self
+                        .backlog
                         .keep(&id, &refs, sample_ms(&s), |m| layout.deadband_of(m));
+                    if let (Some(k), Some(disk)) = (kept, self.disk.as_mut()) {
+                        disk.append(&k, &self.backlog);
+                    }
                     self.stats
                         .dropped_offline
                         .store(self.backlog.dropped, std::sync::atomic::Ordering::Relaxed);
