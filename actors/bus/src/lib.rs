@@ -5,6 +5,7 @@ mod breaker;
 pub mod canopen;
 mod drive_link;
 mod error;
+mod front;
 mod handle;
 mod link;
 pub mod metrics;

@@ -6,20 +6,16 @@
 use std::sync::{Arc, Mutex};
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
-use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
 use tracing::{Instrument, info_span, warn};
 
 use super::port::{Control, Inbox, Job, PortTask};
 use super::spec::{BusOptions, BusSpec, Settings};
 use super::{BusResult, ReadBlock, Write, check_attach, check_request, check_unit};
+use crate::front::{CONTROL_CAPACITY, Front};
 use crate::link::Opener;
 use crate::metrics::{BusMetrics, Metrics, Wire};
 use crate::{Attach, BusError};
-
-/// Room for attach/detach changes in flight (a bus has at most 247 units).
-const CONTROL_CAPACITY: usize = 256;
 
 /// Messages of the bus actor.
 #[derive(Debug)]
@@ -94,50 +90,14 @@ pub struct ModbusBus;
 #[derive(Debug)]
 pub struct ModbusState {
     settings: Settings,
-    control: mpsc::Sender<Control>,
-    jobs: mpsc::Sender<Job>,
-    metrics: Arc<Mutex<Metrics>>,
-    wire: Arc<Wire>,
-    /// Sent on stop; dropped with the state when the actor is killed, which also stops the
-    /// port task after its batch in flight (no task outlives the actor).
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
-    stopping: bool,
-    stop_replies: Vec<RpcReplyPort<()>>,
+    front: Front<Control, Job>,
 }
 
 impl ModbusState {
-    fn shutting_down(&self) -> BusError {
-        BusError::ShuttingDown {
-            bus: self.settings.bus.clone(),
-        }
-    }
-
-    fn queue(&self, job: Job) {
-        match self.jobs.try_send(job) {
-            Ok(()) => {}
-            Err(TrySendError::Full(job)) => job.fail(BusError::QueueFull {
-                bus: self.settings.bus.clone(),
-                capacity: self.settings.queue_capacity,
-            }),
-            Err(TrySendError::Closed(job)) => job.fail(self.shutting_down()),
-        }
-    }
-
-    fn control(&self, c: Control) -> Result<(), BusError> {
-        self.control.try_send(c).map_err(|e| match e {
-            TrySendError::Full(_) => BusError::QueueFull {
-                bus: self.settings.bus.clone(),
-                capacity: CONTROL_CAPACITY,
-            },
-            TrySendError::Closed(_) => self.shutting_down(),
-        })
-    }
-
     /// Validates a unit-addressed request; refuses it with its error if bad or stopping.
     fn check(&self, unit: u8, request: &linevisor_modbus::Request) -> Result<(), BusError> {
-        if self.stopping {
-            return Err(self.shutting_down());
+        if self.front.stopping {
+            return Err(self.front.shutting_down());
         }
         let bus = &self.settings.bus;
         check_unit(bus, unit, self.settings.max_unit())?;
@@ -180,15 +140,20 @@ impl Actor for ModbusBus {
         let span = info_span!("bus", bus = %settings.bus);
         let task = tokio::spawn(port_task.run().instrument(span));
         Ok(ModbusState {
+            front: Front {
+                bus: settings.bus.clone(),
+                queue_capacity: settings.queue_capacity,
+                control: control_tx,
+                jobs: jobs_tx,
+                metrics,
+                wire,
+                shutdown: Some(shutdown_tx),
+                task: Some(task),
+                stopping: false,
+                stop_replies: Vec::new(),
+                drain_bound: settings.drain_bound(),
+            },
             settings,
-            control: control_tx,
-            jobs: jobs_tx,
-            metrics,
-            wire,
-            shutdown: Some(shutdown_tx),
-            task: Some(task),
-            stopping: false,
-            stop_replies: Vec::new(),
         })
     }
 
@@ -200,23 +165,23 @@ impl Actor for ModbusBus {
     ) -> Result<(), ActorProcessingErr> {
         match msg {
             ModbusMsg::Attach(attach, reply) => {
-                let r = if state.stopping {
-                    Err(state.shutting_down())
+                let r = if state.front.stopping {
+                    Err(state.front.shutting_down())
                 } else {
                     check_attach(&state.settings.bus, &attach, state.settings.max_unit())
-                        .and_then(|()| state.control(Control::Attach(attach)))
+                        .and_then(|()| state.front.control(Control::Attach(attach)))
                 };
                 let _ = reply.send(r);
             }
             ModbusMsg::Detach(unit) => {
-                if let Err(e) = state.control(Control::Detach(unit)) {
+                if let Err(e) = state.front.control(Control::Detach(unit)) {
                     warn!(bus = %state.settings.bus, unit, error = %e, "Detach not queued.");
                 }
             }
             ModbusMsg::Read { unit, block, reply } => {
                 let job = Job::Read { unit, block, reply };
                 match state.check(unit, &block.request()) {
-                    Ok(()) => state.queue(job),
+                    Ok(()) => state.front.queue(job),
                     Err(e) => job.fail(e),
                 }
             }
@@ -224,14 +189,14 @@ impl Actor for ModbusBus {
                 let check = state.check(unit, &write.request());
                 let job = Job::Write { unit, write, reply };
                 match check {
-                    Ok(()) => state.queue(job),
+                    Ok(()) => state.front.queue(job),
                     Err(e) => job.fail(e),
                 }
             }
             ModbusMsg::Broadcast { write, reply } => {
                 let bus = &state.settings.bus;
-                let check = if state.stopping {
-                    Err(state.shutting_down())
+                let check = if state.front.stopping {
+                    Err(state.front.shutting_down())
                 } else if !state.settings.is_rtu() {
                     Err(BusError::BroadcastUnsupported { bus: bus.clone() })
                 } else {
@@ -239,19 +204,15 @@ impl Actor for ModbusBus {
                 };
                 let job = Job::Broadcast { write, reply };
                 match check {
-                    Ok(()) => state.queue(job),
+                    Ok(()) => state.front.queue(job),
                     Err(e) => job.fail(e),
                 }
             }
             ModbusMsg::Metrics(reply) => {
-                let queued = state.jobs.max_capacity() - state.jobs.capacity();
-                let snapshot = crate::units::lock(&state.metrics).snapshot(&state.wire, queued);
-                let _ = reply.send(snapshot);
+                let _ = reply.send(state.front.metrics());
             }
             ModbusMsg::Stop(reply) => {
-                state.stop_replies.extend(reply);
-                if !state.stopping {
-                    state.stopping = true;
+                if state.front.stop(reply) {
                     // Messages already queued are still handled (and refused as stopping).
                     myself.drain()?;
                 }
@@ -265,20 +226,7 @@ impl Actor for ModbusBus {
         _myself: ActorRef<ModbusMsg>,
         state: &mut ModbusState,
     ) -> Result<(), ActorProcessingErr> {
-        if let Some(tx) = state.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(mut task) = state.task.take() {
-            // Bounded like an OTP shutdown timeout: one batch in flight, then it is cut.
-            let bound = state.settings.drain_bound();
-            if tokio::time::timeout(bound, &mut task).await.is_err() {
-                warn!(bus = %state.settings.bus, ?bound, "Port task did not stop in time; aborting it.");
-                task.abort();
-            }
-        }
-        for reply in state.stop_replies.drain(..) {
-            let _ = reply.send(());
-        }
+        state.front.post_stop().await;
         Ok(())
     }
 }

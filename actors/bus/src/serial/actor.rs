@@ -6,22 +6,17 @@ use std::sync::{Arc, Mutex};
 
 use linevisor_config::model::SerialBus as SerialBusConfig;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
-use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
 use tracing::{Instrument, info_span, warn};
 
 use super::exchange::{Exchange, SerialResult};
 use super::port::{Control, Inbox, Job, PortTask};
 use super::spec::Settings;
+use crate::front::{CONTROL_CAPACITY, Front};
 use crate::link::Opener;
 use crate::metrics::{BusMetrics, Metrics, Wire};
 use crate::modbus::BusOptions;
-use crate::units::lock;
 use crate::{Attach, BusError};
-
-/// Room for attach/detach changes in flight.
-const CONTROL_CAPACITY: usize = 256;
 
 /// Messages of the serial bus actor.
 #[derive(Debug)]
@@ -64,29 +59,14 @@ pub struct SerialBus;
 #[derive(Debug)]
 pub struct SerialState {
     settings: Settings,
-    control: mpsc::Sender<Control>,
-    jobs: mpsc::Sender<Job>,
-    metrics: Arc<Mutex<Metrics>>,
-    wire: Arc<Wire>,
-    /// Sent on stop; dropped with the state when the actor is killed, which also ends the
-    /// port task after its exchange in flight.
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
-    stopping: bool,
-    stop_replies: Vec<RpcReplyPort<()>>,
+    front: Front<Control, Job>,
 }
 
 impl SerialState {
-    fn shutting_down(&self) -> BusError {
-        BusError::ShuttingDown {
-            bus: self.settings.bus.clone(),
-        }
-    }
-
     /// A drive's address: 1–255 (0 would be every drive on some protocols, never one).
     fn check_unit(&self, unit: u8) -> Result<(), BusError> {
-        if self.stopping {
-            return Err(self.shutting_down());
+        if self.front.stopping {
+            return Err(self.front.shutting_down());
         }
         if unit == 0 {
             return Err(BusError::InvalidUnit {
@@ -112,27 +92,6 @@ impl SerialState {
             unit: a.unit,
             reason: reason.into(),
         })
-    }
-
-    fn control(&self, c: Control) -> Result<(), BusError> {
-        self.control.try_send(c).map_err(|e| match e {
-            TrySendError::Full(_) => BusError::QueueFull {
-                bus: self.settings.bus.clone(),
-                capacity: CONTROL_CAPACITY,
-            },
-            TrySendError::Closed(_) => self.shutting_down(),
-        })
-    }
-
-    fn queue(&self, job: Job) {
-        match self.jobs.try_send(job) {
-            Ok(()) => {}
-            Err(TrySendError::Full(job)) => job.fail(BusError::QueueFull {
-                bus: self.settings.bus.clone(),
-                capacity: self.settings.queue_capacity,
-            }),
-            Err(TrySendError::Closed(job)) => job.fail(self.shutting_down()),
-        }
     }
 }
 
@@ -169,15 +128,20 @@ impl Actor for SerialBus {
         let span = info_span!("bus", bus = %settings.bus);
         let task = tokio::spawn(port_task.run().instrument(span));
         Ok(SerialState {
+            front: Front {
+                bus: settings.bus.clone(),
+                queue_capacity: settings.queue_capacity,
+                control: control_tx,
+                jobs: jobs_tx,
+                metrics,
+                wire,
+                shutdown: Some(shutdown_tx),
+                task: Some(task),
+                stopping: false,
+                stop_replies: Vec::new(),
+                drain_bound: settings.drain_bound(),
+            },
             settings,
-            control: control_tx,
-            jobs: jobs_tx,
-            metrics,
-            wire,
-            shutdown: Some(shutdown_tx),
-            task: Some(task),
-            stopping: false,
-            stop_replies: Vec::new(),
         })
     }
 
@@ -191,11 +155,11 @@ impl Actor for SerialBus {
             SerialMsg::Attach(attach, reply) => {
                 let r = state
                     .check_attach(&attach)
-                    .and_then(|()| state.control(Control::Attach(attach)));
+                    .and_then(|()| state.front.control(Control::Attach(attach)));
                 let _ = reply.send(r);
             }
             SerialMsg::Detach(unit) => {
-                if let Err(e) = state.control(Control::Detach(unit)) {
+                if let Err(e) = state.front.control(Control::Detach(unit)) {
                     warn!(bus = %state.settings.bus, unit, error = %e, "Detach not queued.");
                 }
             }
@@ -210,18 +174,16 @@ impl Actor for SerialBus {
                     reply,
                 };
                 match state.check_unit(unit) {
-                    Ok(()) => state.queue(job),
+                    Ok(()) => state.front.queue(job),
                     Err(e) => job.fail(e),
                 }
             }
             SerialMsg::Metrics(reply) => {
-                let queued = state.jobs.max_capacity() - state.jobs.capacity();
-                let _ = reply.send(lock(&state.metrics).snapshot(&state.wire, queued));
+                let _ = reply.send(state.front.metrics());
             }
             SerialMsg::Stop(reply) => {
-                state.stop_replies.extend(reply);
-                if !state.stopping {
-                    state.stopping = true;
+                if state.front.stop(reply) {
+                    // Messages already queued are still handled (and refused as stopping).
                     myself.drain()?;
                 }
             }
@@ -234,19 +196,7 @@ impl Actor for SerialBus {
         _myself: ActorRef<SerialMsg>,
         state: &mut SerialState,
     ) -> Result<(), ActorProcessingErr> {
-        if let Some(tx) = state.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(mut task) = state.task.take() {
-            let bound = state.settings.drain_bound();
-            if tokio::time::timeout(bound, &mut task).await.is_err() {
-                warn!(bus = %state.settings.bus, ?bound, "Port task did not stop in time; aborting it.");
-                task.abort();
-            }
-        }
-        for reply in state.stop_replies.drain(..) {
-            let _ = reply.send(());
-        }
+        state.front.post_stop().await;
         Ok(())
     }
 }

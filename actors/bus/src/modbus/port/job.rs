@@ -135,3 +135,9 @@ impl Txn {
         }
     }
 }
+
+impl crate::front::Job for Job {
+    fn fail(self, e: BusError) {
+        Job::fail(self, e);
+    }
+}

@@ -328,3 +328,9 @@ impl PortTask {
         info!(link = %self.link, "Bus stopped; port closed.");
     }
 }
+
+impl crate::front::Job for Job {
+    fn fail(self, e: BusError) {
+        Job::fail(self, e);
+    }
+}
