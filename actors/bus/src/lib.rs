@@ -10,6 +10,7 @@ mod handle;
 mod link;
 pub mod metrics;
 pub mod modbus;
+mod reopen;
 mod scheduler;
 pub mod serial;
 mod start;

@@ -24,6 +24,7 @@ use crate::metrics::{Metrics, Wire};
 use crate::modbus::Modbus;
 use crate::modbus::client::Client;
 use crate::modbus::spec::{Settings, Transport};
+use crate::reopen::Reopen;
 use crate::units::Units;
 use job::{JobTxn, Txn};
 
@@ -40,14 +41,8 @@ pub(crate) struct Inbox {
 pub(crate) struct PortTask {
     s: Settings,
     opener: Box<dyn Opener>,
-    link: String,
     client: Option<Client>,
-    backoff: Retry,
-    next_open: Instant,
-    down_reason: String,
-    /// Whether the link has answered since it was (re)opened; the backoff resets then, so
-    /// a port that opens but fails at once still backs off.
-    answered_since_open: bool,
+    reopen: Reopen,
     units: Units<Modbus>,
     wire: Arc<Wire>,
     inbox: Inbox,
@@ -66,15 +61,11 @@ impl PortTask {
         inbox: Inbox,
     ) -> Self {
         Self {
-            link: opener.describe(),
+            reopen: Reopen::new(opener.describe(), backoff),
             units: Units::new(Breakers::new(s.demote_after, s.probe_interval), metrics),
             s,
             opener,
             client: None,
-            backoff,
-            next_open: Instant::now(),
-            down_reason: "not opened yet".into(),
-            answered_since_open: false,
             wire,
             inbox,
             stopping: false,
@@ -84,7 +75,7 @@ impl PortTask {
 
     /// Runs until the bus stops.
     pub(crate) async fn run(mut self) {
-        info!(link = %self.link, "Bus port task started.");
+        info!(link = %self.reopen.link, "Bus port task started.");
         self.open().await;
         while !self.stopping {
             if !matches!(
@@ -113,7 +104,7 @@ impl PortTask {
 
     /// While the link is down: serve the inbox (requests fail fast) until the next attempt.
     async fn wait_down(&mut self) {
-        let at = self.next_open;
+        let at = self.reopen.next_open;
         tokio::select! {
             biased;
             _ = &mut self.inbox.shutdown => self.stopping = true,
@@ -170,17 +161,15 @@ impl PortTask {
                     Transport::Rtu(c) => Client::rtu(io, c),
                     Transport::Tcp(c) => Client::tcp(io, c),
                 });
-                self.answered_since_open = false;
+                self.reopen.opened();
                 self.units.metrics().link_up = true;
-                info!(link = %self.link, "Opened the link.");
+                info!(link = %self.reopen.link, "Opened the link.");
                 self.units.link_restored();
             }
             Err(e) => {
-                let delay = self.backoff.next_delay();
-                self.next_open = now + delay;
-                self.down_reason = format!("open failed: {e}");
+                let delay = self.reopen.open_failed(&e, now);
                 self.units.metrics().open_failures += 1;
-                warn!(link = %self.link, error = %e, retry_in = ?delay, "Cannot open the link.");
+                warn!(link = %self.reopen.link, error = %e, retry_in = ?delay, "Cannot open the link.");
             }
         }
     }
@@ -265,12 +254,7 @@ impl PortTask {
     }
 
     fn down_error(&self, now: Instant) -> BusError {
-        BusError::LinkDown {
-            bus: self.s.bus.clone(),
-            link: self.link.clone(),
-            reason: self.down_reason.clone(),
-            retry_in: self.next_open.saturating_duration_since(now),
-        }
+        self.reopen.error(&self.s.bus, now)
     }
 
     /// Stop: answer everything queued, tell the drives, close the port.
@@ -289,6 +273,6 @@ impl PortTask {
         self.units.stopping(&stopping());
         self.client = None;
         self.units.metrics().link_up = false;
-        info!(link = %self.link, "Bus stopped; link closed.");
+        info!(link = %self.reopen.link, "Bus stopped; link closed.");
     }
 }

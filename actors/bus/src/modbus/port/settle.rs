@@ -93,7 +93,7 @@ impl PortTask {
                     m.count(unit, 1, |c| &mut c.exceptions);
                 }
                 drop(m);
-                self.answered_since_open = true;
+                self.reopen.answered();
                 if !broadcast {
                     self.units.answered(unit, now);
                 }
@@ -182,18 +182,13 @@ impl PortTask {
     /// The port or connection is gone: close it, tell the drives, reopen with backoff.
     fn lose_link(&mut self, e: &LinkError, now: Instant) {
         self.client = None;
-        if self.answered_since_open {
-            self.backoff.reset();
-        }
-        let delay = self.backoff.next_delay();
-        self.next_open = now + delay;
-        self.down_reason = e.to_string();
+        let delay = self.reopen.lost(e, now);
         {
             let mut m = self.units.metrics();
             m.link_up = false;
             m.link_losses += 1;
         }
-        warn!(link = %self.link, error = %e, retry_in = ?delay, "Link lost; reopening with backoff.");
+        warn!(link = %self.reopen.link, error = %e, retry_in = ?delay, "Link lost; reopening with backoff.");
         let down = self.down_error(now);
         for t in std::mem::take(&mut self.urgent) {
             t.job.fail(down.clone());

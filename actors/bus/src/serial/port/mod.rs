@@ -22,6 +22,7 @@ use super::spec::Settings;
 use crate::breaker::Breakers;
 use crate::link::{Counted, Opener};
 use crate::metrics::{Metrics, Wire};
+use crate::reopen::Reopen;
 use crate::scheduler::PollTxn;
 use crate::units::Units;
 use crate::{Attach, BusError};
@@ -99,14 +100,8 @@ pub(crate) struct Inbox {
 pub(crate) struct PortTask {
     s: Settings,
     opener: Box<dyn Opener>,
-    link: String,
     port: Option<Counted>,
-    backoff: Retry,
-    next_open: Instant,
-    down_reason: String,
-    /// Whether the port has answered since it was (re)opened; the backoff resets then, so a
-    /// port that opens but fails at once still backs off.
-    answered_since_open: bool,
+    reopen: Reopen,
     /// When the line went idle: the next request waits for the gap after it.
     idle_since: Instant,
     units: Units<Serial>,
@@ -121,7 +116,7 @@ impl std::fmt::Debug for PortTask {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PortTask")
             .field("bus", &self.s.bus)
-            .field("link", &self.link)
+            .field("link", &self.reopen.link)
             .finish_non_exhaustive()
     }
 }
@@ -137,15 +132,11 @@ impl PortTask {
     ) -> Self {
         let breakers = Breakers::new(s.demote_after, s.probe_interval);
         Self {
-            link: opener.describe(),
+            reopen: Reopen::new(opener.describe(), backoff),
             units: Units::new(breakers, metrics),
             s,
             opener,
             port: None,
-            backoff,
-            next_open: Instant::now(),
-            down_reason: "not opened yet".into(),
-            answered_since_open: false,
             idle_since: Instant::now(),
             wire,
             inbox,
@@ -156,7 +147,7 @@ impl PortTask {
 
     /// Runs until the bus stops.
     pub(crate) async fn run(mut self) {
-        info!(link = %self.link, "Serial port task started.");
+        info!(link = %self.reopen.link, "Serial port task started.");
         self.open().await;
         while !self.stopping {
             if !matches!(
@@ -183,7 +174,7 @@ impl PortTask {
 
     /// While the port is down: serve the inbox (requests fail fast) until the next attempt.
     async fn wait_down(&mut self) {
-        let at = self.next_open;
+        let at = self.reopen.next_open;
         tokio::select! {
             biased;
             _ = &mut self.inbox.shutdown => self.stopping = true,
@@ -235,18 +226,16 @@ impl PortTask {
         match result {
             Ok(stream) => {
                 self.port = Some(Counted::new(stream, Arc::clone(&self.wire)));
-                self.answered_since_open = false;
+                self.reopen.opened();
                 self.idle_since = now;
                 self.units.metrics().link_up = true;
-                info!(link = %self.link, "Opened the port.");
+                info!(link = %self.reopen.link, "Opened the port.");
                 self.units.link_restored();
             }
             Err(e) => {
-                let delay = self.backoff.next_delay();
-                self.next_open = now + delay;
-                self.down_reason = format!("open failed: {e}");
+                let delay = self.reopen.open_failed(&e, now);
                 self.units.metrics().open_failures += 1;
-                warn!(link = %self.link, error = %e, retry_in = ?delay, "Cannot open the port.");
+                warn!(link = %self.reopen.link, error = %e, retry_in = ?delay, "Cannot open the port.");
             }
         }
     }
@@ -300,12 +289,7 @@ impl PortTask {
     }
 
     fn down_error(&self, now: Instant) -> BusError {
-        BusError::LinkDown {
-            bus: self.s.bus.clone(),
-            link: self.link.clone(),
-            reason: self.down_reason.clone(),
-            retry_in: self.next_open.saturating_duration_since(now),
-        }
+        self.reopen.error(&self.s.bus, now)
     }
 
     /// Stop: answer everything queued, tell the drives, close the port.
@@ -325,7 +309,7 @@ impl PortTask {
         self.units.stopping(&stopping);
         self.port = None;
         self.units.metrics().link_up = false;
-        info!(link = %self.link, "Bus stopped; port closed.");
+        info!(link = %self.reopen.link, "Bus stopped; port closed.");
     }
 }
 

@@ -33,7 +33,7 @@ impl PortTask {
                         m.count(unit, 1, |c| &mut c.exceptions);
                     }
                 }
-                self.answered_since_open = true;
+                self.reopen.answered();
                 self.units.answered(unit, now);
                 self.deliver(t, answer, now);
             }
@@ -133,18 +133,13 @@ impl PortTask {
     /// The port is gone: close it, tell the drives, reopen with backoff.
     fn lose_link(&mut self, e: &SerialLinkError, now: Instant) {
         self.port = None;
-        if self.answered_since_open {
-            self.backoff.reset();
-        }
-        let delay = self.backoff.next_delay();
-        self.next_open = now + delay;
-        self.down_reason = e.to_string();
+        let delay = self.reopen.lost(e, now);
         {
             let mut m = self.units.metrics();
             m.link_up = false;
             m.link_losses += 1;
         }
-        warn!(link = %self.link, error = %e, retry_in = ?delay, "Port lost; reopening with backoff.");
+        warn!(link = %self.reopen.link, error = %e, retry_in = ?delay, "Port lost; reopening with backoff.");
         let down = self.down_error(now);
         for t in std::mem::take(&mut self.urgent) {
             t.job.fail(down.clone());
