@@ -5,6 +5,8 @@
 //! The shipped profile runs unchanged: its parameters are downloaded by SDO and verified, and
 //! every step of the scenario is the same as for Modbus profiles.
 
+mod common;
+
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -14,11 +16,9 @@ use linevisor_can::{CanTransport, TransportKind, VirtualBus};
 use linevisor_canopen::NodeId;
 use linevisor_canopen::sim::{self, NodeConfig, NodeStatus, SimNodeHandle};
 use linevisor_config::check_text;
-use linevisor_config::model::{LineSection, Profile, Protocol, SafeState};
-use linevisor_drive::conformance::{self, Harness, Rig};
-use linevisor_drive::{DriveChannels, DriveOptions, DriveSetup};
+use linevisor_config::model::{Profile, Protocol};
+use linevisor_drive::conformance::{self, Rig};
 use linevisor_profile::{PointValue, PowerState, ProfileCodec, Sample};
-use linevisor_supervisor::{Backoff, EventBus, Intensity, Strategy, SupervisorSpec};
 use ractor::Actor;
 use tokio::task::JoinHandle;
 
@@ -153,17 +153,6 @@ fn canopen_profiles() -> Vec<Profile> {
     profiles
 }
 
-fn line() -> LineSection {
-    LineSection {
-        name: "test-line".into(),
-        cycle_ms: 10,
-        safe_state: SafeState::QuickStop,
-        api_listen: "127.0.0.1:7010".into(),
-        profile_dirs: Vec::new(),
-        load_warn_percent: 70,
-    }
-}
-
 async fn conform(vbus: &VirtualBus, transport: TransportKind, patient: bool, profile: Profile) {
     let name = profile.profile.name.clone();
     let rig = CanRig::new(vbus, &profile);
@@ -188,35 +177,7 @@ async fn conform(vbus: &VirtualBus, transport: TransportKind, patient: bool, pro
     .unwrap();
     let bus = CanopenHandle::new("can-a", actor);
     let config = conformance::drive_config(&profile, "axis-1", "can-a", u32::from(NODE));
-    let channels = DriveChannels::default();
-    let events = channels.events.subscribe();
-    let telemetry = channels.telemetry.subscribe();
-    let setup = DriveSetup::new(
-        &line(),
-        &config,
-        &profile,
-        bus.clone().into(),
-        channels,
-        DriveOptions::default(),
-    )
-    .expect("drive setup");
-    let spec = setup.spec();
-    let handle = spec.handle();
-    let supervisor = SupervisorSpec::new(Strategy::OneForOne)
-        .intensity(Intensity::new(10, Duration::from_secs(1)))
-        .backoff(Backoff::NONE)
-        .child(spec)
-        .start("drives", EventBus::default())
-        .await
-        .expect("start supervisor");
-    let harness = Harness {
-        handle,
-        events,
-        telemetry,
-        supervisor,
-        profile,
-        config,
-    };
+    let harness = common::harness(profile, config, bus.clone().into()).await;
     match conformance::run(&rig, harness).await {
         Ok(report) => {
             for step in report.steps {

@@ -7,17 +7,14 @@ mod common;
 
 use std::io;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use common::{SERIAL, UNIT, line, profile, shipped_of};
+use common::{SERIAL, UNIT, profile, shipped_of};
 use linevisor_bus::serial::{SerialArgs, SerialBus, SerialHandle};
 use linevisor_bus::{BusOptions, FnOpener, LinkStream, Opener};
 use linevisor_config::model::{Parity, Protocol, SerialBus as SerialBusConfig};
-use linevisor_drive::conformance::{self, Harness, Rig};
-use linevisor_drive::{DriveChannels, DriveOptions, DriveSetup};
+use linevisor_drive::conformance::{self, Rig};
 use linevisor_profile::PowerState;
 use linevisor_sim::{ServeTask, SimDrive, SimDriveOptions, SimHandle};
-use linevisor_supervisor::{Backoff, EventBus, Intensity, Strategy, SupervisorSpec};
 use ractor::Actor;
 
 /// The simulated serial drive as the scenario's device side.
@@ -132,35 +129,7 @@ async fn conform(name: &str, wire: Wire) {
     let (actor, _) = Actor::spawn(None, SerialBus, args).await.expect("bus");
     let bus = SerialHandle::new("serial-a", actor);
     let config = conformance::drive_config(&profile, "axis-1", "serial-a", u32::from(UNIT));
-    let channels = DriveChannels::default();
-    let events = channels.events.subscribe();
-    let telemetry = channels.telemetry.subscribe();
-    let setup = DriveSetup::new(
-        &line(),
-        &config,
-        &profile,
-        bus.clone().into(),
-        channels,
-        DriveOptions::default(),
-    )
-    .expect("drive setup");
-    let spec = setup.spec();
-    let handle = spec.handle();
-    let supervisor = SupervisorSpec::new(Strategy::OneForOne)
-        .intensity(Intensity::new(10, Duration::from_secs(1)))
-        .backoff(Backoff::NONE)
-        .child(spec)
-        .start("drives", EventBus::default())
-        .await
-        .expect("start supervisor");
-    let harness = Harness {
-        handle,
-        events,
-        telemetry,
-        supervisor,
-        profile,
-        config,
-    };
+    let harness = common::harness(profile, config, bus.clone().into()).await;
     match conformance::run(&SerialRig { sim }, harness).await {
         Ok(report) => {
             for step in report.steps {

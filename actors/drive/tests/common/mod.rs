@@ -82,6 +82,44 @@ pub fn line() -> LineSection {
     }
 }
 
+/// The conformance scenario's drive: `profile` at `config` on `bus`, started under a
+/// one_for_one supervisor, its events and telemetry subscribed before it starts.
+pub async fn harness(
+    profile: Profile,
+    config: DriveConfig,
+    bus: linevisor_bus::BusHandle,
+) -> Harness {
+    let channels = DriveChannels::default();
+    let events = channels.events.subscribe();
+    let telemetry = channels.telemetry.subscribe();
+    let setup = DriveSetup::new(
+        &line(),
+        &config,
+        &profile,
+        bus,
+        channels,
+        DriveOptions::default(),
+    )
+    .expect("drive setup");
+    let spec = setup.spec();
+    let handle = spec.handle();
+    let supervisor = SupervisorSpec::new(Strategy::OneForOne)
+        .intensity(Intensity::new(10, Duration::from_secs(1)))
+        .backoff(Backoff::NONE)
+        .child(spec)
+        .start("drives", EventBus::default())
+        .await
+        .expect("start supervisor");
+    Harness {
+        handle,
+        events,
+        telemetry,
+        supervisor,
+        profile,
+        config,
+    }
+}
+
 /// A drive on a simulated bus, under a one_for_one supervisor.
 pub struct Bench {
     pub sim: SimHandle,
