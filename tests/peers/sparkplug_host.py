@@ -12,6 +12,7 @@ Reads commands on stdin, one per line:
   dcmd EDGE_NODE DEVICE METRIC bool|double VALUE   a DCMD with one named metric
   rebirth EDGE_NODE                                an NCMD Node Control/Rebirth = true
   raw TOPIC HEX                                    any bytes on any topic (bad-input tests)
+  state online|offline                             its retained STATE, timestamped now
 """
 
 import json
@@ -136,6 +137,9 @@ def main():
             m = spb.Metric(timestamp=now, name="Node Control/Rebirth", datatype=spb.DataType.BOOLEAN, value=True)
             payload = spb.NCmd(timestamp=now, metrics=(m,))
             client.publish(f"spBv1.0/{group}/NCMD/{words[1]}", payload.encode(), qos=1)
+        elif words[0] == "state" and len(words) == 2:
+            state = {"online": words[1] == "online", "timestamp": now}
+            client.publish(state_topic, json.dumps(state), qos=1, retain=True).wait_for_publish(10)
         elif words[0] == "raw" and len(words) == 3:
             client.publish(words[1], bytes.fromhex(words[2]), qos=1)
         out({"type": "sent", "command": words[0]})

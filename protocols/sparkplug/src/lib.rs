@@ -2,6 +2,7 @@
 
 mod backlog;
 mod command;
+mod host;
 mod node;
 mod topic;
 mod value;
@@ -21,6 +22,7 @@ pub use backlog::{Backlog, Kept};
 pub use command::{
     CommandError, DeviceCommand, NodeCommand, command_metrics, parse_dcmd, parse_ncmd,
 };
+pub use host::{HostChange, PrimaryHost, StateError};
 pub use node::{BD_SEQ, DeviceMetric, EdgeNode, NodeConfig, Publish, Qos, REBIRTH};
 pub use topic::{MessageType, NAMESPACE, Topic, TopicError, id_ok};
 pub use value::{DataType, MetricValue};

@@ -192,3 +192,42 @@ proptest! {
         let _ = parse_ncmd(&b);
     }
 }
+
+mod primary_host {
+    use linevisor_sparkplug::{HostChange, PrimaryHost};
+
+    #[test]
+    fn online_offline_and_stale_state_messages() {
+        let mut h = PrimaryHost::default();
+        assert!(!h.is_online());
+        let on = |t: u64| format!("{{\"online\": true, \"timestamp\": {t}}}");
+        let off = |t: u64| format!("{{\"online\":false,\"timestamp\":{t}}}");
+        assert_eq!(h.on_state(on(10).as_bytes()), Ok(HostChange::CameOnline));
+        assert_eq!(h.on_state(on(11).as_bytes()), Ok(HostChange::Unchanged));
+        // A retained offline from before the host's last online is stale.
+        assert_eq!(h.on_state(off(5).as_bytes()), Ok(HostChange::Stale));
+        assert!(h.is_online());
+        assert_eq!(h.on_state(off(12).as_bytes()), Ok(HostChange::WentOffline));
+        assert!(!h.is_online());
+        // Another broker: its retained STATE counts, even if older than the last one here.
+        h.reset();
+        assert_eq!(h.on_state(on(8).as_bytes()), Ok(HostChange::CameOnline));
+    }
+
+    #[test]
+    fn a_malformed_state_is_an_error_and_changes_nothing() {
+        let mut h = PrimaryHost::default();
+        h.on_state(br#"{"online":true,"timestamp":1}"#)
+            .expect("valid");
+        for bad in [
+            &b"online"[..],
+            b"{\"online\":\"yes\",\"timestamp\":2}",
+            b"{\"online\":false}",
+            b"\xff",
+        ] {
+            let e = h.on_state(bad).expect_err("malformed");
+            assert!(e.to_string().starts_with("STATE payload is not"), "{e}");
+            assert!(h.is_online());
+        }
+    }
+}

@@ -110,3 +110,74 @@ fn each_bad_value_is_located_with_a_hint() {
         "did-you-mean: {got:#?}"
     );
 }
+
+/// The demo line with `section` as its `[northbound.sparkplug]`.
+fn demo_with(section: &str) -> Vec<String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    let demo = std::fs::read_to_string(root.join("demo-line.toml")).expect("demo line");
+    let text = format!(
+        "{demo}\n[northbound.sparkplug]\nbrokers = [\"mqtt://127.0.0.1:1883\"]\ngroup_id = \"p\"\n{section}"
+    );
+    check_text("line.toml", &text, Some(&root))
+        .diagnostics
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+#[test]
+fn a_drive_can_publish_its_own_metrics_and_deadbands() {
+    let good = "[northbound.sparkplug.drives.infeed-conveyor]\nmetrics = [\"state\", \"velocity\"]\ndeadband = { velocity = 2.0 }\n";
+    assert_eq!(demo_with(good), Vec::<String>::new());
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    let demo = std::fs::read_to_string(root.join("demo-line.toml")).expect("demo line");
+    let text = format!(
+        "{demo}\n[northbound.sparkplug]\nbrokers = [\"mqtt://127.0.0.1:1883\"]\ngroup_id = \"p\"\ndeadband = {{ velocity = 0.5 }}\n{good}"
+    );
+    let line = check_text("line.toml", &text, Some(&root))
+        .line
+        .expect("valid");
+    let s = line.config.northbound.sparkplug.expect("section");
+    assert_eq!(s.metrics_of("infeed-conveyor"), ["state", "velocity"]);
+    assert_eq!(s.metrics_of("transfer-axis").len(), 10);
+    assert_eq!(s.deadband_of("infeed-conveyor", "velocity"), 2.0);
+    assert_eq!(s.deadband_of("transfer-axis", "velocity"), 0.5);
+}
+
+#[test]
+fn a_drive_table_for_no_drive_or_an_unknown_metric_is_located() {
+    let got = demo_with("[northbound.sparkplug.drives.infeed-conveyr]\nmetrics = [\"state\"]\n");
+    assert!(
+        got.iter().any(|d| d.contains(
+            "northbound.sparkplug.drives.\"infeed-conveyr\": no drive \"infeed-conveyr\" on this line"
+        ) && d.contains("infeed-conveyor")),
+        "{got:#?}"
+    );
+    let got = demo_with("[northbound.sparkplug.drives.infeed-conveyor]\nmetrics = [\"sate\"]\n");
+    assert!(
+        got.iter().any(|d| d.contains(
+            "northbound.sparkplug.drives.\"infeed-conveyor\".metrics[0]: unknown metric \"sate\""
+        )),
+        "{got:#?}"
+    );
+}
+
+#[test]
+fn a_viewer_role_with_commands_allowed_is_warned() {
+    let got = demo_with("allow_commands = true\nrole = \"viewer\"\n");
+    assert!(
+        got.iter().any(|d| d
+            .contains("warning: northbound.sparkplug.role: role viewer: every DCMD is refused")),
+        "{got:#?}"
+    );
+    assert_eq!(
+        demo_with("allow_commands = true\nrole = \"operator\"\n"),
+        Vec::<String>::new()
+    );
+    let got = demo_with("role = \"admin\"\n");
+    assert!(
+        got.iter()
+            .any(|d| d.contains("unknown value \"admin\"; expected one of: viewer, operator")),
+        "{got:#?}"
+    );
+}

@@ -2,8 +2,9 @@
 //! engineering units), the values a telemetry sample carries, and a DCMD's drive command.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use linevisor_config::model::Units;
+use linevisor_config::model::{SparkplugSection, Units};
 use linevisor_drive::{Command, TelemetrySample};
 use linevisor_sparkplug::{DeviceCommand, DeviceMetric, MetricValue, command_metrics};
 
@@ -29,29 +30,22 @@ pub(crate) const COMMAND_RESULT: &str = "Command/Result";
 pub(crate) const COMMAND_REASON: &str = "Command/Reason";
 pub(crate) const COMMAND_SEQ: &str = "Command/Seq";
 
-/// What a device publishes.
+/// What each device publishes: the section's metrics and deadbands, line-wide and per drive.
 #[derive(Debug, Clone)]
 pub(crate) struct Layout {
-    /// `metrics` keys.
-    pub(crate) keys: Vec<String>,
-    pub(crate) deadband: BTreeMap<String, f64>,
+    pub(crate) section: Arc<SparkplugSection>,
+    /// The command metrics are declared (commands allowed, for a role that may use them).
     pub(crate) commands: bool,
 }
 
 impl Layout {
-    /// The DBIRTH metrics of a drive whose profile has `units`, with current `sample` values.
-    pub(crate) fn birth(
-        &self,
-        units: &Units,
-        sample: Option<&TelemetrySample>,
-    ) -> Vec<DeviceMetric> {
-        let values: BTreeMap<&str, MetricValue> = sample
-            .map(|s| self.values(s))
-            .unwrap_or_default()
-            .into_iter()
-            .collect();
+    /// The DBIRTH metrics of drive `s.drive` whose profile has `units`, with the sample's values.
+    pub(crate) fn birth(&self, units: &Units, s: &TelemetrySample) -> Vec<DeviceMetric> {
+        let drive = s.drive.as_ref();
+        let values: BTreeMap<&str, MetricValue> = self.values(s).into_iter().collect();
         let mut out: Vec<DeviceMetric> = self
-            .keys
+            .section
+            .metrics_of(drive)
             .iter()
             .map(|k| {
                 let name = metric_name(k);
@@ -66,7 +60,7 @@ impl Layout {
                     name: name.to_owned(),
                     value: values.get(name).cloned().unwrap_or_else(|| zero(k)),
                     unit,
-                    deadband: self.deadband.get(k).copied().unwrap_or(0.0),
+                    deadband: self.section.deadband_of(drive, k),
                 }
             })
             .collect();
@@ -77,20 +71,20 @@ impl Layout {
         out
     }
 
-    /// The deadband of a metric by its Sparkplug name.
-    pub(crate) fn deadband_of(&self, name: &str) -> f64 {
-        self.keys
+    /// The deadband of a metric of `drive`, by its Sparkplug name.
+    pub(crate) fn deadband_of(&self, drive: &str, name: &str) -> f64 {
+        self.section
+            .metrics_of(drive)
             .iter()
             .find(|k| metric_name(k) == name)
-            .and_then(|k| self.deadband.get(k))
-            .copied()
-            .unwrap_or(0.0)
+            .map_or(0.0, |k| self.section.deadband_of(drive, k))
     }
 
     /// The metric values of a sample, by Sparkplug name.
     pub(crate) fn values(&self, s: &TelemetrySample) -> Vec<(&'static str, MetricValue)> {
-        let mut out = Vec::with_capacity(self.keys.len());
-        for k in &self.keys {
+        let keys = self.section.metrics_of(s.drive.as_ref());
+        let mut out = Vec::with_capacity(keys.len());
+        for k in keys {
             let v = match k.as_str() {
                 "state" => MetricValue::String(s.state.name().to_owned()),
                 "velocity" => MetricValue::Double(s.velocity.unwrap_or(0.0)),
@@ -107,6 +101,17 @@ impl Layout {
         }
         out
     }
+}
+
+/// The engineering units of a running drive's profile.
+pub(crate) fn units_of(line: &linevisor_line::RunningLine, drive: &str) -> Option<Units> {
+    let entry = line.drive(drive)?;
+    let (name, version) = entry.version.split_once('@')?;
+    let config = line.config();
+    let p = config
+        .profiles
+        .get(&(name.to_owned(), version.to_owned()))?;
+    Some(p.profile.units.clone())
 }
 
 /// The type-correct zero of a metric before its first sample.

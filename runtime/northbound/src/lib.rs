@@ -8,7 +8,9 @@ mod device;
 mod disk;
 mod feed;
 mod mqtt;
+mod session;
 mod settings;
+mod store;
 mod task;
 mod tls;
 

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use linevisor_config::model::{SparkplugSection, resolve};
+use linevisor_config::model::{CommandRole, SparkplugSection, resolve};
 use linevisor_sparkplug::NodeConfig;
 
 use crate::NorthboundError;
@@ -30,6 +30,9 @@ impl std::fmt::Display for Broker {
 pub(crate) struct Settings {
     pub(crate) brokers: Vec<Broker>,
     pub(crate) client_id: String,
+    /// Who the broker knows us as (`username`, else the client id), and that identity's role.
+    pub(crate) identity: String,
+    pub(crate) role: CommandRole,
     pub(crate) credentials: Option<(String, String)>,
     /// The TLS client config of `mqtts://` brokers.
     pub(crate) tls: Option<std::sync::Arc<rustls::ClientConfig>>,
@@ -96,10 +99,9 @@ impl Settings {
         };
         Ok(Self {
             brokers,
-            client_id: s
-                .client_id
-                .clone()
-                .unwrap_or_else(|| format!("linevisor-{edge_node}")),
+            client_id: s.client_id(line_name),
+            identity: s.identity(line_name),
+            role: s.role,
             credentials,
             tls,
             keep_alive: Duration::from_secs(u64::from(s.keep_alive_s)),
@@ -109,9 +111,8 @@ impl Settings {
                 max_interval_ms: u64::from(s.max_interval_ms),
             },
             layout: Layout {
-                keys: s.metrics.clone(),
-                deadband: s.deadband.clone(),
-                commands: s.allow_commands,
+                section: std::sync::Arc::new(s.clone()),
+                commands: s.allow_commands && s.role == CommandRole::Operator,
             },
             data_qos: s.data_qos,
             allow_commands: s.allow_commands,

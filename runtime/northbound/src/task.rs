@@ -10,18 +10,20 @@ use std::time::Duration;
 use linevisor_drive::{DriveEventKind, TelemetrySample};
 use linevisor_line::{LineNotice, RunningLine};
 use linevisor_sparkplug::{
-    Backlog, EdgeNode, MessageType, MetricValue, NodeCommand, Publish, Topic, parse_dcmd,
+    EdgeNode, HostChange, MessageType, MetricValue, NodeCommand, PrimaryHost, Publish, Topic,
     parse_ncmd,
 };
-use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, Event, Packet, QoS};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
+use crate::commands::Asker;
 use crate::device::{COMMAND_LAST, COMMAND_REASON, COMMAND_RESULT, COMMAND_SEQ};
-use crate::disk::DiskLog;
 use crate::feed::{Feed, spawn_forwarders};
 use crate::mqtt::{now_ms, qos, sample_ms, spawn_event_loop};
+use crate::session;
 use crate::settings::Settings;
+use crate::store::Store;
 use crate::{Journal, Stats};
 
 pub(crate) struct Publisher {
@@ -34,14 +36,11 @@ pub(crate) struct Publisher {
     born: BTreeMap<String, u64>,
     /// Last sample per drive (values of a new birth).
     last: BTreeMap<String, TelemetrySample>,
-    host_online: bool,
+    /// The primary host, when `primary_host` is set.
+    host: Option<PrimaryHost>,
     command_seq: u64,
-    /// Samples kept while the broker is unreachable.
-    backlog: Backlog,
-    /// The backlog's file, with `buffer_path`.
-    disk: Option<DiskLog>,
-    /// Kept samples still to replay after the births.
-    replay: std::collections::VecDeque<linevisor_sparkplug::Kept>,
+    /// Store and forward.
+    store: Store,
 }
 
 impl std::fmt::Debug for Publisher {
@@ -59,15 +58,10 @@ impl Publisher {
         journal: Journal,
         stats: Arc<Stats>,
     ) -> Self {
-        let mut backlog = Backlog::new(s.buffer_bytes, s.buffer_age_ms);
-        // Samples a previous run kept on disk are replayed after the first births.
-        let disk = s
-            .buffer_path
-            .as_deref()
-            .map(|p| DiskLog::open(p, s.buffer_bytes as u64, &mut backlog, now_ms()));
+        let store = Store::open(&s, now_ms());
         Self {
             node: EdgeNode::new(s.node.clone()),
-            host_online: s.primary_host.is_none(),
+            host: s.primary_host.as_ref().map(|_| PrimaryHost::default()),
             s,
             line,
             journal,
@@ -75,43 +69,18 @@ impl Publisher {
             born: BTreeMap::new(),
             last: BTreeMap::new(),
             command_seq: 0,
-            backlog,
-            disk,
-            replay: std::collections::VecDeque::new(),
+            store,
         }
     }
 
-    fn options(&self, broker: usize) -> MqttOptions {
-        let b = &self.s.brokers[broker % self.s.brokers.len()];
-        let mut o = MqttOptions::new(&self.s.client_id, &b.host, b.port);
-        o.set_keep_alive(self.s.keep_alive);
-        o.set_clean_session(true);
-        o.set_max_packet_size(1 << 20, 1 << 20);
-        if let Some((u, p)) = &self.s.credentials {
-            o.set_credentials(u, p);
-        }
-        if let (true, Some(tls)) = (b.tls, &self.s.tls) {
-            o.set_transport(rumqttc::Transport::tls_with_config(
-                rumqttc::TlsConfiguration::Rustls(Arc::clone(tls)),
-            ));
-        }
-        o.set_last_will(self.will());
-        o
-    }
-
-    fn will(&self) -> LastWill {
-        let w = self.node.will();
-        LastWill::new(w.topic.to_string(), w.encode(), QoS::AtLeastOnce, false)
-    }
-
-    /// Runs until the line's feed closes.
     /// Runs until `stop` turns true (then NDEATH, disconnect) or the line's feed closes.
     pub(crate) async fn run(mut self, mut stop: tokio::sync::watch::Receiver<bool>) {
         let (tx, mut feed) = mpsc::channel::<Feed>(4096);
         spawn_forwarders(&self.line, &tx);
         let mut notices = self.line.subscribe();
         let mut broker = 0;
-        let (client, events) = AsyncClient::new(self.options(broker), 1024);
+        let (client, events) =
+            AsyncClient::new(session::options(&self.s, &self.node, broker), 1024);
         let (mut incoming, reconnect) = spawn_event_loop(events);
         let mut backoff = Duration::from_millis(100);
         info!(edge_node = %self.s.node.edge_node, broker = %self.s.brokers[0], "Sparkplug publisher started.");
@@ -119,7 +88,7 @@ impl Publisher {
             tokio::select! {
                 // The only change is to `true` (or the sender gone): stop.
                 _ = stop.changed() => {
-                    self.goodbye(&client, &mut incoming).await;
+                    session::goodbye(&client, &mut incoming, &self.node).await;
                     return;
                 }
                 ev = incoming.recv() => match ev {
@@ -137,18 +106,23 @@ impl Publisher {
                         }
                         self.stats.disconnects.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         self.node.offline();
+                        self.store.abort_replay(now_ms());
+                self.store.abort_replay(now_ms());
                         self.born.clear();
                         // A new session waits for the primary host's STATE again.
-                        self.host_online = self.s.primary_host.is_none();
+                        if let Some(h) = self.host.as_mut() {
+                            h.reset();
+                        }
                         // The next session's Will carries the next bdSeq; try the next broker.
                         broker += 1;
-                        let _ = reconnect.send((self.options(broker), backoff)).await;
+                        let next = session::options(&self.s, &self.node, broker);
+                        let _ = reconnect.send((next, backoff)).await;
                         backoff = (backoff * 2).min(Duration::from_secs(10));
                     }
                     None => return,
                 },
                 Some(f) = feed.recv() => self.on_feed(&client, f),
-                () = std::future::ready(()), if !self.replay.is_empty() => {
+                () = std::future::ready(()), if self.store.replaying() => {
                     self.replay_some(&client).await;
                 }
                 n = notices.recv() => match n {
@@ -168,80 +142,43 @@ impl Publisher {
     /// queue (a replay of minutes must not overflow it), then back to the loop.
     async fn replay_some(&mut self, client: &AsyncClient) {
         let now = now_ms();
-        for _ in 0..256 {
-            let Some(k) = self.replay.pop_front() else {
-                return;
-            };
-            if !self.node.is_online() {
-                self.replay.clear();
-                return;
-            }
+        let born = &self.born;
+        let mut ready = self
+            .store
+            .take_ready(256, |d| born.contains_key(d))
+            .into_iter();
+        while let Some(k) = ready.next() {
             for p in self
                 .node
                 .device_history(&k.device, &k.values, k.sample_ms, now)
             {
-                let q = if self.s.data_qos == 0 {
-                    qos(p.qos)
-                } else {
-                    QoS::AtLeastOnce
+                let q = match self.s.data_qos {
+                    0 => qos(p.qos),
+                    _ => QoS::AtLeastOnce,
                 };
-                if client
-                    .publish(p.topic.to_string(), q, false, p.encode())
+                // Bounded: with the connection lost, the event loop stops taking requests until
+                // this loop hands it the next options.
+                let sent = client.publish(p.topic.to_string(), q, false, p.encode());
+                if tokio::time::timeout(Duration::from_secs(1), sent)
                     .await
-                    .is_ok()
+                    .is_err()
                 {
-                    self.stats
-                        .published
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                }
-            }
-        }
-    }
-
-    /// A clean stop: NDEATH (the Will is not sent on a clean disconnect), then DISCONNECT;
-    /// bounded, so a dead broker cannot hold up the line's stop.
-    async fn goodbye(&mut self, client: &AsyncClient, incoming: &mut crate::mqtt::Incoming) {
-        if !self.node.is_online() {
-            return;
-        }
-        let will = self.node.will();
-        let _ = client.try_publish(
-            will.topic.to_string(),
-            QoS::AtLeastOnce,
-            false,
-            will.encode(),
-        );
-        let _ = client.try_disconnect();
-        let flushed = async {
-            while let Some(Ok(ev)) = incoming.recv().await {
-                if matches!(ev, Event::Outgoing(rumqttc::Outgoing::Disconnect)) {
+                    self.store
+                        .put_back(std::iter::once(k).chain(ready).collect());
                     return;
                 }
+                self.stats
+                    .published
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
-        };
-        let _ = tokio::time::timeout(Duration::from_secs(2), flushed).await;
-        info!(
-            bd_seq = self.node.bd_seq(),
-            "Offline: NDEATH published, disconnected."
-        );
+        }
     }
 
     fn on_mqtt(&mut self, client: &AsyncClient, ev: Event, tx: &mpsc::Sender<Feed>) {
         match ev {
             Event::Incoming(Packet::ConnAck(_)) => {
-                let n = &self.s.node;
-                for kind in [MessageType::NCmd, MessageType::DCmd] {
-                    let mut t = Topic::new(&n.group, kind, &n.edge_node, None).to_string();
-                    if kind == MessageType::DCmd {
-                        t.push_str("/+");
-                    }
-                    let _ = client.try_subscribe(t, QoS::AtLeastOnce);
-                }
-                if let Some(host) = &self.s.primary_host {
-                    let t = Topic::State { host: host.clone() }.to_string();
-                    let _ = client.try_subscribe(t, QoS::AtLeastOnce);
-                }
-                if self.host_online {
+                session::subscribe(client, &self.s);
+                if self.host.as_ref().is_none_or(PrimaryHost::is_online) {
                     self.births(client);
                 }
             }
@@ -261,41 +198,32 @@ impl Publisher {
         for s in samples {
             self.birth(client, &s);
         }
-        // Then what was kept while offline, in order, flagged historical.
-        let now = now_ms();
-        let kept = self.backlog.drain(now);
-        if let Some(disk) = self.disk.as_mut() {
-            disk.rewrite(&self.backlog);
+        // Then what was kept while offline, in order, flagged historical: replayed in chunks
+        // from the run loop, waiting for room in the client's queue.
+        let line = &self.line;
+        let n = self
+            .store
+            .start_replay(now_ms(), |d| line.drive(d).is_some());
+        self.stats
+            .dropped_offline
+            .store(self.store.dropped(), std::sync::atomic::Ordering::Relaxed);
+        if n > 0 {
+            info!(samples = n, "Replaying samples kept while offline.");
         }
-        if !kept.is_empty() {
-            info!(
-                samples = kept.len(),
-                "Replaying samples kept while offline."
-            );
-        }
-        // Replayed in chunks from the run loop, waiting for room in the client's queue.
-        self.replay.extend(kept);
     }
 
     fn birth(&mut self, client: &AsyncClient, s: &TelemetrySample) {
         let id = s.drive.to_string();
-        let Some(units) = self.units(&id) else { return };
-        let metrics = self.s.layout.birth(&units, Some(s));
+        let Some(units) = crate::device::units_of(&self.line, &id) else {
+            return;
+        };
+        let metrics = self.s.layout.birth(&units, s);
         let out = self.node.device_birth(&id, metrics, now_ms());
         if !out.is_empty() {
             self.born.insert(id, s.generation);
+            self.store.device_born();
         }
         self.send(client, out);
-    }
-
-    fn units(&self, drive: &str) -> Option<linevisor_config::model::Units> {
-        let entry = self.line.drive(drive)?;
-        let (name, version) = entry.version.split_once('@')?;
-        let config = self.line.config();
-        let p = config
-            .profiles
-            .get(&(name.to_owned(), version.to_owned()))?;
-        Some(p.profile.units.clone())
     }
 
     fn on_feed(&mut self, client: &AsyncClient, f: Feed) {
@@ -308,15 +236,12 @@ impl Publisher {
                     let values = self.s.layout.values(&s);
                     let refs: Vec<(&str, MetricValue)> = values.into_iter().collect();
                     let layout = &self.s.layout;
-                    let kept = self
-                        .backlog
-                        .keep(&id, &refs, sample_ms(&s), |m| layout.deadband_of(m));
-                    if let (Some(k), Some(disk)) = (kept, self.disk.as_mut()) {
-                        disk.append(&k, &self.backlog);
-                    }
+                    let dropped = self
+                        .store
+                        .keep(&id, &refs, sample_ms(&s), |m| layout.deadband_of(&id, m));
                     self.stats
                         .dropped_offline
-                        .store(self.backlog.dropped, std::sync::atomic::Ordering::Relaxed);
+                        .store(dropped, std::sync::atomic::Ordering::Relaxed);
                     return;
                 }
                 match self.born.get(&id) {
@@ -371,12 +296,7 @@ impl Publisher {
     ) {
         match Topic::parse(topic) {
             Ok(Topic::State { host }) if Some(&host) == self.s.primary_host.as_ref() => {
-                let online = std::str::from_utf8(payload)
-                    .is_ok_and(|t| t.replace(' ', "").contains("\"online\":true"));
-                let was = std::mem::replace(&mut self.host_online, online);
-                if online && !was && !self.node.is_online() {
-                    self.births(client);
-                }
+                self.on_state(client, &host, payload)
             }
             Ok(Topic::Message {
                 kind: MessageType::NCmd,
@@ -406,33 +326,46 @@ impl Publisher {
         }
     }
 
-    fn dcmd(&mut self, drive: &str, payload: &[u8], tx: &mpsc::Sender<Feed>) {
-        let Some(entry) = self.line.drive(drive) else {
-            return self.refuse(Some(drive), "DCMD", "unknown drive");
-        };
-        if !self.s.allow_commands {
-            return self.refuse(
-                Some(drive),
-                "DCMD",
-                "commands are not allowed (allow_commands = false)",
-            );
+    /// The primary host's `STATE`: births when it comes online; when it goes offline, NDEATH
+    /// and leave this broker for the next (Sparkplug 3.0: the host may be online elsewhere).
+    fn on_state(&mut self, client: &AsyncClient, host: &str, payload: &[u8]) {
+        let Some(h) = self.host.as_mut() else { return };
+        match h.on_state(payload) {
+            Ok(HostChange::CameOnline) if !self.node.is_online() => {
+                info!(host, "Primary host online.");
+                self.births(client);
+            }
+            Ok(HostChange::WentOffline) => {
+                warn!(
+                    host,
+                    "Primary host offline: NDEATH, moving to the next broker."
+                );
+                // Data from now on is kept for the next session; the event loop reports the
+                // closed connection, and the reconnect goes to the next broker.
+                session::leave(client, &self.node);
+                self.node.offline();
+                self.store.abort_replay(now_ms());
+                self.born.clear();
+            }
+            Ok(_) => {}
+            Err(e) => warn!(host, error = %e, "Ignored a malformed STATE."),
         }
-        let node = &self.node;
-        let parsed = parse_dcmd(payload, |a| {
-            node.metric_of_alias(drive, a).map(str::to_owned)
-        });
-        let cmds = match parsed {
-            Ok(c) => c,
-            Err(e) => return self.refuse(Some(drive), "DCMD", &e.to_string()),
-        };
-        let by = format!("sparkplug:{}", self.s.client_id);
-        tokio::spawn(crate::commands::run(
-            entry,
-            cmds,
-            tx.clone(),
-            self.journal.clone(),
-            by,
-        ));
+    }
+
+    fn dcmd(&mut self, drive: &str, payload: &[u8], tx: &mpsc::Sender<Feed>) {
+        match crate::commands::intake(&self.line, &self.s, &self.node, drive, payload) {
+            Ok((entry, cmds)) => {
+                let asker = Asker::of(&self.s);
+                tokio::spawn(crate::commands::run(
+                    entry,
+                    cmds,
+                    tx.clone(),
+                    self.journal.clone(),
+                    asker,
+                ));
+            }
+            Err(reason) => self.refuse(Some(drive), "DCMD", &reason),
+        }
     }
 
     /// A command refused before any drive saw it: counted, journalled.
@@ -440,11 +373,9 @@ impl Publisher {
         self.stats
             .commands_refused
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // Journalled before the log line, so the line says the record is there.
+        (self.journal)(Asker::of(&self.s).record(drive, what, "refused", reason));
         warn!(drive, reason, "{what} refused.");
-        (self.journal)(serde_json::json!({
-            "kind": "command", "drive": drive, "command": what,
-            "by": format!("sparkplug:{}", self.s.client_id), "outcome": "refused", "reason": reason,
-        }));
     }
 
     fn send(&self, client: &AsyncClient, out: Vec<Publish>) {

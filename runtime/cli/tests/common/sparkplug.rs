@@ -157,3 +157,52 @@ pub fn spawn_host(port: u16) -> (Proc, std::process::ChildStdin, Host) {
     h.until("its subscription", |v| v["type"] == "ready");
     (p, stdin, h)
 }
+
+/// `linevisor run config` with logs on stderr (API on a port the OS picks): the process and
+/// its log lines.
+pub fn run_line(config: &std::path::Path) -> (Proc, mpsc::Receiver<String>) {
+    run_line_with(config, &[])
+}
+
+/// [`run_line`] with more arguments (`--journal FILE`).
+pub fn run_line_with(config: &std::path::Path, more: &[&str]) -> (Proc, mpsc::Receiver<String>) {
+    let mut run = Command::new(env!("CARGO_BIN_EXE_linevisor"))
+        .arg("run")
+        .arg(config)
+        .args(["--logs", "--listen", "127.0.0.1:0"])
+        .args(more)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run");
+    let logs = lines_of(run.stderr.take().expect("stderr"));
+    (Proc(run), logs)
+}
+
+/// Reads `logs` until a line contains `text`; the line.
+pub fn log_until(logs: &mpsc::Receiver<String>, text: &str) -> String {
+    loop {
+        let line = logs
+            .recv_timeout(GUARD)
+            .unwrap_or_else(|_| panic!("linevisor never logged {text:?}"));
+        if line.contains(text) {
+            return line;
+        }
+    }
+}
+
+/// A line of `n` simulated servos `<name>-1…n` with `northbound` as its
+/// `[northbound.sparkplug]` body.
+pub fn sim_line(name: &str, n: usize, northbound: &str) -> String {
+    let mut s = format!(
+        "[line]\nname = \"{name}\"\n\n[[bus]]\nid = \"sim\"\ntype = \"simulated\"\nprotocol = \"modbus\"\n"
+    );
+    for i in 1..=n {
+        s.push_str(&format!(
+            "\n[[drive]]\nid = \"{name}-{i}\"\nbus = \"sim\"\naddress = {i}\nprofile = {{ name = \"linevisor-sim-servo\", version = \"1.0\" }}\n"
+        ));
+    }
+    s.push_str("\n[northbound.sparkplug]\n");
+    s.push_str(northbound);
+    s
+}

@@ -1,11 +1,14 @@
 //! `[northbound.sparkplug]` checks: broker URLs, Sparkplug ids, TLS files only for `mqtts` and
-//! in pairs, QoS, intervals, deadbands and metric names. Files are not opened here; `linevisor
+//! in pairs, QoS, intervals, deadbands and metric names, per-drive tables naming drives of the
+//! line, and a warning when the role refuses what `allow_commands` offers. Files are not opened here; `linevisor
 //! run` reports an unreadable one by name.
 
 use super::range;
 use crate::diag::{Finding, Path};
 use crate::load::Decoded;
-use crate::model::{DRIVE_METRICS, SparkplugSection};
+use std::collections::BTreeMap;
+
+use crate::model::{CommandRole, DRIVE_METRICS, SparkplugSection};
 
 /// A Sparkplug id element: not empty, no `/`, `+` or `#` (Sparkplug 3.0 §4.1.1).
 fn id_ok(id: &str) -> bool {
@@ -93,7 +96,38 @@ pub(crate) fn check(d: &Decoded, f: &mut Vec<Finding>) {
         604_800,
         "s",
     );
-    for (i, m) in s.metrics.iter().enumerate() {
+    metrics(&s.metrics, &s.deadband, &p, f);
+    let ids: Vec<&str> = d.drives.iter().map(|(_, dr)| dr.id.as_str()).collect();
+    for (id, drive) in &s.drives {
+        let at = p.key("drives").key(id.clone());
+        if d.complete && !ids.contains(&id.as_str()) {
+            f.push(
+                Finding::error(0, at.clone(), format!("no drive \"{id}\" on this line"))
+                    .suggest(id, ids.iter().copied()),
+            );
+        }
+        metrics(
+            drive.metrics.as_deref().unwrap_or(&[]),
+            &drive.deadband,
+            &at,
+            f,
+        );
+    }
+    if s.role == CommandRole::Viewer && s.allow_commands {
+        f.push(
+            Finding::warning(
+                0,
+                p.key("role"),
+                "role viewer: every DCMD is refused although allow_commands = true",
+            )
+            .hint("role = \"operator\" lets the plant command the drives"),
+        );
+    }
+}
+
+/// Metric names and their deadbands, at `p` (the section or one drive's table).
+fn metrics(names: &[String], deadband: &BTreeMap<String, f64>, p: &Path, f: &mut Vec<Finding>) {
+    for (i, m) in names.iter().enumerate() {
         if !DRIVE_METRICS.contains(&m.as_str()) {
             f.push(
                 Finding::error(
@@ -105,7 +139,7 @@ pub(crate) fn check(d: &Decoded, f: &mut Vec<Finding>) {
             );
         }
     }
-    for (m, band) in &s.deadband {
+    for (m, band) in deadband {
         let at = p.key("deadband").key(m.clone());
         if !DRIVE_METRICS.contains(&m.as_str()) {
             f.push(

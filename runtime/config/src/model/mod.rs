@@ -13,7 +13,9 @@ pub use crate::bus::{
 pub use control::{ControlSection, resolve};
 pub use drive::{DriveConfig, Limits, ProfileRef, RestartPolicy, SafeState, SafeStatePolicy};
 pub use line::{LineConfig, LineSection};
-pub use northbound::{DRIVE_METRICS, NorthboundSection, SparkplugSection};
+pub use northbound::{
+    CommandRole, DRIVE_METRICS, NorthboundSection, SparkplugDrive, SparkplugSection,
+};
 // The profile model lives in linevisor-core, which protocols and actors read without linking the
 // config language; it is re-exported here so `model::Profile` and friends keep their paths.
 pub use linevisor_core::PowerState;

@@ -75,11 +75,19 @@ pub struct SparkplugSection {
     /// Which drive metrics are published. Default: all of them.
     #[serde(default = "default_metrics")]
     pub metrics: Vec<String>,
+    /// Per drive (by id): other metrics or deadbands than the line's.
+    #[serde(default)]
+    pub drives: BTreeMap<String, SparkplugDrive>,
     /// Primary host application id: births wait until its `STATE` says online.
     pub primary_host: Option<String>,
     /// Accept DCMD commands for the drives. Default false: every DCMD is refused and journalled.
     #[serde(default)]
     pub allow_commands: bool,
+    /// The control-plane role of this MQTT identity (`username`, else `client_id`): `viewer`
+    /// (every DCMD refused) or `operator` (drive commands). Who may publish a DCMD at all is the
+    /// broker's ACL to decide: MQTT does not tell a subscriber who published. Default operator.
+    #[serde(default)]
+    pub role: CommandRole,
     /// Store and forward while the broker is unreachable: bytes kept at most (4096–1073741824).
     /// Default 16777216.
     #[serde(default = "default_buffer_bytes")]
@@ -89,6 +97,38 @@ pub struct SparkplugSection {
     pub buffer_max_age_s: u32,
     /// Keep the buffer in this file, so it survives a restart. Default: in memory.
     pub buffer_path: Option<String>,
+}
+
+/// `[northbound.sparkplug.drives.<id>]`: one drive's own selection.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SparkplugDrive {
+    /// Metrics this drive publishes instead of the line's `metrics`.
+    pub metrics: Option<Vec<String>>,
+    /// Deadbands of this drive, over the line's.
+    #[serde(default)]
+    pub deadband: BTreeMap<String, f64>,
+}
+
+/// The role commands from the plant run with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CommandRole {
+    /// Sees everything, commands nothing.
+    Viewer,
+    /// Drive commands (enable … home), within the drives' limits.
+    #[default]
+    Operator,
+}
+
+impl CommandRole {
+    /// Its name, as the journal records it.
+    pub fn name(self) -> &'static str {
+        match self {
+            CommandRole::Viewer => "viewer",
+            CommandRole::Operator => "operator",
+        }
+    }
 }
 
 fn default_keep_alive() -> u32 {
@@ -111,5 +151,37 @@ impl SparkplugSection {
     /// The edge node id: `edge_node_id`, else the line's name.
     pub fn edge_node<'a>(&'a self, line: &'a str) -> &'a str {
         self.edge_node_id.as_deref().unwrap_or(line)
+    }
+
+    /// The MQTT identity the broker knows this node by: `username`, else the client id.
+    pub fn identity(&self, line: &str) -> String {
+        self.username
+            .clone()
+            .unwrap_or_else(|| self.client_id(line))
+    }
+
+    /// The MQTT client id: `client_id`, else `linevisor-<edge node id>`.
+    pub fn client_id(&self, line: &str) -> String {
+        self.client_id
+            .clone()
+            .unwrap_or_else(|| format!("linevisor-{}", self.edge_node(line)))
+    }
+
+    /// The metrics `drive` publishes.
+    pub fn metrics_of(&self, drive: &str) -> &[String] {
+        self.drives
+            .get(drive)
+            .and_then(|d| d.metrics.as_deref())
+            .unwrap_or(&self.metrics)
+    }
+
+    /// The deadband of `metric` (a `DRIVE_METRICS` key) on `drive`.
+    pub fn deadband_of(&self, drive: &str, metric: &str) -> f64 {
+        self.drives
+            .get(drive)
+            .and_then(|d| d.deadband.get(metric))
+            .or_else(|| self.deadband.get(metric))
+            .copied()
+            .unwrap_or(0.0)
     }
 }
