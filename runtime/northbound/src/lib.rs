@@ -91,6 +91,7 @@ pub fn start(
         .map(|p| linevisor_config::model::resolve(base, p));
     let stats = Arc::new(Stats::default());
     let st = Arc::clone(&stats);
+    let st2 = Arc::clone(&stats);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let (done_tx, done) = tokio::sync::oneshot::channel();
     // Its own thread and runtime: encoding, a replay burst or a crash here takes no worker of
@@ -104,7 +105,16 @@ pub fn start(
     std::thread::Builder::new()
         .name("northbound".into())
         .spawn(move || {
-            runtime.block_on(supervise(settings, line, journal, st, stopped));
+            let run = move |stopped| {
+                task::Publisher::new(
+                    settings.clone(),
+                    Arc::clone(&line),
+                    journal.clone(),
+                    Arc::clone(&st2),
+                )
+                .run(stopped)
+            };
+            runtime.block_on(supervise(run, st, stopped));
             let _ = done_tx.send(());
         })
         .map_err(|e| NorthboundError::Unsupported {
@@ -113,27 +123,26 @@ pub fn start(
     Ok(Northbound { stats, done, stop })
 }
 
-/// A one-child supervisor: a crashed publisher is restarted after a pause; the line runs on.
-async fn supervise(
-    settings: settings::Settings,
-    line: Arc<RunningLine>,
-    journal: Journal,
-    st: Arc<Stats>,
-    stopped: tokio::sync::watch::Receiver<bool>,
-) {
+/// A one-child supervisor: a crashed publisher is restarted after a pause (1 s, doubling to
+/// 30 s while it keeps crashing within a minute of its start); the line runs on. It never
+/// escalates: losing the plant's view is no reason to stop a drive.
+async fn supervise<F, Fut>(run: F, st: Arc<Stats>, stopped: tokio::sync::watch::Receiver<bool>)
+where
+    F: Fn(tokio::sync::watch::Receiver<bool>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let mut pause = Duration::from_secs(1);
     loop {
-        let p = task::Publisher::new(
-            settings.clone(),
-            Arc::clone(&line),
-            journal.clone(),
-            Arc::clone(&st),
-        );
-        match tokio::spawn(p.run(stopped.clone())).await {
+        let started = tokio::time::Instant::now();
+        match tokio::spawn(run(stopped.clone())).await {
             Ok(()) => return,
             Err(e) if e.is_panic() => {
                 st.restarts
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                error!("The Sparkplug publisher crashed; restarting it in 1 s.");
+                error!(
+                    pause_s = pause.as_secs(),
+                    "The Sparkplug publisher crashed; restarting it."
+                );
             }
             Err(_) => {
                 warn!("The Sparkplug publisher was cancelled.");
@@ -143,6 +152,58 @@ async fn supervise(
         if *stopped.borrow() {
             return;
         }
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        if started.elapsed() > Duration::from_secs(60) {
+            pause = Duration::from_secs(1);
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(30));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[tokio::test(start_paused = true)]
+    async fn a_crashing_publisher_is_restarted_with_growing_pauses_until_it_runs() {
+        let st = Arc::new(Stats::default());
+        let (_stop, stopped) = tokio::sync::watch::channel(false);
+        let runs = Arc::new(AtomicU32::new(0));
+        let r = Arc::clone(&runs);
+        let t0 = tokio::time::Instant::now();
+        supervise(
+            move |_| {
+                let n = r.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    assert!(n >= 3, "crash number {n}");
+                }
+            },
+            Arc::clone(&st),
+            stopped,
+        )
+        .await;
+        assert_eq!(runs.load(Ordering::SeqCst), 4);
+        assert_eq!(st.restarts.load(Ordering::Relaxed), 3);
+        // Pauses of 1, 2 and 4 s.
+        assert_eq!(t0.elapsed(), Duration::from_secs(7));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stop_ends_the_restarts() {
+        let st = Arc::new(Stats::default());
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let stop = Arc::new(stop);
+        let s = Arc::clone(&stop);
+        supervise(
+            move |_| {
+                s.send_replace(true);
+                async { panic!("crash while stopping") }
+            },
+            Arc::clone(&st),
+            stopped,
+        )
+        .await;
+        assert_eq!(st.restarts.load(Ordering::Relaxed), 1);
     }
 }
