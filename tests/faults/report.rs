@@ -1,0 +1,72 @@
+//! One row of the fault matrix: what was injected, what the promises say, and the figures.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+/// The figures of one fault.
+#[derive(Debug, Clone, Default)]
+pub struct Row {
+    /// Layer: `modbus_rtu`, `modbus_tcp`, `canopen`, `control`, `journal`.
+    pub layer: &'static str,
+    /// The fault, in a few words (`drop 3 %`, `slowloris`, `disk full`).
+    pub fault: &'static str,
+    /// Panics or process exits the fault caused.
+    pub crashes: u32,
+    /// Commands sent while the fault was on, and those answered (ok or with a reason).
+    pub commands: u32,
+    pub answered: u32,
+    /// From the end of the fault to normal service again (polls answered, API up, journal
+    /// writing); `None` when the fault never interrupted service.
+    pub recovery: Option<Duration>,
+    /// Cycles and missed cycles of the drives on the faulty bus (or all drives, for a fault
+    /// outside the buses).
+    pub same_bus_cycles: u64,
+    pub same_bus_missed: u64,
+    /// Cycles and missed cycles of the drives on other buses: the promise is 0 missed.
+    pub neighbour_cycles: u64,
+    pub neighbour_missed: u64,
+    /// Injection rounds (1 in CI; more in the soak).
+    pub rounds: u32,
+}
+
+impl Row {
+    /// Asserts the promises, then prints the row as one JSON line.
+    pub fn finish(&self) {
+        assert_eq!(self.crashes, 0, "{}: {}: crashed", self.layer, self.fault);
+        assert_eq!(
+            self.answered,
+            self.commands,
+            "{}: {}: {} of {} commands never answered",
+            self.layer,
+            self.fault,
+            self.commands - self.answered.min(self.commands),
+            self.commands
+        );
+        assert_eq!(
+            self.neighbour_missed, 0,
+            "{}: {}: drives on other buses missed {} of {} cycles",
+            self.layer, self.fault, self.neighbour_missed, self.neighbour_cycles
+        );
+        let recovery_ms = self.recovery.map(|d| d.as_secs_f64() * 1000.0);
+        println!(
+            "{}",
+            serde_json::json!({
+                "bench": "faults", "layer": self.layer, "fault": self.fault,
+                "rounds": self.rounds, "crashes": self.crashes,
+                "commands": self.commands, "answered": self.answered,
+                "recovery_ms": recovery_ms,
+                "same_bus_cycles": self.same_bus_cycles, "same_bus_missed": self.same_bus_missed,
+                "neighbour_cycles": self.neighbour_cycles,
+                "neighbour_missed": self.neighbour_missed,
+            })
+        );
+    }
+}
+
+/// How long to keep injecting: `LINEVISOR_SOAK_SECONDS`, else one round.
+pub fn soak() -> Option<Duration> {
+    std::env::var("LINEVISOR_SOAK_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map(Duration::from_secs)
+}
