@@ -110,26 +110,19 @@ async fn run_line(
     };
     eprintln!("linevisor: API on {url}");
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
+    let credentials = Credentials {
+        tokens_file: prepared.tokens_file.clone(),
+        tls: prepared.tls.clone(),
+    };
     let server = {
         let control = control.clone();
-        let (listener, tls) = (prepared.listener, prepared.tls);
+        let (listener, tls, limits) = (prepared.listener, prepared.tls, prepared.limits);
+        // Returns at most the grace period after the stop, whatever the clients do.
         tokio::spawn(async move {
             let stop = async {
                 let _ = api_stopped.await;
             };
-            let served = match &tls {
-                Some(tls) => control
-                    .serve_tls(listener, tls, stop)
-                    .await
-                    .map_err(|e| e.to_string()),
-                None => control
-                    .serve(listener, stop)
-                    .await
-                    .map_err(|e| e.to_string()),
-            };
-            if let Err(e) = served {
-                eprintln!("error: the API server stopped: {e}");
-            }
+            control.serve(listener, tls, limits, stop).await;
         })
     };
     let status = format!(
@@ -154,7 +147,10 @@ async fn run_line(
         loop {
             tokio::select! {
                 () = &mut terminated => return,
-                () = hangups.recv() => reload(&control, config, &sd, &status).await,
+                () = hangups.recv() => {
+                    credentials.reload(&control);
+                    reload(&control, config, &sd, &status).await;
+                }
             }
         }
     };
@@ -223,6 +219,41 @@ async fn reload(control: &ControlPlane, config: Option<&Path>, sd: &Notifier, st
         ),
     }
     sd.ready(status);
+}
+
+/// What SIGHUP re-reads besides the config: the tokens file and the TLS certificate and key,
+/// swapped in for new requests and connections without stopping a drive. A file that fails
+/// to load keeps the old one in use.
+struct Credentials {
+    tokens_file: Option<std::path::PathBuf>,
+    tls: Option<linevisor_control::tls::TlsSetup>,
+}
+
+impl Credentials {
+    fn reload(&self, control: &ControlPlane) {
+        if let Some(path) = &self.tokens_file {
+            let loaded = linevisor_control::Tokens::load(path).map_err(|e| e.to_string());
+            let outcome = loaded.and_then(|t| control.replace_tokens(t));
+            match &outcome {
+                Ok(()) => eprintln!("linevisor: SIGHUP: tokens re-read from {}", path.display()),
+                Err(e) => eprintln!("error: SIGHUP: tokens kept unchanged: {e}"),
+            }
+            control.journal(serde_json::json!({
+                "kind": "credentials", "what": "tokens", "by": "SIGHUP",
+                "outcome": if outcome.is_ok() { "ok" } else { "failed" },
+                "reason": outcome.err(),
+            }));
+        }
+        if let Some(tls) = &self.tls {
+            match tls.reload() {
+                Ok(()) => eprintln!(
+                    "linevisor: SIGHUP: TLS certificate re-read from {}",
+                    tls.cert_path().display()
+                ),
+                Err(e) => eprintln!("error: SIGHUP: TLS certificate kept unchanged: {e}"),
+            }
+        }
+    }
 }
 
 /// `1 drive`, `3 drives`, `2 buses`.

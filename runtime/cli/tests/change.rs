@@ -89,6 +89,9 @@ fn start(dir: &Path) -> (Running, BufReader<ChildStderr>, String) {
         ),
     )
     .expect("tokens");
+    // Secrets: readable by their owner only (linevisor refuses a world-readable file).
+    std::fs::set_permissions(&tokens, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .expect("chmod");
     let mut child = Command::new(env!("CARGO_BIN_EXE_linevisor"))
         .arg("run")
         .arg(dir.join("line.toml"))

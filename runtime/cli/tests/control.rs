@@ -89,6 +89,9 @@ fn client_subcommands_against_a_running_instance() {
         ),
     )
     .expect("tokens");
+    // Secrets: readable by their owner only (linevisor refuses a world-readable file).
+    std::fs::set_permissions(&tokens, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .expect("chmod");
     let journal = dir.join("journal.jsonl");
     let mut child = Command::new(env!("CARGO_BIN_EXE_linevisor"))
         .args(["run", "--logs", "--listen", "127.0.0.1:0"])

@@ -183,6 +183,11 @@ fn control_keys_from_the_config_https_tokens_journal_and_reload() {
         "[[token]]\nname = \"maint\"\nvalue = \"admin-token-0123456789\"\nrole = \"admin\"\n",
     )
     .expect("tokens");
+    std::fs::set_permissions(
+        conf.join("secrets/tokens.toml"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o640),
+    )
+    .expect("chmod");
     let ck = rcgen::generate_simple_self_signed(vec!["localhost".into()]).expect("cert");
     std::fs::write(conf.join("tls/gateway.crt"), ck.cert.pem()).expect("cert");
     std::fs::write(conf.join("tls/gateway.key"), ck.signing_key.serialize_pem()).expect("key");

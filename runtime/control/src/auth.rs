@@ -83,6 +83,18 @@ pub enum TokensError {
         /// What the parser reported (with line and column).
         message: String,
     },
+    /// Every user of the machine can read (or write) the secrets.
+    #[error(
+        "tokens file {path}: mode {mode:04o} lets every user of the machine {what} it (chmod 0640 or 0600)"
+    )]
+    Mode {
+        /// The path.
+        path: String,
+        /// Its permission bits.
+        mode: u32,
+        /// `read` or `change`.
+        what: &'static str,
+    },
     /// A token breaks a rule.
     #[error("tokens file {path}: token {index} (\"{name}\"): {problem}")]
     Invalid {
@@ -103,13 +115,28 @@ pub const MIN_TOKEN_LEN: usize = 16;
 impl Tokens {
     /// Parses and checks a tokens file.
     pub fn parse(path: &str, text: &str) -> Result<Self, TokensError> {
-        let tokens: Tokens = toml::from_str(text).map_err(|e| TokensError::Parse {
-            path: path.to_owned(),
-            message: e.to_string().trim().replace('\n', " "),
+        // The parser's own message quotes the offending line, which may hold a secret: only
+        // its position and what is wrong go to the log.
+        let tokens: Tokens = toml::from_str(text).map_err(|e| {
+            let at = e.span().map_or(String::new(), |sp| {
+                let before = &text[..sp.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                format!("line {line}, column {col}: ")
+            });
+            TokensError::Parse {
+                path: path.to_owned(),
+                message: format!("{at}{}", e.message().trim()),
+            }
         })?;
         for (i, t) in tokens.token.iter().enumerate() {
+            let distinct: std::collections::BTreeSet<char> = t.value.chars().collect();
             let problem = if t.value.len() < MIN_TOKEN_LEN {
                 Some("value shorter than 16 characters")
+            } else if distinct.len() < 8 {
+                Some(
+                    "value too easy to guess (fewer than 8 different characters); use e.g. `openssl rand -hex 24`",
+                )
             } else if tokens.token[..i].iter().any(|o| o.value == t.value) {
                 Some("value used by an earlier token")
             } else if t.name.is_empty() {
@@ -136,6 +163,7 @@ impl Tokens {
             path: shown.clone(),
             source,
         })?;
+        check_mode(path, &shown)?;
         Self::parse(&shown, &text)
     }
 
@@ -151,6 +179,27 @@ impl Tokens {
     }
 }
 
+/// Refuses a tokens file other users may read or write (group access is the service's).
+fn check_mode(path: &Path, shown: &str) -> Result<(), TokensError> {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(()); // read just succeeded; a race is not worth a second error here
+    };
+    let mode = meta.permissions().mode() & 0o7777;
+    let what = if mode & 0o002 != 0 {
+        "change"
+    } else if mode & 0o004 != 0 {
+        "read"
+    } else {
+        return Ok(());
+    };
+    Err(TokensError::Mode {
+        path: shown.to_owned(),
+        mode,
+        what,
+    })
+}
+
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
@@ -160,21 +209,44 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// Why the API may not listen where asked.
 #[derive(Debug, thiserror::Error)]
-#[error(
-    "refusing to serve the API on {addr}: not a loopback address and no tokens file \
-     (give --tokens or LINEVISOR_TOKENS_FILE, or listen on 127.0.0.1)"
-)]
-pub struct ListenRefused {
-    /// The address asked for.
-    pub addr: SocketAddr,
+pub enum ListenRefused {
+    /// An open API off loopback: anyone on the network could command the drives.
+    #[error(
+        "refusing to serve the API on {addr}: not a loopback address and no tokens file \
+         (give --tokens or LINEVISOR_TOKENS_FILE, or listen on 127.0.0.1)"
+    )]
+    Open {
+        /// The address asked for.
+        addr: SocketAddr,
+    },
+    /// Tokens in clear text over the plant network.
+    #[error(
+        "refusing to serve the API on {addr} over plain HTTP: its tokens would cross the network \
+         in clear text (set control.tls_cert and tls_key, or control.insecure_http = true on an \
+         already encrypted network)"
+    )]
+    Plain {
+        /// The address asked for.
+        addr: SocketAddr,
+    },
 }
 
-/// Loopback is always allowed; any other address only with tokens.
-pub fn check_listen(addr: SocketAddr, tokens: Option<&Tokens>) -> Result<(), ListenRefused> {
-    if addr.ip().is_loopback() || tokens.is_some_and(|t| !t.token.is_empty()) {
+/// Loopback is always allowed; any other address only with tokens, and over TLS unless
+/// `insecure_http`.
+pub fn check_listen(
+    addr: SocketAddr,
+    tokens: Option<&Tokens>,
+    tls: bool,
+    insecure_http: bool,
+) -> Result<(), ListenRefused> {
+    if addr.ip().is_loopback() {
         Ok(())
+    } else if tokens.is_none_or(|t| t.token.is_empty()) {
+        Err(ListenRefused::Open { addr })
+    } else if !tls && !insecure_http {
+        Err(ListenRefused::Plain { addr })
     } else {
-        Err(ListenRefused { addr })
+        Ok(())
     }
 }
 
@@ -185,6 +257,8 @@ pub struct Caller {
     pub name: String,
     /// Its role.
     pub role: Role,
+    /// The address the request came from (journal records carry it).
+    pub peer: Option<SocketAddr>,
 }
 
 impl Caller {
@@ -206,10 +280,11 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(tokens) = state.tokens.as_deref() else {
+        let Some(tokens) = state.tokens.as_ref().map(|t| t.load()) else {
             return Ok(Caller {
                 name: "local".into(),
                 role: Role::Admin,
+                peer: crate::server::peer_of(parts),
             });
         };
         let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
@@ -229,6 +304,7 @@ impl FromRequestParts<AppState> for Caller {
         Ok(Caller {
             name: t.name.clone(),
             role: t.role,
+            peer: crate::server::peer_of(parts),
         })
     }
 }
@@ -258,12 +334,16 @@ mod tests {
     fn listen_needs_tokens_off_loopback() {
         let any: SocketAddr = "0.0.0.0:7010".parse().unwrap_or_else(|_| unreachable!());
         let lo: SocketAddr = "127.0.0.1:7010".parse().unwrap_or_else(|_| unreachable!());
-        assert!(check_listen(lo, None).is_ok());
-        assert!(check_listen(any, None).is_err());
+        assert!(check_listen(lo, None, false, false).is_ok());
+        assert!(check_listen(any, None, true, false).is_err());
         let t = Tokens::parse(
             "t",
             "[[token]]\nname = \"a\"\nvalue = \"0123456789abcdef\"\nrole = \"viewer\"\n",
         );
-        assert!(t.as_ref().is_ok_and(|t| check_listen(any, Some(t)).is_ok()));
+        let t = t.expect("tokens");
+        assert!(check_listen(any, Some(&t), true, false).is_ok());
+        let plain = check_listen(any, Some(&t), false, false).map_err(|e| e.to_string());
+        assert!(plain.is_err_and(|e| e.contains("clear text")));
+        assert!(check_listen(any, Some(&t), false, true).is_ok());
     }
 }

@@ -70,6 +70,20 @@ pub enum ApiError {
     /// A bug on our side, named.
     #[error("internal error: {0}")]
     Internal(String),
+    /// Refused before any handler: a foreign Host, a cross-site request.
+    #[error("refused: {0}")]
+    Refused(String),
+    /// A state-changing request whose body is not JSON or TOML.
+    #[error(
+        "Content-Type {0} is not accepted: send application/json (application/toml for a config)"
+    )]
+    MediaType(String),
+    /// Too many requests of this kind from this peer.
+    #[error("{0}; try again shortly")]
+    TooManyRequests(String),
+    /// A limit of the server is reached (event streams).
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl ApiError {
@@ -104,6 +118,12 @@ impl ApiError {
                 ChangeError::Failed { .. } => (StatusCode::CONFLICT, "change_failed"),
             },
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            ApiError::Refused(_) => (StatusCode::FORBIDDEN, "refused"),
+            ApiError::MediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            ApiError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         }
     }
 }

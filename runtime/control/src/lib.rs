@@ -7,9 +7,11 @@
 //! crate. It only uses the public handles of the line, the drives, the buses and the
 //! supervisors. See `docs/api.md` for the endpoints.
 //!
-//! Layout: `api/` (router and handlers), `auth.rs` (roles, tokens, listen rule), `events.rs`
-//! (event rings, live feed, journal feed), `journal.rs` (framing, rotation, reader),
-//! `views.rs` (JSON views), `command.rs` (command bodies), `client.rs` (HTTP client).
+//! Layout: `api/` (router and handlers), `server/` (accept loop with limits and bounded stop;
+//! the guard every request passes), `auth.rs` (roles, tokens, listen rule), `tls.rs`
+//! (certificates, mutual TLS, reload), `events/` (event rings, live feed, journal feed),
+//! `journal.rs` (framing, rotation, reader), `views.rs` (JSON views), `command.rs` (command
+//! bodies), `client.rs` (HTTP client).
 
 mod api;
 pub mod auth;
@@ -18,6 +20,7 @@ pub mod command;
 mod error;
 mod events;
 pub mod journal;
+pub mod server;
 mod state;
 pub mod tls;
 mod views;
@@ -49,6 +52,12 @@ pub struct ControlOptions {
     /// The config file the line was started from: its folder resolves the profile folders of
     /// changes, and [`ControlPlane::reload`] re-reads it. `None`: the embedded demo.
     pub config_file: Option<std::path::PathBuf>,
+    /// Host names, besides IP addresses and `localhost`, the API answers to.
+    pub allowed_hosts: Vec<String>,
+    /// The API is served over TLS (its own origin is `https://`).
+    pub https: bool,
+    /// Event streams open at most (default 32).
+    pub max_event_streams: Option<usize>,
 }
 
 /// The API over one running line; its event collector runs while it lives.
@@ -81,10 +90,17 @@ impl ControlPlane {
             .as_deref()
             .and_then(std::path::Path::parent)
             .map(Arc::from);
+        let streams_max = options.max_event_streams.unwrap_or(32);
         let state = AppState {
             config_dir,
             line,
-            tokens: options.tokens.map(Arc::new),
+            tokens: options
+                .tokens
+                .map(|t| Arc::new(arc_swap::ArcSwap::from_pointee(t))),
+            guard: Arc::new(server::Guard::new(options.allowed_hosts, options.https)),
+            streams: Arc::new(tokio::sync::Semaphore::new(streams_max)),
+            streams_max,
+            server: Arc::new(server::ServerStats::default()),
             journal,
             recent,
             feed,
@@ -101,20 +117,37 @@ impl ControlPlane {
         api::router(self.state.clone())
     }
 
-    /// Serves the API on `listener` until `stop` completes; open SSE streams end with it.
+    /// Serves the API on `listener` (HTTPS with `tls`) until `stop` completes: open SSE streams
+    /// end at once, other connections get `limits.grace`, then the server returns, whatever the
+    /// clients do.
     pub async fn serve(
         &self,
         listener: TcpListener,
+        tls: Option<tls::TlsSetup>,
+        limits: server::Limits,
         stop: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
+    ) {
         let closing = self.state.closing.clone();
         let stop = async move {
             stop.await;
             closing.send_replace(true);
         };
-        axum::serve(listener, self.router())
-            .with_graceful_shutdown(stop)
-            .await
+        let stats = Arc::clone(&self.state.server);
+        server::serve(self.router(), listener, tls, limits, stats, stop).await;
+    }
+
+    /// Swaps in a new set of tokens (SIGHUP) for the requests from now on. A line started
+    /// without tokens stays open on loopback: that needs a restart to change.
+    pub fn replace_tokens(&self, tokens: Tokens) -> Result<(), String> {
+        match &self.state.tokens {
+            Some(t) => {
+                t.store(Arc::new(tokens));
+                Ok(())
+            }
+            None => Err(
+                "the API was started without a tokens file; restart linevisor to add one".into(),
+            ),
+        }
     }
 
     /// Re-reads `path` and applies it as `POST /api/v1/config/apply` would (SIGHUP); `by`
@@ -125,22 +158,6 @@ impl ControlPlane {
         api::apply_text(&self.state, by, text)
             .await
             .map_err(|e| e.to_string())
-    }
-
-    /// As [`Self::serve`], over HTTPS: open SSE streams end first, then connections get
-    /// [`tls::SHUTDOWN_GRACE`] to finish.
-    pub async fn serve_tls(
-        &self,
-        listener: TcpListener,
-        tls: &tls::TlsSetup,
-        stop: impl Future<Output = ()> + Send + 'static,
-    ) -> Result<(), tls::TlsError> {
-        let closing = self.state.closing.clone();
-        let stop = async move {
-            stop.await;
-            closing.send_replace(true);
-        };
-        tls::serve_tls(self.router(), listener, tls, stop).await
     }
 
     /// Records a line-level event in the journal, if there is one.

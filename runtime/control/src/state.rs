@@ -18,7 +18,15 @@ pub struct AppState {
     /// Folder of the config the line was started from: profile folders of changes resolve
     /// against it (`None` for the embedded demo: shipped profiles only).
     pub(crate) config_dir: Option<Arc<std::path::Path>>,
-    pub(crate) tokens: Option<Arc<Tokens>>,
+    /// Tokens (swapped live on SIGHUP); `None`: an open API, loopback only.
+    pub(crate) tokens: Option<Arc<arc_swap::ArcSwap<Tokens>>>,
+    /// Host, cross-site, body-deadline and rate checks of every request.
+    pub(crate) guard: Arc<crate::server::Guard>,
+    /// Event streams open at most: a permit per stream.
+    pub(crate) streams: Arc<tokio::sync::Semaphore>,
+    pub(crate) streams_max: usize,
+    /// The HTTP server's counters.
+    pub(crate) server: Arc<crate::server::ServerStats>,
     pub(crate) journal: Option<Arc<Journal>>,
     pub(crate) recent: Arc<Recent>,
     /// Every event as one JSON text, for the SSE stream.

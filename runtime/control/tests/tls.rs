@@ -9,7 +9,8 @@ use axum::routing::get;
 use http_body_util::{BodyExt as _, Empty};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
-use linevisor_control::tls::{TlsError, TlsSetup, serve_tls};
+use linevisor_control::server::{Limits, ServerStats};
+use linevisor_control::tls::{TlsError, TlsSetup};
 use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -29,6 +30,25 @@ fn self_signed(dir: &Path) -> (PathBuf, PathBuf, CertificateDer<'static>) {
     std::fs::write(&cert, ck.cert.pem()).unwrap();
     std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
     (cert, key, ck.cert.der().clone())
+}
+
+/// The API's server over HTTPS with default limits, until `stop`.
+async fn serve_tls(
+    router: Router,
+    listener: TcpListener,
+    tls: &TlsSetup,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    let stats = Arc::new(ServerStats::default());
+    linevisor_control::server::serve(
+        router,
+        listener,
+        Some(tls.clone()),
+        Limits::default(),
+        stats,
+        stop,
+    )
+    .await;
 }
 
 fn router() -> Router {
@@ -72,7 +92,7 @@ async fn get_https(addr: std::net::SocketAddr, trusted: CertificateDer<'static>)
 async fn serves_https_refuses_plain_http_and_stops() {
     let d = dir("serve");
     let (cert, key, der) = self_signed(&d);
-    let setup = TlsSetup::load(&cert, &key).unwrap();
+    let setup = TlsSetup::load(&cert, &key, None).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -95,7 +115,7 @@ async fn serves_https_refuses_plain_http_and_stops() {
     assert!(plain.is_err(), "plain HTTP got an answer: {plain:?}");
 
     stop.send(()).unwrap();
-    server.await.unwrap().unwrap();
+    server.await.unwrap();
 }
 
 #[tokio::test]
@@ -103,7 +123,7 @@ async fn a_client_that_does_not_trust_the_certificate_fails() {
     let d = dir("untrusted");
     let (cert, key, _) = self_signed(&d);
     let other = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
-    let setup = TlsSetup::load(&cert, &key).unwrap();
+    let setup = TlsSetup::load(&cert, &key, None).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -129,11 +149,11 @@ async fn a_client_that_does_not_trust_the_certificate_fails() {
     let err = tls.expect_err("handshake with an untrusted certificate succeeded");
     assert!(err.to_string().contains("certificate"), "{err}");
     stop.send(()).unwrap();
-    server.await.unwrap().unwrap();
+    server.await.unwrap();
 }
 
 fn load_err(cert: &Path, key: &Path) -> TlsError {
-    TlsSetup::load(cert, key).expect_err("bad files were accepted")
+    TlsSetup::load(cert, key, None).expect_err("bad files were accepted")
 }
 
 #[test]
@@ -190,7 +210,7 @@ fn bad_files_give_errors_that_name_the_file() {
     assert!(e.to_string().contains("other-key.pem"), "{e}");
     assert!(e.to_string().contains("does not match"), "{e}");
 
-    assert!(TlsSetup::load(&cert, &key).is_ok());
+    assert!(TlsSetup::load(&cert, &key, None).is_ok());
 }
 
 /// A JSON route, as the CLI client expects answers.
@@ -206,7 +226,7 @@ async fn the_cli_client_speaks_https_trusting_only_its_ca() {
     use linevisor_control::client::{Client, ClientError};
     let d = dir("client");
     let (cert, key, _) = self_signed(&d);
-    let setup = TlsSetup::load(&cert, &key).unwrap();
+    let setup = TlsSetup::load(&cert, &key, None).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -245,5 +265,5 @@ async fn the_cli_client_speaks_https_trusting_only_its_ca() {
     assert!(err.to_string().contains("key.pem"), "{err}");
 
     stop.send(()).unwrap();
-    server.await.unwrap().unwrap();
+    server.await.unwrap();
 }

@@ -32,6 +32,10 @@ pub(crate) struct Prepared {
     /// HTTPS when `control.tls_cert` and `tls_key` are set.
     pub(crate) tls: Option<TlsSetup>,
     pub(crate) control: ControlOptions,
+    /// The server's limits (`control.max_connections`).
+    pub(crate) limits: linevisor_control::server::Limits,
+    /// The tokens file, re-read on SIGHUP.
+    pub(crate) tokens_file: Option<PathBuf>,
 }
 
 /// `config`: the file the line came from (`None`: the embedded demo).
@@ -43,8 +47,9 @@ pub(crate) async fn prepare(
     let c = &line.config.control;
     let base = config.and_then(Path::parent);
     let file = |p: &Option<String>| p.as_deref().map(|p| resolve(base, p));
-    let tokens = match api.tokens.clone().or_else(|| file(&c.tokens_file)) {
-        Some(p) => Some(Tokens::load(&p).map_err(|e| e.to_string())?),
+    let tokens_file = api.tokens.clone().or_else(|| file(&c.tokens_file));
+    let tokens = match &tokens_file {
+        Some(p) => Some(Tokens::load(p).map_err(|e| e.to_string())?),
         None => None,
     };
     let addr = match api.listen {
@@ -56,11 +61,15 @@ pub(crate) async fn prepare(
             )
         })?,
     };
-    linevisor_control::check_listen(addr, tokens.as_ref()).map_err(|e| e.to_string())?;
     let tls = match c.tls(base) {
-        Some((cert, key)) => Some(TlsSetup::load(&cert, &key).map_err(|e| e.to_string())?),
+        Some((cert, key)) => {
+            let ca = file(&c.tls_client_ca);
+            Some(TlsSetup::load(&cert, &key, ca.as_deref()).map_err(|e| e.to_string())?)
+        }
         None => None,
     };
+    linevisor_control::check_listen(addr, tokens.as_ref(), tls.is_some(), c.insecure_http)
+        .map_err(|e| e.to_string())?;
     let limits = JournalLimits {
         max_bytes: api.journal_max_bytes.unwrap_or(c.journal_max_bytes),
         keep: api
@@ -76,12 +85,20 @@ pub(crate) async fn prepare(
         .map_err(|e| format!("cannot listen on {addr} for the API: {e}"))?;
     Ok(Prepared {
         listener,
-        tls,
         control: ControlOptions {
             tokens,
             journal,
             recent_events: usize::try_from(c.recent_events).ok(),
             config_file: config.map(Path::to_owned),
+            allowed_hosts: c.allowed_hosts.clone(),
+            https: tls.is_some(),
+            max_event_streams: usize::try_from(c.max_event_streams).ok(),
         },
+        tls,
+        limits: linevisor_control::server::Limits {
+            max_connections: usize::try_from(c.max_connections).unwrap_or(128),
+            ..Default::default()
+        },
+        tokens_file,
     })
 }

@@ -38,6 +38,7 @@ pub(crate) fn check(d: &Decoded, f: &mut Vec<Finding>) {
         ("tls_cert", &c.tls_cert),
         ("tls_key", &c.tls_key),
         ("journal", &c.journal),
+        ("tls_client_ca", &c.tls_client_ca),
     ] {
         if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
             f.push(
@@ -68,6 +69,47 @@ pub(crate) fn check(d: &Decoded, f: &mut Vec<Finding>) {
     );
     range(f, 0, p.key("journal_keep"), c.journal_keep, 0, 1000, "");
     range(f, 0, p.key("recent_events"), c.recent_events, 1, 10_000, "");
+    range(
+        f,
+        0,
+        p.key("max_connections"),
+        c.max_connections,
+        8,
+        65_536,
+        "",
+    );
+    range(
+        f,
+        0,
+        p.key("max_event_streams"),
+        c.max_event_streams,
+        1,
+        1024,
+        "",
+    );
+    if c.tls_client_ca.is_some() && c.tls_cert.is_none() {
+        f.push(
+            Finding::error(0, p.key("tls_client_ca"), "tls_client_ca needs TLS").hint(
+                "set tls_cert and tls_key: client certificates are checked in the TLS handshake",
+            ),
+        );
+    }
+    for (i, h) in c.allowed_hosts.iter().enumerate() {
+        let ok = !h.is_empty()
+            && h.len() <= 253
+            && h.chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '.');
+        if !ok {
+            f.push(
+                Finding::error(
+                    0,
+                    p.key("allowed_hosts").index(i),
+                    format!("\"{h}\" is not a host name"),
+                )
+                .hint("a DNS name without port or scheme, e.g. \"gateway-7.plant.local\""),
+            );
+        }
+    }
     if c.journal.is_none() {
         for (key, set) in [
             (
@@ -114,6 +156,17 @@ fn check_exposure(d: &Decoded, c: &ControlSection, f: &mut Vec<Finding>) {
             )
             .hint(
                 "an open API may only listen on 127.0.0.1 or ::1: add tokens_file = \"tokens.toml\" to [control]",
+            ),
+        );
+    } else if !addr.ip().is_loopback() && c.tls_cert.is_none() && !c.insecure_http {
+        f.push(
+            Finding::error(
+                0,
+                path,
+                format!("the API on {addr} would send its tokens in clear text over the plant network"),
+            )
+            .hint(
+                "set tls_cert and tls_key in [control]; on a network that is already encrypted (a VPN), insecure_http = true",
             ),
         );
     }

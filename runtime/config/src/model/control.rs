@@ -37,6 +37,24 @@ pub struct ControlSection {
     #[serde(default = "default_recent_events")]
     #[schemars(range(min = 1, max = 10000))]
     pub recent_events: u32,
+    /// With TLS: clients must present a certificate signed by this CA (PEM), besides a token.
+    pub tls_client_ca: Option<String>,
+    /// Host names the API answers to besides IP addresses and `localhost` (DNS rebinding: any
+    /// other `Host` is refused).
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    /// Open API connections at most (8–65536); more are closed on accept. Default 128.
+    #[serde(default = "default_max_connections")]
+    #[schemars(range(min = 8, max = 65536))]
+    pub max_connections: u32,
+    /// Open event streams (SSE) at most (1–1024). Default 32.
+    #[serde(default = "default_max_event_streams")]
+    #[schemars(range(min = 1, max = 1024))]
+    pub max_event_streams: u32,
+    /// Serve tokens over plain HTTP on an address other than loopback (only on a network that
+    /// is already encrypted, e.g. a VPN). Default false: such an address needs TLS.
+    #[serde(default)]
+    pub insecure_http: bool,
 }
 
 impl Default for ControlSection {
@@ -50,6 +68,11 @@ impl Default for ControlSection {
             journal_max_bytes: default_journal_max_bytes(),
             journal_keep: default_journal_keep(),
             recent_events: default_recent_events(),
+            tls_client_ca: None,
+            allowed_hosts: Vec::new(),
+            max_connections: default_max_connections(),
+            max_event_streams: default_max_event_streams(),
+            insecure_http: false,
         }
     }
 }
@@ -75,6 +98,14 @@ pub fn resolve(base: Option<&Path>, path: &str) -> PathBuf {
 
 pub(crate) const DEFAULT_JOURNAL_MAX_BYTES: u64 = 16 << 20;
 pub(crate) const DEFAULT_JOURNAL_KEEP: u32 = 4;
+
+fn default_max_connections() -> u32 {
+    128
+}
+
+fn default_max_event_streams() -> u32 {
+    32
+}
 
 fn default_journal_max_bytes() -> u64 {
     DEFAULT_JOURNAL_MAX_BYTES

@@ -378,9 +378,14 @@ async fn main() {
         let plane = plane.clone();
         tokio::spawn(async move {
             plane
-                .serve(listener, async {
-                    let _ = stopped.await;
-                })
+                .serve(
+                    listener,
+                    None,
+                    linevisor_control::server::Limits::default(),
+                    async {
+                        let _ = stopped.await;
+                    },
+                )
                 .await
         })
     };

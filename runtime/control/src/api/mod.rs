@@ -59,5 +59,10 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .fallback(|uri: Uri| async move { ApiError::UnknownPath(uri.path().to_owned()) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // Outermost: Host, cross-site, body deadline, command rate, audit of refusals.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::server::guard,
+        ))
         .with_state(state)
 }

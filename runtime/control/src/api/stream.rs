@@ -20,9 +20,18 @@ pub(crate) async fn events(
     State(s): State<AppState>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     caller.require(Role::Viewer, "follow events")?;
+    // One permit per open stream, held by the stream: a browser left with many tabs, or a
+    // client that reconnects in a loop, cannot hold the process's sockets.
+    let permit = Arc::clone(&s.streams).try_acquire_owned().map_err(|_| {
+        ApiError::Unavailable(format!(
+            "too many event streams open ({}); close one",
+            s.streams_max
+        ))
+    })?;
     let rx = s.feed.subscribe();
     let closing = s.closing.subscribe();
-    let stream = stream::unfold((rx, closing), |(mut rx, mut closing)| async move {
+    let state = (rx, closing, permit);
+    let stream = stream::unfold(state, |(mut rx, mut closing, permit)| async move {
         let received = tokio::select! {
             r = rx.recv() => r,
             _ = closing.wait_for(|c| *c) => return None,
@@ -35,7 +44,7 @@ pub(crate) async fn events(
             }
             Err(RecvError::Closed) => return None,
         };
-        Some((Ok(Event::default().data(&*data)), (rx, closing)))
+        Some((Ok(Event::default().data(&*data)), (rx, closing, permit)))
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
