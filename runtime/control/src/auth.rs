@@ -331,6 +331,64 @@ mod tests {
     }
 
     #[test]
+    fn a_parse_error_names_the_place_but_never_echoes_the_secret() {
+        let text =
+            "[[token]]\nname = \"a\"\nvalue = \"s3cr3t-v4lue-0123456789\" oops\nrole = \"admin\"\n";
+        let e = Tokens::parse("t.toml", text)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("t.toml") && e.contains("line 3"), "{e}");
+        assert!(!e.contains("s3cr3t"), "the secret was echoed: {e}");
+    }
+
+    #[test]
+    fn guessable_values_are_refused() {
+        for weak in [
+            "aaaaaaaaaaaaaaaaaaaa",
+            "0000000000000000",
+            "abababababababababab",
+        ] {
+            let text = format!("[[token]]\nname = \"a\"\nvalue = \"{weak}\"\nrole = \"admin\"\n");
+            let e = Tokens::parse("t.toml", &text)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(e.contains("too easy to guess"), "{weak}: {e}");
+            assert!(!e.contains(weak), "the secret was echoed: {e}");
+        }
+    }
+
+    #[test]
+    fn a_tokens_file_other_users_can_read_or_change_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir =
+            std::env::temp_dir().join(format!("linevisor-tokens-mode-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join("tokens.toml");
+        let ok = "[[token]]\nname = \"a\"\nvalue = \"0123456789abcdef\"\nrole = \"admin\"\n";
+        std::fs::write(&path, ok).expect("write");
+        for (mode, want) in [
+            (0o644, Some("read")),
+            (0o602, Some("change")),
+            (0o640, None),
+            (0o600, None),
+        ] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+            let got = Tokens::load(&path).err().map(|e| e.to_string());
+            match want {
+                Some(w) => assert!(
+                    got.as_deref()
+                        .is_some_and(|e| e.contains(&format!("every user of the machine {w}"))),
+                    "{mode:o}: {got:?}"
+                ),
+                None => assert!(got.is_none(), "{mode:o}: {got:?}"),
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn listen_needs_tokens_off_loopback() {
         let any: SocketAddr = "0.0.0.0:7010".parse().unwrap_or_else(|_| unreachable!());
         let lo: SocketAddr = "127.0.0.1:7010".parse().unwrap_or_else(|_| unreachable!());

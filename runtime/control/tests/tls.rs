@@ -267,3 +267,127 @@ async fn the_cli_client_speaks_https_trusting_only_its_ca() {
     stop.send(()).unwrap();
     server.await.unwrap();
 }
+
+/// A CA and a client certificate it signed (cert PEM, key PEM), for mutual TLS.
+fn client_ca_and_cert(dir: &Path) -> (PathBuf, rcgen::Certificate, rcgen::KeyPair) {
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
+    let ca_pem = dir.join("client-ca.pem");
+    std::fs::write(&ca_pem, ca.pem()).unwrap();
+    let client_key = rcgen::KeyPair::generate().unwrap();
+    let params = rcgen::CertificateParams::new(vec!["scada".to_owned()]).unwrap();
+    let client = params.signed_by(&client_key, &ca).unwrap();
+    (ca_pem, client, client_key)
+}
+
+/// A TLS client trusting `trusted`, presenting `identity` when given.
+fn client_config(
+    trusted: CertificateDer<'static>,
+    identity: Option<(&rcgen::Certificate, &rcgen::KeyPair)>,
+) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(trusted).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots);
+    Arc::new(match identity {
+        None => builder.with_no_client_auth(),
+        Some((cert, key)) => {
+            let key = rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap();
+            builder
+                .with_client_auth_cert(vec![cert.der().clone()], key)
+                .unwrap()
+        }
+    })
+}
+
+/// GET /ping with `config`: the status, or the error text.
+async fn ping_with(
+    addr: std::net::SocketAddr,
+    config: Arc<rustls::ClientConfig>,
+) -> Result<u16, String> {
+    let tcp = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+    let name = ServerName::try_from("localhost").unwrap();
+    let tls = tokio_rustls::TlsConnector::from(config)
+        .connect(name, tcp)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::spawn(conn);
+    let resp = send
+        .send_request(request())
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(resp.status().as_u16())
+}
+
+#[tokio::test]
+async fn with_a_client_ca_only_clients_holding_its_certificate_are_served() {
+    let d = dir("mutual");
+    let (cert, key, der) = self_signed(&d);
+    let (ca, client, client_key) = client_ca_and_cert(&d);
+    let setup = TlsSetup::load(&cert, &key, Some(&ca)).unwrap();
+    assert!(setup.mutual());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        serve_tls(router(), listener, &setup, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    let with = client_config(der.clone(), Some((&client, &client_key)));
+    assert_eq!(ping_with(addr, with).await, Ok(200));
+    // Without a certificate: TLS 1.3 reports the refusal on the first read.
+    let without = client_config(der.clone(), None);
+    assert!(ping_with(addr, without).await.is_err());
+    // A certificate from another CA.
+    let (_, stranger, stranger_key) = client_ca_and_cert(&dir("mutual-other"));
+    let other = client_config(der, Some((&stranger, &stranger_key)));
+    assert!(ping_with(addr, other).await.is_err());
+    stop.send(()).unwrap();
+    server.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_renewed_certificate_is_served_after_reload_and_a_bad_one_is_not_taken() {
+    let d = dir("reload");
+    let (cert, key, old) = self_signed(&d);
+    let setup = TlsSetup::load(&cert, &key, None).unwrap();
+    let reloader = setup.clone();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        serve_tls(router(), listener, &setup, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    assert_eq!(
+        ping_with(addr, client_config(old.clone(), None)).await,
+        Ok(200)
+    );
+    // Renewed in place (same paths), as certbot or a plant PKI would.
+    let (_, _, new) = self_signed(&d);
+    reloader.reload().unwrap();
+    assert_eq!(
+        ping_with(addr, client_config(new.clone(), None)).await,
+        Ok(200)
+    );
+    assert!(ping_with(addr, client_config(old, None)).await.is_err());
+    // A broken key file: the reload fails by name and the certificate in use stays.
+    std::fs::write(&key, "not a key").unwrap();
+    let err = reloader.reload().unwrap_err().to_string();
+    assert!(err.contains("key.pem"), "{err}");
+    assert_eq!(ping_with(addr, client_config(new, None)).await, Ok(200));
+    stop.send(()).unwrap();
+    server.await.unwrap();
+}
