@@ -1,5 +1,5 @@
 //! The API's own server under clients that misbehave, on real sockets (port 0): a connection
-//! beyond the limit is closed at once and the others are served; a client that sends headers
+//! beyond the limit is answered 503 at once and the others are served; a client that sends headers
 //! slowly (slowloris) is dropped; a stop returns within the grace period whatever the clients
 //! do. Waits are event-driven; timeouts only guard hangs.
 
@@ -70,7 +70,7 @@ async fn until_closed(tcp: &mut TcpStream) -> Vec<u8> {
 }
 
 #[tokio::test]
-async fn a_connection_beyond_the_limit_is_closed_and_the_others_are_served() {
+async fn a_connection_beyond_the_limit_is_answered_503_and_the_others_are_served() {
     let s = start(Limits {
         max_connections: 8,
         header_timeout: GUARD,
@@ -86,7 +86,12 @@ async fn a_connection_beyond_the_limit_is_closed_and_the_others_are_served() {
         tokio::task::yield_now().await;
     }
     let mut ninth = TcpStream::connect(s.addr).await.expect("connect");
-    assert!(until_closed(&mut ninth).await.is_empty());
+    let refused = String::from_utf8(until_closed(&mut ninth).await).expect("text");
+    assert!(
+        refused.starts_with("HTTP/1.1 503")
+            && refused.contains("too many API connections open (8)"),
+        "{refused}"
+    );
     assert_eq!(s.stats.refused_full.load(Ordering::Relaxed), 1);
     // A held connection is still served; once it closes, a new one is accepted.
     let answer = ask(&mut idle[0], "/ping").await;

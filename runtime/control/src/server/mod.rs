@@ -1,8 +1,9 @@
 //! The API's HTTP server: our own accept loop over hyper, so that a client cannot hold the
 //! gateway hostage.
-//! - **Bounded connections**: beyond `max_connections` a new connection is closed at once (and
-//!   counted), so idle sockets cannot eat the file descriptors that bus links, serial reopens,
-//!   SIGHUP and journal rotation need.
+//! - **Bounded connections**: beyond `max_connections` a new connection is answered at once with
+//!   `503` and a reason (plain HTTP; over TLS it is closed) and counted, so idle sockets cannot
+//!   eat the file descriptors that bus links, serial reopens, SIGHUP and journal rotation need,
+//!   and a client learns why instead of hanging.
 //! - **Bounded waits**: request headers must arrive within `header_timeout` (slowloris), a TLS
 //!   handshake within `handshake_timeout`; bodies within the body deadline (`guard`).
 //! - **Bounded stop**: on `stop` the listener closes, open connections get `grace` to finish
@@ -81,6 +82,8 @@ pub async fn serve(
     stop: impl Future<Output = ()> + Send + 'static,
 ) {
     let open = Arc::new(Semaphore::new(limits.max_connections));
+    // Refusals being written; beyond these a connection is just closed.
+    let refusing = Arc::new(Semaphore::new(64));
     let graceful = GracefulShutdown::new();
     let mut conns = JoinSet::new();
     let acceptor = tls.map(|t| tokio_rustls::TlsAcceptor::from(t.server_config()));
@@ -111,7 +114,15 @@ pub async fn serve(
                     "API connection refused: too many open connections"
                 );
             }
-            drop(tcp);
+            if acceptor.is_none()
+                && let Ok(slot) = Arc::clone(&refusing).try_acquire_owned()
+            {
+                let max = limits.max_connections;
+                conns.spawn(async move {
+                    let _slot = slot;
+                    refuse_full(tcp, max).await;
+                });
+            }
             continue;
         };
         stats.accepted.fetch_add(1, Ordering::Relaxed);
@@ -175,6 +186,24 @@ pub async fn serve(
     }
     conns.abort_all();
     while conns.join_next().await.is_some() {}
+}
+
+/// Answers a connection the server has no room for: `503` with the reason, then close; at most
+/// a second, so a client that does not read cannot hold the refusal.
+async fn refuse_full(mut tcp: tokio::net::TcpStream, max: usize) {
+    use tokio::io::AsyncWriteExt;
+    let body = format!(
+        r#"{{"error":"unavailable","message":"too many API connections open ({max}); try again shortly"}}"#
+    );
+    let answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let write = async {
+        let _ = tcp.write_all(answer.as_bytes()).await;
+        let _ = tcp.shutdown().await;
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), write).await;
 }
 
 /// The peer of a request served by [`serve`] (none under `oneshot` in tests).
