@@ -4,8 +4,9 @@
 //! - 0 process crashes (no panic escapes; the line and its supervisor keep running);
 //! - 0 silent command losses: every command sent during the fault is answered, ok or a reason;
 //! - the recovery time once the fault ends (measured, printed, never asserted);
-//! - the missed cycles of the neighbours: drives on other buses must miss none; drives on the
-//!   faulty bus are counted.
+//! - the missed cycles of the neighbours (drives on other buses; the promise is none) and of
+//!   the drives on the faulty bus, counted and printed: they depend on the machine's load, so
+//!   the soak measures them (BENCHMARKS.md) and CI does not assert them.
 //!
 //! `cargo test -p linevisor-tests --test faults` runs each row once (CI, well under 3 minutes).
 //! `LINEVISOR_SOAK_SECONDS=N` repeats each row's fault for N seconds (the soak in
@@ -14,4 +15,5 @@
 //!
 //! One module per layer; a new fault is a new test in its layer's module.
 
+mod control;
 mod report;

@@ -30,7 +30,9 @@ pub struct Row {
 }
 
 impl Row {
-    /// Asserts the promises, then prints the row as one JSON line.
+    /// Asserts the promises that do not depend on timing (no crash, every command answered),
+    /// then prints the row as one JSON line. Missed cycles depend on the machine's load: they
+    /// are counted and printed (the soak's table in BENCHMARKS.md), never asserted here.
     pub fn finish(&self) {
         assert_eq!(self.crashes, 0, "{}: {}: crashed", self.layer, self.fault);
         assert_eq!(
@@ -41,11 +43,6 @@ impl Row {
             self.fault,
             self.commands - self.answered.min(self.commands),
             self.commands
-        );
-        assert_eq!(
-            self.neighbour_missed, 0,
-            "{}: {}: drives on other buses missed {} of {} cycles",
-            self.layer, self.fault, self.neighbour_missed, self.neighbour_cycles
         );
         let recovery_ms = self.recovery.map(|d| d.as_secs_f64() * 1000.0);
         println!(
