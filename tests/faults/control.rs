@@ -256,7 +256,9 @@ async fn huge_and_deeply_nested_bodies() {
     let toml = ("Content-Type", "application/toml");
     let nested_json = format!("{}{}", "[".repeat(30_000), "]".repeat(30_000));
     let nested_toml = format!("a = {}{}\n", "[".repeat(400_000), "]".repeat(400_000));
-    let cases: Vec<(&str, &str, (&str, &str), Vec<u8>, u16)> = vec![
+    // Method, path, content type, body, the status that must answer it.
+    type Case<'a> = (&'a str, &'a str, (&'a str, &'a str), Vec<u8>, u16);
+    let cases: Vec<Case> = vec![
         (
             "POST",
             "/api/v1/drives/infeed-conveyor/commands",

@@ -5,35 +5,35 @@ use std::time::Duration;
 
 /// The figures of one fault.
 #[derive(Debug, Clone, Default)]
-pub struct Row {
+pub(crate) struct Row {
     /// Layer: `modbus_rtu`, `modbus_tcp`, `canopen`, `control`, `journal`.
-    pub layer: &'static str,
+    pub(crate) layer: &'static str,
     /// The fault, in a few words (`drop 3 %`, `slowloris`, `disk full`).
-    pub fault: &'static str,
+    pub(crate) fault: &'static str,
     /// Panics or process exits the fault caused.
-    pub crashes: u32,
+    pub(crate) crashes: u32,
     /// Commands sent while the fault was on, and those answered (ok or with a reason).
-    pub commands: u32,
-    pub answered: u32,
+    pub(crate) commands: u32,
+    pub(crate) answered: u32,
     /// From the end of the fault to normal service again (polls answered, API up, journal
     /// writing); `None` when the fault never interrupted service.
-    pub recovery: Option<Duration>,
+    pub(crate) recovery: Option<Duration>,
     /// Cycles and missed cycles of the drives on the faulty bus (or all drives, for a fault
     /// outside the buses).
-    pub same_bus_cycles: u64,
-    pub same_bus_missed: u64,
+    pub(crate) same_bus_cycles: u64,
+    pub(crate) same_bus_missed: u64,
     /// Cycles and missed cycles of the drives on other buses: the promise is 0 missed.
-    pub neighbour_cycles: u64,
-    pub neighbour_missed: u64,
+    pub(crate) neighbour_cycles: u64,
+    pub(crate) neighbour_missed: u64,
     /// Injection rounds (1 in CI; more in the soak).
-    pub rounds: u32,
+    pub(crate) rounds: u32,
 }
 
 impl Row {
     /// Asserts the promises that do not depend on timing (no crash, every command answered),
     /// then prints the row as one JSON line. Missed cycles depend on the machine's load: they
     /// are counted and printed (the soak's table in BENCHMARKS.md), never asserted here.
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         assert_eq!(self.crashes, 0, "{}: {}: crashed", self.layer, self.fault);
         assert_eq!(
             self.answered,
@@ -61,7 +61,7 @@ impl Row {
 }
 
 /// How long to keep injecting: `LINEVISOR_SOAK_SECONDS`, else one round.
-pub fn soak() -> Option<Duration> {
+pub(crate) fn soak() -> Option<Duration> {
     std::env::var("LINEVISOR_SOAK_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())
