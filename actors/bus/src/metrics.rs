@@ -171,6 +171,8 @@ pub struct CanopenMetrics {
     pub heartbeat_losses: u64,
     /// Boot-up messages received (power cycles, unit swaps, resets).
     pub boot_ups: u64,
+    /// SDO responses dropped because no transfer was waiting for them.
+    pub sdo_unsolicited_dropped: u64,
     /// Transient transport faults seen by the receiver.
     pub link_faults: u64,
 }

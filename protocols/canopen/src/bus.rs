@@ -116,7 +116,11 @@ impl Events {
     }
 }
 
-type Routes = Mutex<HashMap<NodeId, mpsc::UnboundedSender<Vec<u8>>>>;
+type Routes = Mutex<HashMap<NodeId, mpsc::Sender<Vec<u8>>>>;
+
+/// SDO responses queued per node while no transfer takes them (a transfer needs one at a time;
+/// more are stale or unsolicited, and a transfer drops those before it starts).
+pub const SDO_QUEUE: usize = 8;
 
 enum Control {
     Watch(NodeId, Duration),
@@ -242,7 +246,9 @@ impl<T: CanTransport> Bus<T> {
         let channel = lock(&self.shared.channels)
             .entry(node)
             .or_insert_with(|| {
-                let (tx, rx) = mpsc::unbounded_channel();
+                // Bounded: between transfers nobody reads, and a node that keeps sending
+                // 0x580+n must not grow memory; a transfer drops what is stale anyway.
+                let (tx, rx) = mpsc::channel(SDO_QUEUE);
                 lock(&self.shared.routes).insert(node, tx);
                 Arc::new(SdoChannel {
                     rx: tokio::sync::Mutex::new(rx),
@@ -364,7 +370,13 @@ impl<T: CanTransport> Dispatcher<T> {
         match Cob::classify(f.id()) {
             Some(Cob::SdoTx(node)) => match lock(&self.routes).get(&node) {
                 Some(route) => {
-                    let _ = route.send(data.to_vec());
+                    if route.try_send(data.to_vec()).is_err() {
+                        self.stats.update(|s| s.sdo_unsolicited_dropped += 1);
+                        debug!(
+                            node = node.get(),
+                            "SDO response dropped: no transfer is waiting for it."
+                        );
+                    }
                 }
                 None => debug!(node = node.get(), "SDO response with no client dropped."),
             },

@@ -14,7 +14,7 @@ mod stats;
 pub mod sync;
 
 pub use abort::AbortCode;
-pub use bus::{Bus, BusConfig, Event, Events};
+pub use bus::{Bus, BusConfig, Event, Events, SDO_QUEUE};
 pub use cob::{Cob, InvalidNodeId, NodeId};
 pub use emcy::Emcy;
 pub use error::{LinkError, SdoAbort, SdoResult};

@@ -52,6 +52,9 @@ pub struct BusStats {
     pub boot_ups: u64,
     /// Watched nodes whose heartbeat went overdue.
     pub heartbeat_losses: u64,
+    /// SDO responses dropped because no transfer was waiting (a node sending 0x580+n on its
+    /// own, or answers after their timeout beyond the queue).
+    pub sdo_unsolicited_dropped: u64,
 }
 
 /// The counters, shared by the dispatcher and the SDO clients of one bus.

@@ -36,3 +36,35 @@ async fn heartbeat_loss_detected_within_one_and_a_half_periods() {
 async fn reboot_seen_as_boot_up() {
     scenarios::reboot_is_seen_as_boot_up(&mut virtual_rig(&[5])).await;
 }
+
+/// A node that floods 0x580+n between transfers cannot grow the master's memory: the queue per
+/// node is bounded, the excess is dropped and counted, and the next transfer with that node
+/// still gets its own answer.
+#[tokio::test(start_paused = true)]
+async fn an_sdo_response_storm_is_bounded_and_the_next_transfer_works() {
+    use linevisor_can::{CanFrame, CanId, CanTransport};
+    let rig = virtual_rig(&[5]);
+    let sdo = rig.bus.sdo(common::node(5));
+    assert!(sdo.read_u32(0x1000, 0).await.unwrap().is_ok());
+    let rogue = rig.vbus.endpoint();
+    let frame = CanFrame::new(
+        CanId::standard(0x585).unwrap(),
+        &[0x43, 0x00, 0x10, 0x00, 1, 2, 3, 4],
+    )
+    .unwrap();
+    for _ in 0..10_000 {
+        rogue.send(&frame).await.unwrap();
+    }
+    // Every frame handled by the dispatcher: the received count covers the storm.
+    while rig.bus.stats().frames_received < 10_000 {
+        tokio::task::yield_now().await;
+    }
+    let stats = rig.bus.stats();
+    assert!(
+        stats.sdo_unsolicited_dropped >= 10_000 - linevisor_canopen::SDO_QUEUE as u64,
+        "{stats:?}"
+    );
+    // The stale answers are dropped before the transfer: it reads the node's real value.
+    let device_type = sdo.read_u32(0x1000, 0).await.unwrap().unwrap();
+    assert_ne!(device_type, 0x0403_0201, "a stale flood answer was taken");
+}

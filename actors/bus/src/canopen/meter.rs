@@ -123,6 +123,7 @@ impl Meter {
             emcy: stats.emcy,
             heartbeat_losses: stats.heartbeat_losses,
             boot_ups: stats.boot_ups,
+            sdo_unsolicited_dropped: stats.sdo_unsolicited_dropped,
             link_faults: stats.link_faults,
         });
         m

@@ -39,7 +39,7 @@ impl Default for SdoConfig {
 /// Responses of one node, routed here by the bus dispatcher.
 #[derive(Debug)]
 pub(crate) struct SdoChannel {
-    pub(crate) rx: Mutex<mpsc::UnboundedReceiver<Vec<u8>>>,
+    pub(crate) rx: Mutex<mpsc::Receiver<Vec<u8>>>,
 }
 
 /// The SDO client of one node. Clones share the node's channel.
@@ -69,7 +69,7 @@ impl<T> Clone for SdoClient<T> {
 /// One transfer in progress: owns the node's channel until it ends.
 struct Transfer<'a, T> {
     client: &'a SdoClient<T>,
-    rx: MutexGuard<'a, mpsc::UnboundedReceiver<Vec<u8>>>,
+    rx: MutexGuard<'a, mpsc::Receiver<Vec<u8>>>,
     index: u16,
     subindex: u8,
 }

@@ -196,7 +196,7 @@ pub(crate) async fn metrics(
     o.family(ln, &bus_counters, &rows);
 
     // CANopen buses only: what the master sees on the wire.
-    let canopen: [Metric<linevisor_bus::CanopenMetrics>; 11] = [
+    let canopen: [Metric<linevisor_bus::CanopenMetrics>; 12] = [
         (
             "linevisor_canopen_frames_sent_total",
             "CAN frames sent.",
@@ -251,6 +251,11 @@ pub(crate) async fn metrics(
             "linevisor_canopen_boot_ups_total",
             "Boot-up messages received.",
             |c| c.boot_ups,
+        ),
+        (
+            "linevisor_canopen_sdo_unsolicited_dropped_total",
+            "SDO responses dropped with no transfer waiting (a node flooding 0x580+n).",
+            |c| c.sdo_unsolicited_dropped,
         ),
     ];
     let rows: Vec<_> = buses
