@@ -15,5 +15,6 @@
 //!
 //! One module per layer; a new fault is a new test in its layer's module.
 
+mod canopen;
 mod control;
 mod report;

@@ -27,6 +27,8 @@ struct Inner {
     dropped_ids: HashSet<CanId>,
     delivered: u64,
     dropped: u64,
+    /// Fault injection: the bus is unusable (bus-off, a short, a missing terminator).
+    bus_off: bool,
 }
 
 /// The bus itself; clones share it.
@@ -88,6 +90,12 @@ impl VirtualBus {
         }
     }
 
+    /// The bus goes unusable (`true`: every send fails with a bus error and nothing is
+    /// delivered, as after bus-off or a shorted pair) or works again.
+    pub fn set_bus_off(&self, off: bool) {
+        self.lock().bus_off = off;
+    }
+
     /// Endpoints attached.
     pub fn endpoint_count(&self) -> usize {
         self.lock().endpoints.len()
@@ -112,6 +120,12 @@ impl VirtualBus {
             None => return Err(CanError::Closed),
             Some(slot) if !slot.connected => return Err(CanError::Disconnected),
             Some(_) => {}
+        }
+        if inner.bus_off {
+            inner.dropped += 1;
+            return Err(CanError::Bus {
+                detail: "bus-off".into(),
+            });
         }
         if inner.dropped_ids.contains(&frame.id()) {
             inner.dropped += 1;

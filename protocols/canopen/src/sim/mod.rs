@@ -1,6 +1,7 @@
 //! Simulated CiA 402 CANopen nodes: [`SimNode`] is the behaviour (no I/O), [`spawn`] runs one
 //! on any [`CanTransport`] (a virtual-bus endpoint, or an slcan link) and returns a handle
-//! for fault injection: fault with a code, go silent (heartbeat loss), power cycle.
+//! for fault injection: fault with a code, go silent (heartbeat loss), power cycle, abort
+//! every SDO.
 
 mod node;
 pub mod od;
@@ -48,6 +49,7 @@ enum Control {
     Silent(bool),
     PowerCycle,
     CorruptToggle,
+    RefuseSdo(Option<crate::abort::AbortCode>),
     Status(oneshot::Sender<NodeStatus>),
 }
 
@@ -83,6 +85,11 @@ impl SimNodeHandle {
     /// The next SDO segment response carries a wrong toggle bit.
     pub fn corrupt_next_toggle(&self) {
         let _ = self.control.send(Control::CorruptToggle);
+    }
+
+    /// Every SDO request is aborted with `code` (an abort storm), or answered again (`None`).
+    pub fn refuse_sdo(&self, code: Option<crate::abort::AbortCode>) {
+        let _ = self.control.send(Control::RefuseSdo(code));
     }
 
     /// The node's state now (`None` if it stopped).
@@ -135,6 +142,10 @@ async fn run<T: CanTransport>(
                     Some(Control::PowerCycle) => {
                         silent = false;
                         node.power_cycle(now)
+                    }
+                    Some(Control::RefuseSdo(code)) => {
+                        node.refuse_sdo(code);
+                        Vec::new()
                     }
                     Some(Control::CorruptToggle) => {
                         node.corrupt_next_toggle();

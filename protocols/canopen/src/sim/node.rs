@@ -376,6 +376,11 @@ impl SimNode {
     pub fn corrupt_next_toggle(&mut self) {
         self.sdo.corrupt_next_toggle = true;
     }
+
+    /// Fault injection: abort every SDO request with `code`, or answer again.
+    pub fn refuse_sdo(&mut self, code: Option<AbortCode>) {
+        self.sdo.refuse = code;
+    }
 }
 
 /// The node as the SDO server sees it.

@@ -37,6 +37,8 @@ pub(crate) struct SdoServer {
     pending: Pending,
     /// Fault injection: flip the toggle bit of the next segment response.
     pub(crate) corrupt_next_toggle: bool,
+    /// Fault injection: abort every request with this code (an abort storm).
+    pub(crate) refuse: Option<AbortCode>,
 }
 
 impl SdoServer {
@@ -46,6 +48,18 @@ impl SdoServer {
             Ok(r) => r,
             Err(_) => return Some(self.abort(0, 0, AbortCode::INVALID_COMMAND)),
         };
+        if let Some(code) = self.refuse
+            && !matches!(request, Request::Abort { .. })
+        {
+            let (index, subindex) = match request {
+                Request::InitiateDownload {
+                    index, subindex, ..
+                }
+                | Request::InitiateUpload { index, subindex } => (index, subindex),
+                _ => (0, 0),
+            };
+            return Some(self.abort(index, subindex, code));
+        }
         let pending = std::mem::take(&mut self.pending);
         Some(match (request, pending) {
             (Request::Abort { .. }, _) => return None,

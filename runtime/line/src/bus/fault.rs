@@ -1,5 +1,6 @@
 //! Fault injection into a bus child, for tests and benchmarks only (feature `fault-injection`):
-//! crash the bus actor, or power-cycle, silence or fault a node of a simulated CANopen segment.
+//! crash the bus actor; power-cycle, silence, fault a node of a simulated CANopen segment or
+//! make it abort every SDO; take the segment bus-off.
 
 use super::{BusCtl, BusWorker};
 
@@ -17,6 +18,15 @@ impl BusWorker {
             BusCtl::PowerCycleNode(id) => node(id, &|n| n.power_cycle()),
             BusCtl::SilenceNode(id, silent) => node(id, &|n| n.set_silent(silent)),
             BusCtl::FaultNode(id, code) => node(id, &|n| n.inject_fault(code)),
+            BusCtl::RefuseSdo(id, refuse) => node(id, &|n| {
+                n.refuse_sdo(refuse.then_some(linevisor_canopen::AbortCode::GENERAL));
+            }),
+            BusCtl::BusOff(off) => match &self.segment {
+                Some(s) => s.vbus.set_bus_off(off),
+                None => {
+                    tracing::warn!(bus = %self.bus, "No simulated CANopen segment to take bus-off.")
+                }
+            },
         }
     }
 }

@@ -38,6 +38,13 @@ pub enum BusCtl {
     /// Simulated CANopen segment: a node faults with this error code (EMCY).
     #[cfg(feature = "fault-injection")]
     FaultNode(u8, u16),
+    /// Simulated CANopen segment: a node aborts every SDO request (`true`), or answers again.
+    #[cfg(feature = "fault-injection")]
+    RefuseSdo(u8, bool),
+    /// Simulated CANopen segment: the bus goes bus-off (`true`: no frame gets through), or
+    /// works again.
+    #[cfg(feature = "fault-injection")]
+    BusOff(bool),
 }
 
 impl Deliverable for BusCtl {}
