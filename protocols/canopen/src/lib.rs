@@ -3,6 +3,7 @@
 pub mod abort;
 mod bus;
 pub mod cob;
+pub mod eds;
 pub mod emcy;
 mod error;
 pub mod heartbeat;

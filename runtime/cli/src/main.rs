@@ -4,6 +4,7 @@
 mod change;
 mod check;
 mod client;
+mod profile;
 mod run;
 mod signals;
 mod sim;
@@ -165,6 +166,11 @@ enum Command {
         /// The sim config (TOML), e.g. configs/sim/three-servos.toml.
         config: PathBuf,
     },
+    /// Drive profiles: `from-eds` writes a CANopen profile skeleton from a vendor EDS/DCF file.
+    Profile {
+        #[command(subcommand)]
+        command: profile::ProfileCommand,
+    },
     /// Print the JSON Schema of the config language (or of drive profiles with --profile).
     Schema {
         /// Print the profile file schema instead.
@@ -238,6 +244,7 @@ fn main() -> ExitCode {
         Command::Remove { target, id } => client::run(&target, client::Call::Remove { id }),
         Command::Config { target } => client::run(&target, client::Call::Config),
         Command::Sim { config } => sim::run(&config),
+        Command::Profile { command } => profile::run(command),
         Command::Schema { profile } => {
             let schema = if profile {
                 linevisor_config::profile_schema()
