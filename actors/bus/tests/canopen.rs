@@ -31,16 +31,19 @@ fn blocks() -> Vec<PdoBlock> {
     let e = MappingEntry::new;
     vec![
         PdoBlock {
+            policy: Default::default(),
             kind: PdoKind::Rpdo,
             number: 1,
             entries: vec![e(0x6040, 0, 16), e(0x60FF, 0, 32)],
         },
         PdoBlock {
+            policy: Default::default(),
             kind: PdoKind::Tpdo,
             number: 1,
             entries: vec![e(0x6041, 0, 16), e(0x606C, 0, 32)],
         },
         PdoBlock {
+            policy: Default::default(),
             kind: PdoKind::Tpdo,
             number: 2,
             entries: vec![e(0x6064, 0, 32), e(0x603F, 0, 16)],

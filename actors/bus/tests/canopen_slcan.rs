@@ -19,11 +19,13 @@ fn blocks() -> Vec<PdoBlock> {
     let e = MappingEntry::new;
     vec![
         PdoBlock {
+            policy: Default::default(),
             kind: PdoKind::Rpdo,
             number: 1,
             entries: vec![e(0x6040, 0, 16), e(0x60FF, 0, 32)],
         },
         PdoBlock {
+            policy: Default::default(),
             kind: PdoKind::Tpdo,
             number: 1,
             entries: vec![e(0x6041, 0, 16), e(0x606C, 0, 32)],

@@ -152,7 +152,8 @@ fn a_fixed_mapping_is_kept_by_number_and_says_verify() {
     assert!(i.fixed);
     assert!(
         i.text
-            .contains("# mapping is fixed (ro) in the EDS: use mapping policy verify")
+            .contains("# mapping is fixed (ro) in the EDS: linevisor reads and compares it")
+            && i.text.contains("\npdo_mapping = \"verify\"\n")
     );
     // Latin-1 bytes read as such.
     assert_eq!(i.eds.objects[&0x6091].name, "Getriebe\u{fc}bersetzung");

@@ -122,7 +122,7 @@ fn from_eds(
                 skeleton.name(),
                 o.display(),
                 if skeleton.mapping_fixed() {
-                    " (its PDO mapping is fixed: use mapping policy verify)"
+                    " (its PDO mapping is fixed: pdo_mapping = \"verify\")"
                 } else {
                     ""
                 }

@@ -184,14 +184,11 @@ fn the_binary_writes_a_profile_that_checks() {
     assert_eq!(run.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("wrote profile \"dx40\""), "{stderr}");
     assert!(
-        stderr.contains("mapping is fixed: use mapping policy verify"),
+        stderr.contains("mapping is fixed: pdo_mapping = \"verify\""),
         "{stderr}"
     );
     let text = std::fs::read_to_string(&out).unwrap();
-    assert!(
-        text.contains("# mapping is fixed (ro) in the EDS: use mapping policy verify"),
-        "{text}"
-    );
+    assert!(text.contains("pdo_mapping = \"verify\""), "{text}");
     let check = linevisor()
         .args(["check", "--plain"])
         .arg(line(dir.path(), "dx40"))

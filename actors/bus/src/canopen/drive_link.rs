@@ -8,7 +8,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use linevisor_canopen::{MappingEntry, PdoKind, SdoAbort};
+use linevisor_canopen::{MappingEntry, MappingPolicy, PdoKind, SdoAbort};
+use linevisor_config::model::PdoMappingPolicy;
 use linevisor_profile::{CodecError, PointValue, PointWrite, ProfileCodec, Sample as Points};
 use tokio::sync::mpsc;
 
@@ -103,6 +104,11 @@ impl CanopenLink {
                     kind,
                     number,
                     entries,
+                    policy: match section.pdo_mapping {
+                        PdoMappingPolicy::Auto => MappingPolicy::Auto,
+                        PdoMappingPolicy::Verify => MappingPolicy::Verify,
+                        PdoMappingPolicy::Configure => MappingPolicy::Configure,
+                    },
                 });
             }
         }

@@ -131,6 +131,8 @@ pub struct PdoBlock {
     pub number: u8,
     /// Mapped objects, in payload order.
     pub entries: Vec<MappingEntry>,
+    /// How the mapping reaches the node at boot.
+    pub policy: linevisor_canopen::MappingPolicy,
 }
 
 /// Timing of one CANopen bus, from its config.

@@ -3,7 +3,7 @@
 //! start), run as its own task so a slow node never delays SYNC or its neighbours.
 
 use super::Port;
-use linevisor_canopen::{Bus, NmtCommand, NodeId, PdoConfig, PdoKind, PdoMapping, pdo};
+use linevisor_canopen::{Bus, NmtCommand, NodeId, PdoConfig, PdoKind, PdoMapping, pdo_setup};
 use tokio::time::Instant;
 
 use super::{CanopenSettings, Object, PdoBlock};
@@ -196,10 +196,9 @@ pub(super) async fn boot(
             transmission_type: 1,
             mapping,
         };
-        flatten(
-            pdo::configure(&sdo, &config).await,
-            &format!("{:?} {} mapping", b.kind, b.number),
-        )?;
+        pdo_setup::setup(&sdo, &config, b.policy)
+            .await
+            .map_err(|e| e.to_string())?;
     }
     let mut image = Vec::with_capacity(plan.rpdo.len());
     for (_, m) in &plan.rpdo {
@@ -226,7 +225,8 @@ pub(super) async fn boot(
 fn flatten<T>(r: linevisor_canopen::SdoResult<T>, what: &str) -> Result<T, String> {
     match r {
         Ok(Ok(t)) => Ok(t),
-        Ok(Err(abort)) => Err(format!("{what}: {abort} ({})", abort.meaning())),
+        // The abort's text already carries the code's meaning.
+        Ok(Err(abort)) => Err(format!("{what}: {abort}")),
         Err(e) => Err(format!("{what}: {e}")),
     }
 }

@@ -251,18 +251,37 @@ impl Procedure {
         if spec.parameters.is_empty() {
             return Ok(());
         }
+        // Read first: only what differs is written, so an unchanged drive (a restart, a
+        // reconnect) boots without a write. Parameters that cannot be read back (or a read that
+        // fails) are written.
+        let readable: Vec<&str> = parameter_points(&spec.codec, &spec.parameters)
+            .iter()
+            .map(|(name, _, _)| *name)
+            .collect();
+        let differing: Option<Vec<String>> = self
+            .verify_parameters()
+            .await
+            .ok()
+            .map(|m| m.into_iter().map(|x| x.parameter).collect());
         let writes = spec
             .parameters
             .iter()
+            .filter(|(name, _)| {
+                differing
+                    .as_ref()
+                    .is_none_or(|d| d.contains(name) || !readable.contains(&name.as_str()))
+            })
             .map(|(name, value)| spec.codec.parameter_write(name, *value))
             .collect::<Result<Vec<PointWrite>, _>>()
             .map_err(LinkError::Codec)?;
-        version.link.write(&writes).await?;
+        if !writes.is_empty() {
+            version.link.write(&writes).await?;
+        }
         let mismatches = self.verify_parameters().await?;
         if !mismatches.is_empty() {
             return Err(StartupError::Verify(mismatches));
         }
-        info!(?reason, parameters = ?spec.parameters, "Parameters downloaded and verified.");
+        info!(?reason, parameters = ?spec.parameters, written = writes.len(), "Parameters downloaded and verified.");
         version.emitter().emit(DriveEventKind::Reparameterised {
             reason,
             parameters: spec.parameters.clone(),

@@ -27,6 +27,9 @@ pub struct NodeConfig {
     pub heartbeat_ms: u16,
     /// Drive characteristics.
     pub drive: DriveParameters,
+    /// A drive whose PDOs are fixed: these mappings (valid, every SYNC), and every PDO
+    /// communication and mapping object read-only. Empty: writable PDOs (the default).
+    pub fixed_pdo: Vec<(crate::PdoKind, u8, Vec<crate::MappingEntry>)>,
 }
 
 impl NodeConfig {
@@ -42,6 +45,7 @@ impl NodeConfig {
             },
             heartbeat_ms: 100,
             drive: DriveParameters::default(),
+            fixed_pdo: Vec::new(),
         }
     }
 }
@@ -66,7 +70,10 @@ pub struct SimNode {
 impl SimNode {
     /// A node just powered up; call [`SimNode::boot`] to get its boot-up frame.
     pub fn new(config: NodeConfig, now: Instant) -> Self {
-        let od = od::factory(config.node, config.identity, config.heartbeat_ms);
+        let mut od = od::factory(config.node, config.identity, config.heartbeat_ms);
+        if !config.fixed_pdo.is_empty() {
+            od::fix_pdos(&mut od, config.node, &config.fixed_pdo);
+        }
         Self {
             drive: SimulatedDrive::new(config.drive.clone()),
             config,

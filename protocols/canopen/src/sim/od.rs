@@ -232,3 +232,45 @@ pub fn factory(node: NodeId, identity: Identity, heartbeat_ms: u16) -> ObjectDic
     od.insert(0x6502, 0, Ro, &0b1_1010_0101u32.to_le_bytes());
     od
 }
+
+/// A drive with fixed PDOs: `fixed` mapped (valid COB-ID, transmission type 1), and every PDO
+/// communication and mapping object read-only (writes abort with 0x06010002).
+pub fn fix_pdos(
+    od: &mut ObjectDictionary,
+    node: NodeId,
+    fixed: &[(crate::PdoKind, u8, Vec<crate::MappingEntry>)],
+) {
+    use Access::Ro;
+    let n = u32::from(node.get());
+    for (kind, number, entries) in fixed {
+        let p = u16::from(number.saturating_sub(1));
+        let (comm, map, base) = match kind {
+            crate::PdoKind::Rpdo => (0x1400 + p, 0x1600 + p, 0x200),
+            crate::PdoKind::Tpdo => (0x1800 + p, 0x1A00 + p, 0x180),
+        };
+        let cob = base + 0x100 * u32::from(p) + n;
+        od.insert(comm, 1, Ro, &cob.to_le_bytes());
+        od.insert(comm, 2, Ro, &[1]);
+        od.insert(map, 0, Ro, &[entries.len() as u8]);
+        for sub in 1..=8u8 {
+            let v = entries.get(usize::from(sub - 1)).map_or(0, |e| e.to_u32());
+            od.insert(map, sub, Ro, &v.to_le_bytes());
+        }
+    }
+    for p in 0..4u16 {
+        for index in [0x1400 + p, 0x1800 + p] {
+            for sub in [1, 2] {
+                if let Ok(v) = od.read(index, sub) {
+                    od.insert(index, sub, Ro, &v);
+                }
+            }
+        }
+        for index in [0x1600 + p, 0x1A00 + p] {
+            for sub in 0..=8 {
+                if let Ok(v) = od.read(index, sub) {
+                    od.insert(index, sub, Ro, &v);
+                }
+            }
+        }
+    }
+}

@@ -21,7 +21,7 @@ pub use northbound::{
 pub use linevisor_core::PowerState;
 pub use linevisor_core::profile::{
     Access, CanopenSection, CommandEncoding, CommandSection, DataType, FaultReset,
-    FaultResetMethod, FaultSection, HomingSection, ModbusSection, ParameterDef, Point, PointTable,
-    PollSection, Profile, ProfileHeader, Protocol, SerialSection, Setpoints, StateRule,
-    StatusSection, Telemetry, Units, WordOrder, WriteFunction,
+    FaultResetMethod, FaultSection, HomingSection, ModbusSection, ParameterDef, PdoMappingPolicy,
+    Point, PointTable, PollSection, Profile, ProfileHeader, Protocol, SerialSection, Setpoints,
+    StateRule, StatusSection, Telemetry, Units, WordOrder, WriteFunction,
 };

@@ -22,7 +22,7 @@ pub use serial::{
     Checksum, ChecksumAlgorithm, Endian, FieldName, FrameField, FrameLayout, NumberFormat,
     PLACEHOLDERS, SerialFraming, SerialRequest, SerialSection, placeholders,
 };
-pub use transport::{CanopenSection, ModbusSection, WriteFunction};
+pub use transport::{CanopenSection, ModbusSection, PdoMappingPolicy, WriteFunction};
 
 /// A drive profile file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -39,7 +39,7 @@ pub enum WriteFunction {
     Single,
 }
 
-/// `[canopen]`: PDO mapping written by SDO at boot (CiA 301 re-mapping procedure).
+/// `[canopen]`: the PDO mapping, set up at boot as `pdo_mapping` says.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
@@ -50,4 +50,23 @@ pub struct CanopenSection {
     pub tpdo: Vec<Vec<String>>,
     /// Expected device type (object 0x1000); low word 0x0192 means CiA 402.
     pub device_type: Option<u32>,
+    /// How the mapping reaches the drive: `auto` (read, write only what differs, verify if the
+    /// drive refuses), `verify` (read and compare, never write: fixed mappings) or `configure`
+    /// (write at every boot). Default `auto`.
+    #[serde(default)]
+    pub pdo_mapping: PdoMappingPolicy,
+}
+
+/// `[canopen] pdo_mapping`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PdoMappingPolicy {
+    /// Read first; write only a PDO that differs; verify if the drive refuses the write.
+    #[default]
+    Auto,
+    /// Read and compare; never write. A difference fails the boot, naming the object.
+    Verify,
+    /// Write the mapping by SDO at every boot (CiA 301 re-mapping).
+    Configure,
 }

@@ -122,8 +122,11 @@ fn points(o: &mut Out, s: &Skeleton) {
 fn canopen(o: &mut Out, s: &Skeleton) {
     o.line("[canopen]");
     if s.mapping_fixed() {
-        o.comment("mapping is fixed (ro) in the EDS: use mapping policy verify");
+        o.comment(
+            "mapping is fixed (ro) in the EDS: linevisor reads and compares it, never writes",
+        );
         o.comment("(a master cannot write it; the sets below are the drive's own, by PDO number)");
+        o.line("pdo_mapping = \"verify\"");
     } else {
         o.comment("The EDS lets a master write every PDO mapping: linevisor maps the sets below");
         o.comment("at boot (the EDS defaults, plus what linevisor reads every cycle).");
