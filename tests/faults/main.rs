@@ -14,4 +14,5 @@
 //!
 //! One module per layer; a new fault is a new test in its layer's module.
 
+mod journal;
 mod report;
