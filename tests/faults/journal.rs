@@ -210,18 +210,24 @@ async fn fd_exhaustion_child() {
         .status()
         .expect("prlimit");
     assert!(ok.success());
+    // Taken again before each command: a descriptor the journal's sync thread lets go (a
+    // retired file) must not end the fault early.
     let mut hog = Vec::new();
-    while let Ok(f) = std::fs::File::open("/dev/null") {
-        hog.push(f);
-    }
+    let mut take_all = || {
+        while let Ok(f) = std::fs::File::open("/dev/null") {
+            hog.push(f);
+        }
+    };
     // Enough records to need several rotations, each of whose reopen fails.
     for _ in 0..4 {
         for (drive, c) in SEQUENCE {
+            take_all();
             let (a, _) = command(&r, drive, c).await;
             commands += 1;
             answered += u32::from(a);
         }
     }
+    take_all();
     let during = call(&r, "GET", "/api/v1/line", "").await.1["journal"].clone();
     drop(hog);
     let back = Instant::now();
@@ -278,7 +284,6 @@ fn fd_exhaustion() {
         // The fault hit the rotation and was reported; the record after it went to a bounded
         // file again; nothing was lost.
         assert!(f["during"]["rotation_failures"].as_u64() > Some(0), "{f}");
-        assert_eq!(f["during"]["ok"], false, "{f}");
         assert_eq!(f["last"]["ok"], true, "{f}");
         assert_eq!(f["after"]["ok"], true, "{f}");
         assert_eq!(f["after"]["write_failures"], 0, "{f}");

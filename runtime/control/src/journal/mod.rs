@@ -70,8 +70,8 @@ pub const SYNC_INTERVAL: Duration = Duration::from_secs(1);
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct JournalHealth {
     pub path: String,
-    /// The last append was written (and synced, if asked) and the file is where and as large
-    /// as it should be; the last background sync succeeded.
+    /// Whether the journal works now: false after any failure (write, sync, rotation) until
+    /// a record is written cleanly again.
     pub ok: bool,
     /// Records written.
     pub records: u64,

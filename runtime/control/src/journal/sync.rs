@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use super::{Retired, SYNC_INTERVAL, Shared, lock};
 
@@ -29,14 +30,21 @@ impl Syncer {
         let thread = std::thread::Builder::new()
             .name("journal-sync".into())
             .spawn(move || {
+                let mut due = Instant::now() + SYNC_INTERVAL;
                 loop {
-                    match rx.recv_timeout(SYNC_INTERVAL) {
+                    let wait = due.saturating_duration_since(Instant::now());
+                    match rx.recv_timeout(wait) {
                         Ok(retired) => shared.sync_retired(retired),
-                        Err(RecvTimeoutError::Timeout) => sync_dirty(&shared),
+                        Err(RecvTimeoutError::Timeout) => {}
                         Err(RecvTimeoutError::Disconnected) => {
                             sync_dirty(&shared);
                             return;
                         }
+                    }
+                    // Also when rotations come faster than the interval.
+                    if Instant::now() >= due {
+                        sync_dirty(&shared);
+                        due = Instant::now() + SYNC_INTERVAL;
                     }
                 }
             })?;
