@@ -136,8 +136,9 @@ impl Writer {
             degraded = Some(e);
         }
         let failed = self.write(&line).err();
-        if failed.is_none() && !synced {
-            self.dirty = true;
+        if failed.is_none() {
+            // A synced append's sync covers every write before it.
+            self.dirty = !synced;
         }
         Written {
             seq,
