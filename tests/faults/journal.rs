@@ -4,7 +4,7 @@
 //! The faults are real and unprivileged: the journal on `/dev/full` (ENOSPC), a child process
 //! whose descriptors are all taken under a low `RLIMIT_NOFILE`, a child writer killed.
 
-use std::io::{BufRead as _, BufReader};
+use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -33,8 +33,7 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// The demo line under a control plane with `journal`, started (2 s of paused time), and when
-/// the control plane journalled the line's start.
+/// The demo line under a control plane with `journal` (2 s in), and when its start was journalled.
 async fn demo(journal: Journal) -> (Arc<RunningLine>, ControlPlane, Router, Instant) {
     let line = check_text(DEMO_LINE_NAME, DEMO_LINE, None)
         .line
@@ -67,23 +66,17 @@ async fn call(router: &Router, method: &str, path: &str, body: &str) -> (u16, Va
     let resp = router.clone().oneshot(req).await.expect("infallible");
     let status = resp.status().as_u16();
     let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    let v = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, v)
 }
 
-/// Sends `command` to `drive`: whether it was answered (ok, or refused with a reason) and
-/// the answer.
+/// Sends `command` to `drive`: answered (ok, or refused with a reason)? And the answer.
 async fn command(router: &Router, drive: &str, command: &str) -> (bool, Value) {
-    let path = format!("/api/v1/drives/{drive}/commands");
-    let (status, v) = call(
-        router,
-        "POST",
-        &path,
-        &format!(r#"{{"command":"{command}"}}"#),
-    )
-    .await;
+    let (path, body) = (
+        format!("/api/v1/drives/{drive}/commands"),
+        format!(r#"{{"command":"{command}"}}"#),
+    );
+    let (status, v) = call(router, "POST", &path, &body).await;
     let answered = (200..300).contains(&status) || v["message"].is_string();
     (answered, v)
 }
@@ -96,7 +89,7 @@ async fn cycles(router: &Router) -> (u64, u64) {
     (sum("cycles"), sum("missed"))
 }
 
-/// The safety commands first: they must never be refused for the journal's sake.
+/// Commands sent during a fault; stop, quick stop and disable must never be refused for it.
 const SEQUENCE: [(&str, &str); 6] = [
     ("transfer-axis", "enable"),
     ("transfer-axis", "stop"),
@@ -203,15 +196,13 @@ async fn fd_exhaustion_child() {
     let (line, control, r, _) = demo(j).await;
     let (mut commands, mut answered) = (0u32, 0u32);
     let before = cycles(&r).await;
-    // Every descriptor taken (the limit lowered first, so this is quick).
-    let ok = Command::new("prlimit")
-        .arg(format!("--pid={}", std::process::id()))
-        .arg("--nofile=128:")
-        .status()
-        .expect("prlimit");
-    assert!(ok.success());
-    // Taken again before each command: a descriptor the journal's sync thread lets go (a
-    // retired file) must not end the fault early.
+    // Every descriptor taken (under a lowered limit, so quickly), and taken again before each
+    // command: a file the journal's sync thread lets go must not end the fault early.
+    let pid = format!("--pid={}", std::process::id());
+    let lowered = Command::new("prlimit")
+        .args([&pid, "--nofile=128:"])
+        .status();
+    assert!(lowered.is_ok_and(|s| s.success()), "prlimit");
     let mut hog = Vec::new();
     let mut take_all = || {
         while let Ok(f) = std::fs::File::open("/dev/null") {
@@ -327,10 +318,8 @@ fn rotation_burst_child() {
         j.append(json!({"kind": "burst", "i": i, "pad": pad}))
             .expect("append");
         if i == 100 {
-            use std::io::Write as _;
-            let mut out = std::io::stdout().lock();
-            let _ = out.write_all(b"ready\n");
-            let _ = out.flush();
+            // Straight to the fd: the test harness captures `println!`.
+            let _ = std::io::stdout().lock().write_all(b"ready\n");
         }
     }
 }
