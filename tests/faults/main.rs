@@ -17,4 +17,5 @@
 
 mod canopen;
 mod control;
+mod journal;
 mod report;

@@ -1,5 +1,5 @@
 //! One row of the fault matrix: what was injected, what the promises say, and the figures.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 use std::time::Duration;
 

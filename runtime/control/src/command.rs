@@ -1,7 +1,12 @@
-//! The JSON body of `POST /api/v1/drives/{id}/commands` and its mapping to drive commands.
+//! The JSON body of `POST /api/v1/drives/{id}/commands`, its mapping to drive commands, and
+//! the command's journal record.
 
-use linevisor_drive::{Command, Direction};
+use linevisor_drive::{Command, CommandResult, Direction};
 use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::Caller;
+use crate::state::AppState;
 
 /// One command as sent by a client.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
@@ -110,6 +115,32 @@ impl CommandBody {
             CommandBody::Home => "home",
         }
     }
+}
+
+/// Journals a command that ran, with who asked and its outcome, and waits until the record is
+/// on disk. A command is never refused or held back for the journal: a stop on a full disk
+/// must still stop. Returns what the answer says about the record (`{"ok": true, "seq": n}`
+/// or `{"ok": false, "error": …}`); a failure is also logged, counted in `/metrics` and shown
+/// in the line's status.
+pub(crate) async fn journal(
+    s: &AppState,
+    caller: &Caller,
+    drive: &str,
+    sent: Command,
+    outcome: &CommandResult,
+) -> Value {
+    let mut record = json!({
+        "kind": "command", "drive": drive, "command": format!("{sent:?}"),
+        "by": caller.name, "role": caller.role.name(),
+    });
+    match outcome {
+        Ok(_) => record["outcome"] = json!("ok"),
+        Err(reason) => {
+            record["outcome"] = json!("failed");
+            record["reason"] = json!(reason.to_string());
+        }
+    }
+    s.journal_synced(record).await
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use linevisor_line::RunningLine;
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::sync::{broadcast, watch};
 
 use crate::auth::Tokens;
@@ -36,9 +36,24 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Appends to the journal if there is one; a failed write is logged, never fails the call.
+    /// Appends to the journal if there is one (on disk within a second); a failed write is
+    /// logged and counted, never fails the call.
     pub(crate) fn journal(&self, record: Value) {
         append(self.journal.as_deref(), record);
+    }
+
+    /// Appends to the journal and waits until the record is on disk: what an answer that
+    /// acknowledges an action waits for. Never fails the call (the action already ran):
+    /// returns what the answer says about the record, see [`append_synced`].
+    pub(crate) async fn journal_synced(&self, record: Value) -> Value {
+        append_synced(self.journal.clone(), record).await
+    }
+
+    /// The journal's health for the line's status: `null` without a journal.
+    pub(crate) fn journal_health(&self) -> Value {
+        self.journal.as_ref().map_or(Value::Null, |j| {
+            serde_json::to_value(j.health()).unwrap_or(Value::Null)
+        })
     }
 }
 
@@ -49,4 +64,20 @@ pub(crate) fn append(journal: Option<&Journal>, record: Value) {
     {
         tracing::warn!(error = %e, "journal write failed");
     }
+}
+
+/// Appends `record` and syncs it on a blocking thread (a sync waits for the disk; the async
+/// workers run the drives). Returns `{"ok": true, "seq": n}` once the record is on disk,
+/// `{"ok": false, "error": "…"}` (logged) when it is not, `null` without a journal.
+pub(crate) async fn append_synced(journal: Option<Arc<Journal>>, record: Value) -> Value {
+    let Some(j) = journal else {
+        return Value::Null;
+    };
+    let error = match tokio::task::spawn_blocking(move || j.append_synced(record)).await {
+        Ok(Ok(seq)) => return json!({"ok": true, "seq": seq}),
+        Ok(Err(e)) => e.to_string(),
+        Err(e) => format!("journal write did not complete: {e}"),
+    };
+    tracing::warn!(error = %error, "journal write failed");
+    json!({"ok": false, "error": error})
 }

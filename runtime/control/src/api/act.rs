@@ -34,32 +34,21 @@ pub(crate) async fn command(
     let cmd = CommandBody::parse(&body).map_err(ApiError::BadRequest)?;
     let sent = cmd.to_command();
     let outcome = send_command(&d.handle, sent).await;
-    let mut record = json!({
-        "kind": "command", "drive": id, "command": format!("{sent:?}"),
-        "by": caller.name, "role": caller.role.name(),
-    });
+    let journal = crate::command::journal(&s, &caller, &id, sent, &outcome).await;
     match outcome {
-        Ok(ack) => {
-            record["outcome"] = json!("ok");
-            s.journal(record);
-            Ok(Json(json!({
-                "drive": id,
-                "command": cmd.name(),
-                "state": ack.state.name(),
-                "readback": ack.readback,
-                "took_ms": ack.took.as_secs_f64() * 1e3,
-            })))
-        }
-        Err(reason) => {
-            record["outcome"] = json!("failed");
-            record["reason"] = json!(reason.to_string());
-            s.journal(record);
-            Err(ApiError::Command {
-                drive: id,
-                command: cmd.name().into(),
-                reason: Box::new(reason),
-            })
-        }
+        Ok(ack) => Ok(Json(json!({
+            "drive": id,
+            "command": cmd.name(),
+            "state": ack.state.name(),
+            "readback": ack.readback,
+            "took_ms": ack.took.as_secs_f64() * 1e3,
+            "journal": journal,
+        }))),
+        Err(reason) => Err(ApiError::Command {
+            drive: id,
+            command: cmd.name().into(),
+            reason: Box::new(reason),
+        }),
     }
 }
 

@@ -285,5 +285,49 @@ pub(crate) async fn metrics(
             }
         }
     }
+    if let Some(j) = &s.journal {
+        let h = j.health();
+        let journal: [(&str, &str, u64); 6] = [
+            (
+                "linevisor_journal_up",
+                "1 when the last journal append was written and synced.",
+                u64::from(h.ok),
+            ),
+            (
+                "linevisor_journal_records_total",
+                "Records written.",
+                h.records,
+            ),
+            (
+                "linevisor_journal_write_failures_total",
+                "Records that could not be written (the audit trail has a gap).",
+                h.write_failures,
+            ),
+            (
+                "linevisor_journal_syncs_total",
+                "fdatasync calls that succeeded.",
+                h.syncs,
+            ),
+            (
+                "linevisor_journal_sync_failures_total",
+                "fdatasync calls that failed.",
+                h.sync_failures,
+            ),
+            (
+                "linevisor_journal_rotation_failures_total",
+                "Rotations or reopens that failed (records went on into the open file).",
+                h.rotation_failures,
+            ),
+        ];
+        for (name, help, value) in journal {
+            let kind = if name.ends_with("_total") {
+                "counter"
+            } else {
+                "gauge"
+            };
+            o.help(name, kind, help);
+            o.sample(name, &[("line", ln)], value);
+        }
+    }
     Ok(([(CONTENT_TYPE, "text/plain; version=0.0.4")], o.0))
 }

@@ -44,6 +44,7 @@ pub(crate) async fn line(
         "buses": buses,
         "drives": drives,
         "supervisors": supervisors,
+        "journal": s.journal_health(),
     })))
 }
 
