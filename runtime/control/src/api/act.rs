@@ -1,12 +1,13 @@
-//! Acting endpoints: drive commands (operator) and restarts (admin). Each is journalled with
-//! who asked and the outcome.
+//! Acting endpoints: drive commands (operator) and restarts (admin). Each runs as its own task,
+//! detached from the request, and is journalled with who asked and the outcome: a client that
+//! hangs up does not hear the outcome, the journal always gets it.
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use linevisor_drive::send_command;
+use linevisor_drive::{CommandResult, send_command};
 use linevisor_supervisor::ChildStatus;
 use serde_json::{Value, json};
 
@@ -33,11 +34,25 @@ pub(crate) async fn command(
     let body = read_body(body)?;
     let cmd = CommandBody::parse(&body).map_err(ApiError::BadRequest)?;
     let sent = cmd.to_command();
-    let outcome = send_command(&d.handle, sent).await;
-    let mut record = json!({
+    let record = json!({
         "kind": "command", "drive": id, "command": format!("{sent:?}"),
         "by": caller.name, "role": caller.role.name(),
     });
+    detached(async move {
+        let outcome = send_command(&d.handle, sent).await;
+        finish_command(&s, record, id, &cmd, outcome)
+    })
+    .await
+}
+
+/// Journals a command's outcome and makes it the answer.
+fn finish_command(
+    s: &AppState,
+    mut record: Value,
+    id: String,
+    cmd: &CommandBody,
+    outcome: CommandResult,
+) -> Result<Json<Value>, ApiError> {
     match outcome {
         Ok(ack) => {
             record["outcome"] = json!("ok");
@@ -63,6 +78,16 @@ pub(crate) async fn command(
     }
 }
 
+/// Runs `work` as its own task and waits for its answer; the work goes on if the request is
+/// dropped (the client hung up).
+async fn detached<T: Send + 'static>(
+    work: impl Future<Output = Result<T, ApiError>> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::spawn(work)
+        .await
+        .map_err(|e| ApiError::Internal(format!("the request's task ended: {e}")))?
+}
+
 /// The body, or the reason it could not be read (too large, cut off).
 pub(crate) fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     read_body_up_to(body, BODY_LIMIT)
@@ -84,8 +109,10 @@ pub(crate) fn read_body_up_to(
 
 /// Restarts one child: a running one by a planned restart (`restart_now`: a drive with
 /// `restart = "adopt"` keeps running), a stopped one (taken out of service after a crash loop)
-/// by starting it again.
+/// by starting it again. It holds the line's change lock, so it never interleaves with an
+/// apply (`busy` while one runs).
 async fn restart_child(s: &AppState, what: &'static str, id: &str) -> Result<(), ApiError> {
+    let _change = s.line.try_change()?;
     let sup = match what {
         "drive" => s.line.tree.drives.clone(),
         _ => s.line.tree.buses.clone(),
@@ -111,11 +138,25 @@ async fn restart(
     what: &'static str,
     id: String,
 ) -> Result<Json<Value>, ApiError> {
-    let outcome = restart_child(s, what, &id).await;
-    let mut record = json!({
+    let record = json!({
         "kind": "restart", "target": what, "id": id,
         "by": caller.name, "role": caller.role.name(),
     });
+    let s = s.clone();
+    detached(async move {
+        let outcome = restart_child(&s, what, &id).await;
+        finish_restart(&s, record, what, id, outcome)
+    })
+    .await
+}
+
+fn finish_restart(
+    s: &AppState,
+    mut record: Value,
+    what: &'static str,
+    id: String,
+    outcome: Result<(), ApiError>,
+) -> Result<Json<Value>, ApiError> {
     match outcome {
         Ok(()) => {
             record["outcome"] = json!("ok");
