@@ -49,15 +49,19 @@ async fn adopt_started(s: &AppState, config: &Arc<ValidLine>) -> Option<Arc<str>
 }
 
 /// The running config written out (its text unknown): every default expanded, no comments.
-/// The API address is written once: `control.listen` replaces the older `line.api_listen`.
+/// The API address is written once (`control.listen` replaces the older `line.api_listen`),
+/// and the default profile folder stays implicit (written out, it would have to exist).
 pub(super) fn written(config: &LineConfig) -> Result<String, ApiError> {
     let cannot =
         |e: &dyn std::fmt::Display| ApiError::Internal(format!("cannot write the config: {e}"));
     let mut t = toml::Table::try_from(config).map_err(|e| cannot(&e))?;
-    if config.control.listen.is_some()
-        && let Some(toml::Value::Table(line)) = t.get_mut("line")
-    {
-        line.remove("api_listen");
+    if let Some(toml::Value::Table(line)) = t.get_mut("line") {
+        if config.control.listen.is_some() {
+            line.remove("api_listen");
+        }
+        if config.line.profile_dirs == ["profiles"] {
+            line.remove("profile_dirs");
+        }
     }
     toml::to_string(&t).map_err(|e| cannot(&e))
 }
