@@ -170,3 +170,39 @@ fn line_col(text: &str, at: usize) -> (usize, usize) {
         + 1;
     (line, col)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use linevisor_config::{DEMO_LINE, DEMO_LINE_NAME, check_text};
+    use linevisor_line::{ChangeError, LineOptions, RunningLine};
+
+    use super::{CHECK_WAIT, Purpose, check};
+    use crate::error::ApiError;
+    use crate::{ControlOptions, ControlPlane};
+
+    /// One check at a time: the next waits for it up to `CHECK_WAIT`, then is refused `busy`.
+    #[tokio::test(start_paused = true)]
+    async fn checks_run_one_at_a_time_and_wait_bounded() {
+        let line = check_text(DEMO_LINE_NAME, DEMO_LINE, None).line.unwrap();
+        let running = RunningLine::start(&line, LineOptions::default()).await;
+        let control = ControlPlane::new(Arc::new(running.unwrap()), ControlOptions::default());
+        let s = &control.state;
+        let text: Arc<str> = DEMO_LINE.into();
+
+        let first = s.changes.checks.clone().acquire_owned().await.unwrap();
+        let waited = check(s, text.clone(), Purpose::Plan, |_, _| ()).await;
+        assert!(
+            matches!(waited, Err(ApiError::Change(ChangeError::Busy))),
+            "{waited:?}"
+        );
+        // The first ends within the wait: the next one goes ahead.
+        let first_ends = async {
+            tokio::time::sleep(CHECK_WAIT / 2).await;
+            drop(first);
+        };
+        let (next, ()) = tokio::join!(check(s, text, Purpose::Plan, |_, w| w), first_ends);
+        assert!(next.is_ok(), "{next:?}");
+    }
+}
