@@ -100,6 +100,9 @@ async fn a_viewer_cannot_read_folders_outside_the_config() {
         format!("[{:?}]", outside.display().to_string()),
         "[\"../outside\"]".to_owned(),
         "[\"profiles/../../outside\"]".to_owned(),
+        // Absent folders outside answer the same: no probing what exists.
+        "[\"../no-such-folder\"]".to_owned(),
+        "[\"/no/such/folder\"]".to_owned(),
     ];
     for dirs in &escapes {
         let (status, v) = post(&r, plan, Some(VIEWER), &line(dirs)).await;

@@ -232,6 +232,8 @@ impl RunningLine {
     /// Planned restart of one drive's actor (the drive itself keeps running when its restart
     /// policy is `adopt`; `reinit` brings it to its `on_stop` safe state first). Its siblings
     /// are not touched.
+    /// Takes no lock: a caller that must not interleave with a change holds
+    /// [`Self::try_change`] around it (the control plane does).
     pub async fn restart_drive(&self, id: &str) -> Result<(), LineError> {
         let entry = self
             .drive(id)
@@ -241,6 +243,7 @@ impl RunningLine {
     }
 
     /// Planned restart of one bus actor: its drives see comm loss, never a restart.
+    /// Takes no lock, as [`Self::restart_drive`].
     pub async fn restart_bus(&self, id: &str) -> Result<(), LineError> {
         if self.bus(id).is_none() {
             return Err(LineError::UnknownBus(id.to_owned()));

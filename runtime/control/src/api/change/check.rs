@@ -103,21 +103,20 @@ pub(super) fn vet_folders(
         .collect();
     let mut problems = Vec::new();
     for (i, (dir, at)) in dirs.iter().enumerate() {
+        const OUTSIDE: &str = "is outside the running config's folder; profile folders must be \
+                               inside it (symlinks are followed) or be the running config's own";
         let Ok(real) = base.join(dir).canonicalize() else {
-            // Only a folder named explicitly must exist (the default may be absent).
-            if listed.is_some() {
+            // Outside by its spelling: said so whether it exists or not (no probing).
+            if !lexical(&root, dir).starts_with(&root) {
+                problems.push(problem(i, dir, *at, OUTSIDE));
+            } else if listed.is_some() {
+                // Only a folder named explicitly must exist (the default may be absent).
                 problems.push(problem(i, dir, *at, "does not exist or cannot be read"));
             }
             continue;
         };
         if !(real.starts_with(&root) || own.contains(&real)) {
-            problems.push(problem(
-                i,
-                dir,
-                *at,
-                "is outside the running config's folder; profile folders must be inside it \
-                 (symlinks are followed) or be the running config's own",
-            ));
+            problems.push(problem(i, dir, *at, OUTSIDE));
         } else if !real.is_dir() {
             problems.push(problem(i, dir, *at, "is not a folder"));
         } else if purpose == Purpose::Apply && writable_by_all(&real) {
@@ -160,6 +159,23 @@ fn writable_by_all(_dir: &Path) -> bool {
     false
 }
 
+/// `dir` resolved against `root` by its spelling alone (`..` and `.` taken away).
+fn lexical(root: &Path, dir: &str) -> PathBuf {
+    use std::path::Component;
+    let mut out = root.to_path_buf();
+    for c in Path::new(dir).components() {
+        match c {
+            Component::Prefix(_) | Component::RootDir => out = PathBuf::from(c.as_os_str()),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::Normal(n) => out.push(n),
+        }
+    }
+    out
+}
+
 /// 1-based line and column of byte `at` in `text`.
 fn line_col(text: &str, at: usize) -> (usize, usize) {
     let before = &text[..at.min(text.len())];
@@ -181,6 +197,26 @@ mod tests {
     use super::{CHECK_WAIT, Purpose, check};
     use crate::error::ApiError;
     use crate::{ControlOptions, ControlPlane};
+
+    /// A refusal points at the folder's place in the text, as `linevisor check` lines do.
+    #[test]
+    fn a_refused_folder_is_located_and_named_as_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "[line]\nname = \"x\"\nprofile_dirs = [\"profiles\", \"../elsewhere\"]\n";
+        std::fs::create_dir(dir.path().join("profiles")).unwrap();
+        let lines = super::vet_folders(text, dir.path(), &[], Purpose::Plan).unwrap_err();
+        assert_eq!(
+            lines,
+            [
+                "<request>:3:29: error: line.profile_dirs[1]: profile folder \"../elsewhere\" is \
+              outside the running config's folder; profile folders must be inside it (symlinks \
+              are followed) or be the running config's own"
+            ]
+        );
+        let text = text.replace("../elsewhere", "nowhere");
+        let lines = super::vet_folders(&text, dir.path(), &[], Purpose::Plan).unwrap_err();
+        assert!(lines[0].contains("\"nowhere\" does not exist"), "{lines:?}");
+    }
 
     /// One check at a time: the next waits for it up to `CHECK_WAIT`, then is refused `busy`.
     #[tokio::test(start_paused = true)]
