@@ -107,20 +107,36 @@ pub(super) fn add_drive(text: &str, drive: &DriveConfig, given: &Json) -> Result
 /// `text` without drive `id` (and whatever comment led into its table).
 pub(super) fn remove_drive(text: &str, id: &str) -> Result<String, ApiError> {
     let mut doc = parse(text)?;
-    match doc.get_mut("drive") {
-        Some(Item::ArrayOfTables(a)) => a.retain(|t| id_of(t) != Some(id)),
-        Some(Item::Value(Value::Array(a))) => {
-            a.retain(|v| v.as_inline_table().and_then(|t| id_of(t)) != Some(id));
+    let removed = match doc.get_mut("drive") {
+        Some(Item::ArrayOfTables(a)) => {
+            let before = a.len();
+            a.retain(|t| id_of(t) != Some(id));
+            before != a.len()
         }
-        _ => {}
+        Some(Item::Value(Value::Array(a))) => {
+            let before = a.len();
+            a.retain(|v| v.as_inline_table().and_then(|t| id_of(t)) != Some(id));
+            before != a.len()
+        }
+        _ => false,
+    };
+    if !removed {
+        return Err(not_in_text(id));
     }
     Ok(doc.to_string())
+}
+
+/// The running config has drive `id` but its text does not spell it as a table we can edit.
+fn not_in_text(id: &str) -> ApiError {
+    ApiError::Internal(format!(
+        "drive \"{id}\" is not a [[drive]] table of the running config's text; apply an edited config instead"
+    ))
 }
 
 /// `text` with drive `id` on `profile`; the rest of the drive's table as it was.
 pub(super) fn upgrade(text: &str, id: &str, profile: &ProfileRef) -> Result<String, ApiError> {
     let mut doc = parse(text)?;
-    let drive = drive_mut(&mut doc, id).ok_or_else(|| ApiError::UnknownDrive(id.to_owned()))?;
+    let drive = drive_mut(&mut doc, id).ok_or_else(|| not_in_text(id))?;
     match drive.get_mut("profile") {
         Some(p) if p.is_table_like() => {
             set_str(p, "name", &profile.name);
@@ -193,4 +209,46 @@ fn toml_value(v: &Json) -> Option<Value> {
             Value::InlineTable(t)
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use linevisor_config::model::ProfileRef;
+
+    use super::{remove_drive, upgrade};
+
+    /// Drives as an inline array at the top (before any table header).
+    const INLINE: &str = "drive = [\n  { id = \"a\", profile = { name = \"p\", version = \"1\" } }, # first\n  \
+                          { id = \"b\", profile = { name = \"p\", version = \"1\" } },\n]\n\n\
+                          [line]\nname = \"x\" # the line\n";
+
+    #[test]
+    fn drives_written_inline_are_edited_in_place() {
+        let to = ProfileRef {
+            name: "p".into(),
+            version: "2".into(),
+        };
+        let up = upgrade(INLINE, "b", &to).unwrap();
+        assert!(up.contains("# the line") && up.contains("# first"), "{up}");
+        assert!(
+            up.contains("{ id = \"b\", profile = { name = \"p\", version = \"2\" } }"),
+            "{up}"
+        );
+        let gone = remove_drive(&up, "a").unwrap();
+        assert!(!gone.contains("id = \"a\""), "{gone}");
+        assert!(
+            gone.contains("# the line") && gone.contains("version = \"2\""),
+            "{gone}"
+        );
+    }
+
+    #[test]
+    fn a_drive_missing_from_the_text_is_an_error_not_a_silent_no_op() {
+        assert!(remove_drive(INLINE, "c").is_err());
+        let to = ProfileRef {
+            name: "p".into(),
+            version: "2".into(),
+        };
+        assert!(upgrade(INLINE, "c", &to).is_err());
+    }
 }
