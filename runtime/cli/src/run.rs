@@ -3,6 +3,7 @@
 //! on SIGHUP, and stop cleanly (every drive to its safe state) on Ctrl-C or SIGTERM.
 
 mod prepare;
+mod reload;
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -133,27 +134,25 @@ async fn run_line(
     sd.ready(&status);
     let watchdog = sd.spawn_watchdog(running.tree.root.clone());
 
-    let until_stop = async {
-        let terminated = async {
-            match duration {
-                Some(s) => tokio::select! {
-                    () = signals::terminated() => {}
-                    () = tokio::time::sleep(Duration::from_secs(s)) => {}
-                },
-                None => signals::terminated().await,
-            }
-        };
-        tokio::pin!(terminated);
-        loop {
-            tokio::select! {
-                () = &mut terminated => return,
-                () = hangups.recv() => {
-                    credentials.reload(&control);
-                    reload(&control, config, &sd, &status).await;
-                }
-            }
+    let terminated = async {
+        match duration {
+            Some(s) => tokio::select! {
+                () = signals::terminated() => {}
+                () = tokio::time::sleep(Duration::from_secs(s)) => {}
+            },
+            None => signals::terminated().await,
         }
     };
+    let until_stop = reload::until_stop(
+        terminated,
+        async || hangups.recv().await,
+        || {
+            // Tokens and the TLS certificate are re-read at once, a config reload in its task.
+            credentials.reload(&control);
+            reload::reload(&control, config, &sd)
+        },
+        || sd.ready(&status),
+    );
     if live {
         table::show_until(&running, until_stop).await;
     } else {
@@ -190,35 +189,6 @@ async fn run_line(
             ExitCode::from(1)
         }
     }
-}
-
-/// SIGHUP: apply the config file again, as `linevisor apply` would; the line keeps running
-/// unchanged if it fails. A changed `[control]` key (address, tokens, TLS, journal) refuses
-/// the reload: those need a restart of linevisor.
-async fn reload(control: &ControlPlane, config: Option<&Path>, sd: &Notifier, status: &str) {
-    let Some(path) = config else {
-        eprintln!("linevisor: SIGHUP ignored: the embedded demo line has no file to re-read");
-        return;
-    };
-    sd.reloading();
-    eprintln!("linevisor: SIGHUP: re-reading {}", path.display());
-    match control.reload(path, "SIGHUP").await {
-        Ok(outcome) => {
-            let touched = outcome["plan"]["drives"].as_array().map_or(0, |d| {
-                d.iter().filter(|d| d["action"] != "untouched").count()
-            });
-            eprintln!(
-                "linevisor: reloaded {}: {touched} drive(s) touched in {:.0} ms",
-                path.display(),
-                outcome["took_ms"].as_f64().unwrap_or(0.0)
-            );
-        }
-        Err(e) => eprintln!(
-            "error: reload of {} failed; the line runs unchanged: {e}",
-            path.display()
-        ),
-    }
-    sd.ready(status);
 }
 
 /// What SIGHUP re-reads besides the config: the tokens file and the TLS certificate and key,

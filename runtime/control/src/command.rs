@@ -132,6 +132,7 @@ pub(crate) async fn journal(
     let mut record = json!({
         "kind": "command", "drive": drive, "command": format!("{sent:?}"),
         "by": caller.name, "role": caller.role.name(),
+        "peer": caller.peer.map(|p| p.to_string()),
     });
     match outcome {
         Ok(_) => record["outcome"] = json!("ok"),

@@ -105,6 +105,7 @@ impl ControlPlane {
             recent,
             feed,
             closing: Arc::new(tokio::sync::watch::channel(false).0),
+            changes: Arc::new(state::Changes::new(options.config_file.as_deref())),
         };
         Self {
             state,

@@ -1,11 +1,12 @@
 //! What every handler shares: the running line, the tokens, the journal, the recent events
 //! and the live feed.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use linevisor_line::RunningLine;
 use serde_json::{Value, json};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{Mutex, Semaphore, broadcast, watch};
 
 use crate::auth::Tokens;
 use crate::events::Recent;
@@ -33,6 +34,33 @@ pub struct AppState {
     pub(crate) feed: broadcast::Sender<Arc<str>>,
     /// Set when the server stops, so open SSE streams end and graceful shutdown completes.
     pub(crate) closing: Arc<watch::Sender<bool>>,
+    pub(crate) changes: Arc<Changes>,
+}
+
+/// What live changes share beyond the line: the gate of config checks, and the text the line
+/// was started from until it is known to be what runs.
+#[derive(Debug)]
+pub(crate) struct Changes {
+    /// One plan or apply check at a time (parsing, profile files, the diff).
+    pub(crate) checks: Arc<Semaphore>,
+    /// The config text the line was started from (the file, or the embedded demo), taken when
+    /// first needed and kept as the running config's source if it checks to what runs.
+    pub(crate) started: Mutex<Option<Arc<str>>>,
+}
+
+impl Changes {
+    /// Reads the start text now: the file may be edited later, which must not change what
+    /// `GET /config` says runs. An unreadable file leaves the source unknown.
+    pub(crate) fn new(config_file: Option<&Path>) -> Self {
+        let started = match config_file {
+            Some(p) => std::fs::read_to_string(p).ok().map(Arc::from),
+            None => Some(Arc::from(linevisor_config::DEMO_LINE)),
+        };
+        Self {
+            checks: Arc::new(Semaphore::new(1)),
+            started: Mutex::new(started),
+        }
+    }
 }
 
 impl AppState {

@@ -14,5 +14,7 @@ mod tree;
 pub use bus::BusCtl;
 pub use change::{ApplyReport, Plan};
 pub use error::{ChangeError, LineError};
-pub use line::{BusEntry, DriveEntry, LineNotice, LineOptions, RunningLine};
+pub use line::{
+    BusEntry, CHANGE_GRACE, ChangeGuard, DriveEntry, LineNotice, LineOptions, RunningLine,
+};
 pub use tree::{LineTree, LineTreeSpec, drive_subtree};

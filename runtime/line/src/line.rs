@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
 
 use linevisor_bus::BusHandle;
 use linevisor_config::ValidLine;
@@ -12,13 +13,26 @@ use linevisor_config::model::{BusConfig, DriveConfig};
 use linevisor_drive::{DriveChannels, DriveMsg, DriveOptions, DriveSetup, TrialRule};
 use linevisor_sim::SimHandle;
 use linevisor_supervisor::{ChildHandle, EventBus, SupervisorError, SupervisorRef};
-use tokio::sync::broadcast;
-use tracing::info;
+use tokio::sync::{MutexGuard, broadcast, watch};
+use tracing::{info, warn};
 
-use crate::LineError;
 use crate::build;
 use crate::bus::BusCtl;
 use crate::tree::{LineTree, LineTreeSpec};
+use crate::{ChangeError, LineError};
+
+/// How long a shutdown waits for a running change to roll back: one step in progress (a new
+/// version's trial, a drive's safe stop) plus the undoing of those done.
+pub const CHANGE_GRACE: Duration = Duration::from_secs(15);
+
+/// Why a change is refused once the line is stopping.
+pub(crate) const STOPPING: &str = "the line is stopping";
+
+/// The one-change-at-a-time lock, held (see [`RunningLine::try_change`]).
+#[derive(Debug)]
+pub struct ChangeGuard<'a> {
+    _held: MutexGuard<'a, ()>,
+}
 
 /// One running drive: its stable handle and its broadcasts.
 #[derive(Debug, Clone)]
@@ -76,6 +90,9 @@ pub struct LineOptions {
 #[derive(Debug)]
 pub(crate) struct Running {
     pub(crate) config: Arc<ValidLine>,
+    /// The text `config` was read from, as the integrator wrote it (comments and all), or as
+    /// a change edited it; `None` when unknown.
+    pub(crate) source: Option<Arc<str>>,
     pub(crate) buses: BTreeMap<String, BusEntry>,
     pub(crate) drives: BTreeMap<String, DriveEntry>,
 }
@@ -88,8 +105,10 @@ pub struct RunningLine {
     /// The tree: root, buses and drives supervisors, lifecycle events.
     pub tree: LineTree,
     pub(crate) running: RwLock<Running>,
-    /// One change at a time.
+    /// One change at a time: applies and restarts (see [`RunningLine::try_change`]).
     pub(crate) change: tokio::sync::Mutex<()>,
+    /// Set when the line starts stopping: a running change rolls back, new ones are refused.
+    pub(crate) stopping: watch::Sender<bool>,
     pub(crate) notices: broadcast::Sender<LineNotice>,
     pub(crate) options: LineOptions,
     /// Serial numbers of simulated units added later stay distinct from those at start.
@@ -125,10 +144,12 @@ impl RunningLine {
             tree,
             running: RwLock::new(Running {
                 config: Arc::new(line.clone()),
+                source: None,
                 buses,
                 drives,
             }),
             change: tokio::sync::Mutex::new(()),
+            stopping: watch::channel(false).0,
             notices: broadcast::channel(256).0,
             options,
             next_serial: AtomicU32::new(first_free_serial),
@@ -168,6 +189,41 @@ impl RunningLine {
         self.read().config.clone()
     }
 
+    /// The running config with the text it was read from, if known (see
+    /// [`Self::adopt_source`]); both from the same moment.
+    pub fn source(&self) -> (Arc<ValidLine>, Option<Arc<str>>) {
+        let r = self.read();
+        (r.config.clone(), r.source.clone())
+    }
+
+    /// Records `text` as the source of `config` if `config` still runs (false otherwise). The
+    /// caller vouches that `text` checks to `config`.
+    pub fn adopt_source(&self, config: &Arc<ValidLine>, text: Arc<str>) -> bool {
+        let mut w = self.write();
+        let current = Arc::ptr_eq(&w.config, config);
+        if current {
+            w.source = Some(text);
+        }
+        current
+    }
+
+    /// The one-change-at-a-time lock, for a change made outside [`Self::apply`] (a planned
+    /// restart): held, no apply interleaves with it. Refused while another change runs or
+    /// once the line is stopping.
+    pub fn try_change(&self) -> Result<ChangeGuard<'_>, ChangeError> {
+        if self.is_stopping() {
+            return Err(ChangeError::Refused(vec![STOPPING.to_owned()]));
+        }
+        self.change
+            .try_lock()
+            .map(|g| ChangeGuard { _held: g })
+            .map_err(|_| ChangeError::Busy)
+    }
+
+    pub(crate) fn is_stopping(&self) -> bool {
+        *self.stopping.borrow()
+    }
+
     /// Announcements of drives added or removed.
     pub fn subscribe(&self) -> broadcast::Receiver<LineNotice> {
         self.notices.subscribe()
@@ -176,6 +232,8 @@ impl RunningLine {
     /// Planned restart of one drive's actor (the drive itself keeps running when its restart
     /// policy is `adopt`; `reinit` brings it to its `on_stop` safe state first). Its siblings
     /// are not touched.
+    /// Takes no lock: a caller that must not interleave with a change holds
+    /// [`Self::try_change`] around it (the control plane does).
     pub async fn restart_drive(&self, id: &str) -> Result<(), LineError> {
         let entry = self
             .drive(id)
@@ -185,6 +243,7 @@ impl RunningLine {
     }
 
     /// Planned restart of one bus actor: its drives see comm loss, never a restart.
+    /// Takes no lock, as [`Self::restart_drive`].
     pub async fn restart_bus(&self, id: &str) -> Result<(), LineError> {
         if self.bus(id).is_none() {
             return Err(LineError::UnknownBus(id.to_owned()));
@@ -194,8 +253,18 @@ impl RunningLine {
     }
 
     /// Ordered shutdown: every drive is brought to its `on_stop` safe state by its supervisor,
-    /// then the buses close their ports.
+    /// then the buses close their ports. A change still running is told to stop: it rolls
+    /// back at its next step (a trial in progress ends at once), and the shutdown waits for
+    /// it at most [`CHANGE_GRACE`], then goes on regardless. No change starts afterwards.
     pub async fn shutdown(&self) -> Result<(), SupervisorError> {
+        self.stopping.send_replace(true);
+        let _change = match tokio::time::timeout(CHANGE_GRACE, self.change.lock()).await {
+            Ok(guard) => Some(guard),
+            Err(_) => {
+                warn!(line = %self.name, grace = ?CHANGE_GRACE, "A change did not end in time; stopping anyway.");
+                None
+            }
+        };
         info!(line = %self.name, "Line stopping: drives to their safe state.");
         self.tree.shutdown().await
     }

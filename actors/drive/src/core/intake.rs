@@ -143,10 +143,26 @@ impl DriveCore {
         }
     }
 
-    /// Pending commands past their deadline fail with `Timeout`.
+    /// When the oldest command waiting for the start-up procedure is refused, if any.
+    pub(super) fn deferred_until(&self) -> Option<Instant> {
+        let wait = self.spec.options.startup_wait;
+        self.deferred.iter().map(|a| a.at + wait).min()
+    }
+
+    /// Pending commands past their deadline fail with `Timeout`; commands that waited for the
+    /// start-up procedure too long are refused, so none runs after its caller was answered.
     pub(super) fn check_deadlines(&mut self, now: Instant, out: &mut Vec<Action>) {
         let after = self.spec.options.command_timeout;
         let state = self.state;
+        let wait = self.spec.options.startup_wait;
+        let (expired, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.deferred)
+            .into_iter()
+            .partition(|a| now >= a.at + wait);
+        self.deferred = waiting;
+        for a in expired {
+            let reason = format!("the drive is still starting (start-up not done within {wait:?})");
+            self.reply(&a, Err(CommandError::NotReady { state, reason }), now, out);
+        }
         if self.state_cmd.as_ref().is_some_and(|p| p.seq.expired(now))
             && let Some(p) = self.state_cmd.take()
         {

@@ -281,6 +281,12 @@ impl DriveCore {
         self.trial.is_none()
     }
 
+    /// When the core must look at the clock even if nothing arrives: a command waiting for
+    /// the start-up procedure is then refused (the shell queues a tick for it).
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.deferred_until()
+    }
+
     /// The reported state.
     pub fn state(&self) -> DriveState {
         self.state

@@ -21,6 +21,9 @@ pub struct DriveOptions {
     pub shutdown: Duration,
     /// Delay before a failed start-up procedure is tried again (comm return retries at once).
     pub startup_retry: Duration,
+    /// A command that arrives while the start-up procedure runs waits for it at most this
+    /// long; then it is refused (`NotReady`: the drive is still starting) and never run.
+    pub startup_wait: Duration,
     /// Delay before attaching again to a bus that ended the attachment or refused it.
     pub reattach: Duration,
     /// Bus events buffered between the bus and the forwarding task.
@@ -37,6 +40,7 @@ impl Default for DriveOptions {
             safe_stop_timeout: Duration::from_secs(5),
             shutdown: Duration::from_secs(5),
             startup_retry: Duration::from_secs(1),
+            startup_wait: Duration::from_secs(5),
             reattach: Duration::from_secs(1),
             sink_capacity: 16,
             queue_capacity: 64,

@@ -56,6 +56,8 @@ pub struct DriveInstance {
     _trial_deadline: Option<OwnedTask>,
     /// The running start-up procedure.
     startup: Option<OwnedTask>,
+    /// A tick queued for the core's next deadline, and that deadline.
+    wake: Option<(Instant, OwnedTask)>,
 }
 
 impl Worker for DriveWorker {
@@ -118,6 +120,7 @@ impl Worker for DriveWorker {
             _forwarder: forwarder,
             _trial_deadline: trial_deadline,
             startup: None,
+            wake: None,
         })
     }
 
@@ -213,7 +216,29 @@ impl DriveInstance {
         };
         let outcome = self.run(event).await;
         self.lineage.deposit(self.core.carry_over());
+        self.arm_wake();
         outcome
+    }
+
+    /// Queues a tick at the core's next deadline (a command waiting for the start-up is
+    /// answered then, even when no bus event comes).
+    fn arm_wake(&mut self) {
+        let Some(at) = self.core.next_deadline() else {
+            self.wake = None;
+            return;
+        };
+        if self.wake.as_ref().is_some_and(|(t, _)| *t == at) {
+            return;
+        }
+        let (handle, generation) = (self.handle.clone(), self.generation);
+        let task = OwnedTask::spawn(
+            async move {
+                tokio::time::sleep_until(at).await;
+                tick(&handle, generation);
+            },
+            self.span.clone(),
+        );
+        self.wake = Some((at, task));
     }
 
     fn bus_event(&self, n: u64, event: BusEvent) -> Event {

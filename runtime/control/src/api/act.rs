@@ -1,12 +1,13 @@
-//! Acting endpoints: drive commands (operator) and restarts (admin). Each is journalled with
-//! who asked and the outcome.
+//! Acting endpoints: drive commands (operator) and restarts (admin). Each runs as its own task,
+//! detached from the request, and is journalled with who asked and the outcome: a client that
+//! hangs up does not hear the outcome, the journal always gets it.
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use linevisor_drive::send_command;
+use linevisor_drive::{CommandResult, send_command};
 use linevisor_supervisor::ChildStatus;
 use serde_json::{Value, json};
 
@@ -33,8 +34,22 @@ pub(crate) async fn command(
     let body = read_body(body)?;
     let cmd = CommandBody::parse(&body).map_err(ApiError::BadRequest)?;
     let sent = cmd.to_command();
-    let outcome = send_command(&d.handle, sent).await;
-    let journal = crate::command::journal(&s, &caller, &id, sent, &outcome).await;
+    detached(async move {
+        let outcome = send_command(&d.handle, sent).await;
+        // On disk (synced) before the answer; a failed write is said in the answer.
+        let journal = crate::command::journal(&s, &caller, &id, sent, &outcome).await;
+        finish_command(id, &cmd, outcome, journal)
+    })
+    .await
+}
+
+/// A command's outcome as the answer, with its journal record's status.
+fn finish_command(
+    id: String,
+    cmd: &CommandBody,
+    outcome: CommandResult,
+    journal: Value,
+) -> Result<Json<Value>, ApiError> {
     match outcome {
         Ok(ack) => Ok(Json(json!({
             "drive": id,
@@ -50,6 +65,16 @@ pub(crate) async fn command(
             reason: Box::new(reason),
         }),
     }
+}
+
+/// Runs `work` as its own task and waits for its answer; the work goes on if the request is
+/// dropped (the client hung up).
+async fn detached<T: Send + 'static>(
+    work: impl Future<Output = Result<T, ApiError>> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::spawn(work)
+        .await
+        .map_err(|e| ApiError::Internal(format!("the request's task ended: {e}")))?
 }
 
 /// The body, or the reason it could not be read (too large, cut off).
@@ -73,8 +98,10 @@ pub(crate) fn read_body_up_to(
 
 /// Restarts one child: a running one by a planned restart (`restart_now`: a drive with
 /// `restart = "adopt"` keeps running), a stopped one (taken out of service after a crash loop)
-/// by starting it again.
+/// by starting it again. It holds the line's change lock, so it never interleaves with an
+/// apply (`busy` while one runs).
 async fn restart_child(s: &AppState, what: &'static str, id: &str) -> Result<(), ApiError> {
+    let _change = s.line.try_change()?;
     let sup = match what {
         "drive" => s.line.tree.drives.clone(),
         _ => s.line.tree.buses.clone(),
@@ -100,11 +127,25 @@ async fn restart(
     what: &'static str,
     id: String,
 ) -> Result<Json<Value>, ApiError> {
-    let outcome = restart_child(s, what, &id).await;
-    let mut record = json!({
+    let record = json!({
         "kind": "restart", "target": what, "id": id,
         "by": caller.name, "role": caller.role.name(),
     });
+    let s = s.clone();
+    detached(async move {
+        let outcome = restart_child(&s, what, &id).await;
+        finish_restart(&s, record, what, id, outcome)
+    })
+    .await
+}
+
+fn finish_restart(
+    s: &AppState,
+    mut record: Value,
+    what: &'static str,
+    id: String,
+    outcome: Result<(), ApiError>,
+) -> Result<Json<Value>, ApiError> {
     match outcome {
         Ok(()) => {
             record["outcome"] = json!("ok");

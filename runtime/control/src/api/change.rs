@@ -1,7 +1,14 @@
 //! Live changes (admin): config plan and apply, add and remove a drive, upgrade a drive. Each
-//! is a new config: checked exactly like `linevisor check` (profiles re-read from the
-//! config's folders), then diffed and applied by the line, which touches only the difference
-//! and rolls back on any failure. Every change is journalled with who asked and the outcome.
+//! is a new config text: checked exactly like `linevisor check` (profiles re-read from the
+//! config's folders, under the rules of `check.rs`), then diffed and applied by the line,
+//! which touches only the difference and rolls back on any failure. Add, remove and upgrade
+//! edit the running config's own text (`source.rs`). Every change runs detached from its
+//! request and is journalled with who asked and the outcome.
+
+mod check;
+mod source;
+
+use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -9,25 +16,25 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
-use linevisor_config::ValidLine;
 use linevisor_config::model::{DriveConfig, LineConfig, ProfileRef};
 use linevisor_line::{ApplyReport, Plan};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use self::check::{Purpose, check};
 use super::act::{read_body, read_body_up_to};
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// `GET /api/v1/config`: the running config as TOML.
+/// `GET /api/v1/config`: the running config as TOML, in the integrator's own words.
 pub(crate) async fn config(
     caller: Caller,
     State(s): State<AppState>,
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require(Role::Viewer, "read the config")?;
-    let text = to_toml(&s.line.config().config)?;
-    Ok(([(CONTENT_TYPE, "application/toml")], text))
+    let (_, text) = source::text_of(&s).await?;
+    Ok(([(CONTENT_TYPE, "application/toml")], text.to_string()))
 }
 
 /// `POST /api/v1/config/plan`: body is a config (TOML); answers the blast radius.
@@ -37,8 +44,13 @@ pub(crate) async fn plan(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Viewer, "plan a change")?;
-    let (new, warnings) = check(&s, text(body)?).await?;
-    let plan = s.line.plan(&new);
+    let text = text(body)?;
+    let line = s.line.clone();
+    // The diff runs in the check's blocking job, under its permit.
+    let (plan, warnings) = check(&s, text, Purpose::Plan, move |new, warnings| {
+        (line.plan(&new), warnings)
+    })
+    .await?;
     Ok(Json(json!({ "plan": plan, "warnings": warnings })))
 }
 
@@ -50,7 +62,10 @@ pub(crate) async fn apply(
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Admin, "apply a config")?;
     let text = text(body)?;
-    run(&s, &caller.name, "apply", json!({}), |_| Ok(text)).await
+    run(&s, &caller.name, "apply", json!({}), move |_, _| {
+        Ok(text.to_string())
+    })
+    .await
 }
 
 /// `POST /api/v1/drives`: body is one drive, as a `[[drive]]` table in JSON.
@@ -61,19 +76,25 @@ pub(crate) async fn add_drive(
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Admin, "add a drive")?;
     let body = read_body(body)?;
-    let drive: DriveConfig =
-        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("drive: {e}")))?;
+    let bad = |e: serde_json::Error| ApiError::BadRequest(format!("drive: {e}"));
+    let given: Value = serde_json::from_slice(&body).map_err(bad)?;
+    let drive: DriveConfig = serde_json::from_value(given.clone()).map_err(bad)?;
     let id = drive.id.clone();
-    run(&s, &caller.name, "add_drive", json!({ "drive": id }), |c| {
-        if c.drive.iter().any(|d| d.id == drive.id) {
-            return Err(ApiError::Conflict(format!(
-                "drive \"{}\" already exists",
-                drive.id
-            )));
-        }
-        c.drive.push(drive);
-        to_toml(c)
-    })
+    run(
+        &s,
+        &caller.name,
+        "add_drive",
+        json!({ "drive": id }),
+        move |c, text| {
+            if c.drive.iter().any(|d| d.id == drive.id) {
+                return Err(ApiError::Conflict(format!(
+                    "drive \"{}\" already exists",
+                    drive.id
+                )));
+            }
+            source::add_drive(text, &drive, &given)
+        },
+    )
     .await
 }
 
@@ -85,13 +106,11 @@ pub(crate) async fn remove_drive(
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Admin, "remove a drive")?;
     let what = json!({ "drive": id });
-    run(&s, &caller.name, "remove_drive", what, |c| {
-        let before = c.drive.len();
-        c.drive.retain(|d| d.id != id);
-        if c.drive.len() == before {
-            return Err(ApiError::UnknownDrive(id.clone()));
+    run(&s, &caller.name, "remove_drive", what, move |c, text| {
+        if !c.drive.iter().any(|d| d.id == id) {
+            return Err(ApiError::UnknownDrive(id));
         }
-        to_toml(c)
+        source::remove_drive(text, &id)
     })
     .await
 }
@@ -116,62 +135,69 @@ pub(crate) async fn upgrade(
     let up: UpgradeBody =
         serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("upgrade: {e}")))?;
     let what = json!({ "drive": id, "profile": up.profile, "version": up.version });
-    run(&s, &caller.name, "upgrade", what, |c| {
-        let d = c
-            .drive
-            .iter_mut()
-            .find(|d| d.id == id)
-            .ok_or_else(|| ApiError::UnknownDrive(id.clone()))?;
-        d.profile = ProfileRef {
-            name: up.profile.clone(),
-            version: up.version.clone(),
+    run(&s, &caller.name, "upgrade", what, move |c, text| {
+        if !c.drive.iter().any(|d| d.id == id) {
+            return Err(ApiError::UnknownDrive(id));
+        }
+        let profile = ProfileRef {
+            name: up.profile,
+            version: up.version,
         };
-        to_toml(c)
+        source::upgrade(text, &id, &profile)
     })
     .await
 }
 
-/// Derives the new config text from the running config, checks it, applies it, journals it.
+/// Derives the new config text from the running one (`derive` gets the running config and
+/// its text), checks it, applies it and journals the outcome. All of it runs as its own task,
+/// detached from the request: a client that hangs up does not cut a change in half; it just
+/// does not hear the outcome, which the journal always gets.
 async fn run(
     s: &AppState,
     by: &str,
     kind: &str,
     what: Value,
-    derive: impl FnOnce(&mut LineConfig) -> Result<String, ApiError>,
+    derive: impl FnOnce(&LineConfig, &str) -> Result<String, ApiError> + Send + 'static,
 ) -> Result<Json<Value>, ApiError> {
     let mut record = json!({ "kind": kind, "by": by });
     if let (Value::Object(r), Value::Object(w)) = (&mut record, what) {
         r.extend(w);
     }
-    let result = async {
-        let base = s.line.config();
-        let mut config = base.config.clone();
-        let text = derive(&mut config)?;
-        let (new, warnings) = check(s, text).await?;
-        let report = s.line.apply_to(Some(&base), new).await?;
-        Ok::<_, ApiError>((report, warnings))
-    }
-    .await;
-    match result {
-        Ok((report, warnings)) => {
-            record["outcome"] = json!("ok");
-            record["took_ms"] = json!(report.took_ms);
-            record["touched"] = touched(&report.plan);
-            s.journal(record);
-            Ok(Json(report_json(&report, &warnings)))
+    let s = s.clone();
+    let change = tokio::spawn(async move {
+        let result = async {
+            let (base, text) = source::text_of(&s).await?;
+            let text: Arc<str> = derive(&base.config, &text)?.into();
+            let (new, warnings) =
+                check(&s, text.clone(), Purpose::Apply, |new, w| (new, w)).await?;
+            let report = s.line.apply_source(Some(&base), new, Some(text)).await?;
+            Ok::<_, ApiError>((report, warnings))
         }
-        Err(e) => {
-            record["outcome"] = json!("failed");
-            record["reason"] = json!(e.to_string());
-            s.journal(record);
-            Err(e)
+        .await;
+        match result {
+            Ok((report, warnings)) => {
+                record["outcome"] = json!("ok");
+                record["took_ms"] = json!(report.took_ms);
+                record["touched"] = touched(&report.plan);
+                s.journal(record);
+                Ok(Json(report_json(&report, &warnings)))
+            }
+            Err(e) => {
+                record["outcome"] = json!("failed");
+                record["reason"] = json!(e.to_string());
+                s.journal(record);
+                Err(e)
+            }
         }
-    }
+    });
+    change
+        .await
+        .map_err(|e| ApiError::Internal(format!("the change task ended: {e}")))?
 }
 
 /// Applies a config file (SIGHUP: the file the line was started from).
 pub(crate) async fn apply_text(s: &AppState, by: &str, text: String) -> Result<Value, ApiError> {
-    run(s, by, "apply", json!({}), |_| Ok(text))
+    run(s, by, "apply", json!({}), |_, _| Ok(text))
         .await
         .map(|Json(v)| v)
 }
@@ -187,36 +213,12 @@ fn touched(plan: &Plan) -> Value {
         .collect()
 }
 
-/// Checks a config text as `linevisor check` does; errors become one 422 with every line.
-/// Parsing, checking and reading profile files is CPU and file work: it runs on the blocking
-/// pool, never on the runtime threads that carry the drives' cycles.
-async fn check(s: &AppState, text: String) -> Result<(ValidLine, Vec<String>), ApiError> {
-    let dir = s.config_dir.clone();
-    let checked = tokio::task::spawn_blocking(move || {
-        linevisor_config::check_text("<request>", &text, dir.as_deref())
-    })
-    .await
-    .map_err(|e| ApiError::Internal(format!("config check: {e}")))?;
-    let lines = checked
-        .diagnostics
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-    match checked.line {
-        Some(line) => Ok((line, lines)),
-        None => Err(ApiError::InvalidConfig(lines)),
-    }
-}
-
 /// Largest config accepted by plan and apply (a whole line; other bodies stay at 64 KiB).
 pub const CONFIG_LIMIT: usize = 1024 * 1024;
 
-fn text(body: Result<Bytes, BytesRejection>) -> Result<String, ApiError> {
+fn text(body: Result<Bytes, BytesRejection>) -> Result<Arc<str>, ApiError> {
     let body = read_body_up_to(body, CONFIG_LIMIT)?;
-    String::from_utf8(body.to_vec())
+    std::str::from_utf8(&body)
+        .map(Arc::from)
         .map_err(|e| ApiError::BadRequest(format!("the config is not UTF-8: {e}")))
-}
-
-fn to_toml(config: &LineConfig) -> Result<String, ApiError> {
-    toml::to_string(config).map_err(|e| ApiError::Internal(format!("cannot write the config: {e}")))
 }

@@ -13,7 +13,7 @@ use tracing::{info, warn};
 use super::plan::{BusAction, DriveAction, Plan};
 use super::trial;
 use crate::build;
-use crate::line::{BusEntry, DriveEntry, LineNotice, RunningLine};
+use crate::line::{BusEntry, DriveEntry, LineNotice, RunningLine, STOPPING};
 use crate::{ChangeError, LineError};
 
 /// A change that went through.
@@ -23,6 +23,9 @@ pub struct ApplyReport {
     pub plan: Plan,
     /// From the call to the last step's completion (trials included), in milliseconds.
     pub took_ms: f64,
+    /// The config that runs now.
+    #[serde(skip)]
+    pub config: Arc<ValidLine>,
 }
 
 /// How to undo one done step.
@@ -39,6 +42,9 @@ enum Undo {
     Downgrade(DriveEntry),
 }
 
+/// A failed step: which, and why.
+type StepError = (String, String);
+
 impl RunningLine {
     /// The plan that turns the running line into `new`.
     pub fn plan(&self, new: &ValidLine) -> Plan {
@@ -48,7 +54,7 @@ impl RunningLine {
     /// Validated `new` becomes the running line: only the difference is applied, and any
     /// failure rolls every done step back. One change runs at a time.
     pub async fn apply(&self, new: ValidLine) -> Result<ApplyReport, ChangeError> {
-        self.apply_to(None, new).await
+        self.apply_source(None, new, None).await
     }
 
     /// As [`Self::apply`], for a config derived from `base` (add, remove, upgrade of one
@@ -59,33 +65,70 @@ impl RunningLine {
         base: Option<&Arc<ValidLine>>,
         new: ValidLine,
     ) -> Result<ApplyReport, ChangeError> {
-        let Ok(_guard) = self.change.try_lock() else {
-            return Err(ChangeError::Busy);
-        };
+        self.apply_source(base, new, None).await
+    }
+
+    /// As [`Self::apply_to`]; `source` is the text `new` was checked from, kept with it (see
+    /// [`Self::source`]). A line that starts stopping meanwhile rolls the change back at its
+    /// next step.
+    pub async fn apply_source(
+        &self,
+        base: Option<&Arc<ValidLine>>,
+        new: ValidLine,
+        source: Option<Arc<str>>,
+    ) -> Result<ApplyReport, ChangeError> {
+        let _guard = self.try_change()?;
         let started = Instant::now();
         let old = self.config();
         if base.is_some_and(|b| !Arc::ptr_eq(b, &old)) {
             return Err(ChangeError::Stale);
         }
-        let plan = Plan::between(&old, &new);
+        let new = Arc::new(new);
+        // The diff is CPU work over every drive: off the threads that carry the cycles.
+        let plan = {
+            let (o, n) = (old.clone(), new.clone());
+            tokio::task::spawn_blocking(move || Plan::between(&o, &n))
+                .await
+                .map_err(|e| ChangeError::Failed {
+                    step: "plan".into(),
+                    reason: e.to_string(),
+                    rollback_errors: Vec::new(),
+                })?
+        };
         if !plan.refused.is_empty() {
             return Err(ChangeError::Refused(plan.refused));
         }
-        let new = Arc::new(new);
         let mut done = Vec::new();
-        if let Err((step, e)) = self.steps(&plan, &old, &new, &mut done).await {
-            warn!(line = %self.name, %step, error = %e, "Change failed; rolling back.");
+        if let Err((step, reason)) = self.steps(&plan, &old, &new, &mut done).await {
+            warn!(line = %self.name, %step, error = %reason, "Change failed; rolling back.");
             let rollback_errors = self.undo(&old, done).await;
             return Err(ChangeError::Failed {
                 step,
-                reason: e.to_string(),
+                reason,
                 rollback_errors,
             });
         }
-        self.write().config = new;
+        {
+            let mut w = self.write();
+            w.config = new.clone();
+            w.source = source;
+        }
         let took_ms = started.elapsed().as_secs_f64() * 1e3;
         info!(line = %self.name, took_ms, "Change applied.");
-        Ok(ApplyReport { plan, took_ms })
+        Ok(ApplyReport {
+            plan,
+            took_ms,
+            config: new,
+        })
+    }
+
+    /// Before each step: a stopping line goes no further (what is done is undone).
+    fn go_on(&self, what: &str, id: &str) -> Result<(), StepError> {
+        if self.is_stopping() {
+            Err((step(what, id), STOPPING.to_owned()))
+        } else {
+            Ok(())
+        }
     }
 
     async fn steps(
@@ -94,19 +137,21 @@ impl RunningLine {
         old: &Arc<ValidLine>,
         new: &Arc<ValidLine>,
         done: &mut Vec<Undo>,
-    ) -> Result<(), (String, LineError)> {
+    ) -> Result<(), StepError> {
         let drives_of = |a: DriveAction| plan.drives.iter().filter(move |d| d.action == a);
         let buses_of = |a: BusAction| plan.buses.iter().filter(move |b| b.action == a);
         for b in buses_of(BusAction::Add) {
+            self.go_on("add bus", &b.id)?;
             self.add_bus(new, &b.id)
                 .await
-                .map_err(|e| (step("add bus", &b.id), e))?;
+                .map_err(|e| (step("add bus", &b.id), e.to_string()))?;
             done.push(Undo::RemoveBus(b.id.clone()));
         }
         for d in drives_of(DriveAction::Add) {
+            self.go_on("add drive", &d.id)?;
             self.add_drive(new, &d.id, None, true)
                 .await
-                .map_err(|e| (step("add drive", &d.id), e))?;
+                .map_err(|e| (step("add drive", &d.id), e.to_string()))?;
             done.push(Undo::RemoveDrive(d.id.clone()));
         }
         for d in plan
@@ -114,61 +159,69 @@ impl RunningLine {
             .iter()
             .filter(|d| matches!(d.action, DriveAction::Upgrade | DriveAction::Reconfigure))
         {
+            self.go_on("new version of drive", &d.id)?;
             let previous = self
                 .replace_drive(new, &d.id, Some(self.options.trial))
                 .await
-                .map_err(|e| (step("new version of drive", &d.id), e))?;
+                .map_err(|e| (step("new version of drive", &d.id), e.to_string()))?;
             done.push(Undo::Downgrade(previous));
         }
         // Restarts: every drive on a replaced bus first goes, then the bus is rebuilt. A
         // restarted drive keeps its channels, so subscribers stay with it.
         let mut channels = std::collections::BTreeMap::new();
         for d in drives_of(DriveAction::Restart) {
+            self.go_on("stop drive", &d.id)?;
             let old_entry = self
                 .remove_drive(&d.id)
                 .await
-                .map_err(|e| (step("stop drive", &d.id), e))?;
+                .map_err(|e| (step("stop drive", &d.id), e.to_string()))?;
             channels.insert(d.id.clone(), old_entry.channels.clone());
             done.push(Undo::RestoreDrive(old_entry));
         }
         for b in buses_of(BusAction::Replace) {
             for d in drives_of(DriveAction::Remove).filter(|d| on_bus(old, &d.id, &b.id)) {
+                self.go_on("remove drive", &d.id)?;
                 let e = self
                     .remove_drive(&d.id)
                     .await
-                    .map_err(|e| (step("remove drive", &d.id), e))?;
+                    .map_err(|e| (step("remove drive", &d.id), e.to_string()))?;
                 done.push(Undo::RestoreDrive(e));
             }
+            self.go_on("stop bus", &b.id)?;
             let e = self
                 .remove_bus(&b.id)
                 .await
-                .map_err(|e| (step("stop bus", &b.id), e))?;
+                .map_err(|e| (step("stop bus", &b.id), e.to_string()))?;
             done.push(Undo::RestoreBus(e));
+            self.go_on("start bus", &b.id)?;
             self.add_bus(new, &b.id)
                 .await
-                .map_err(|e| (step("start bus", &b.id), e))?;
+                .map_err(|e| (step("start bus", &b.id), e.to_string()))?;
             done.push(Undo::RemoveBus(b.id.clone()));
         }
         for d in drives_of(DriveAction::Restart) {
+            self.go_on("start drive", &d.id)?;
             self.add_drive(new, &d.id, channels.remove(&d.id), true)
                 .await
-                .map_err(|e| (step("start drive", &d.id), e))?;
+                .map_err(|e| (step("start drive", &d.id), e.to_string()))?;
             done.push(Undo::RemoveDrive(d.id.clone()));
         }
         for d in drives_of(DriveAction::Remove) {
             if self.drive(&d.id).is_some() {
+                self.go_on("remove drive", &d.id)?;
                 let e = self
                     .remove_drive(&d.id)
                     .await
-                    .map_err(|e| (step("remove drive", &d.id), e))?;
+                    .map_err(|e| (step("remove drive", &d.id), e.to_string()))?;
                 done.push(Undo::RestoreDrive(e));
             }
         }
         for b in buses_of(BusAction::Remove) {
+            self.go_on("remove bus", &b.id)?;
             let e = self
                 .remove_bus(&b.id)
                 .await
-                .map_err(|e| (step("remove bus", &b.id), e))?;
+                .map_err(|e| (step("remove bus", &b.id), e.to_string()))?;
             done.push(Undo::RestoreBus(e));
         }
         Ok(())
@@ -248,7 +301,8 @@ impl RunningLine {
             return Ok(());
         }
         let rule = self.options.trial;
-        if let Err(e) = trial::wait_good_samples(&entry, events, samples, rule).await {
+        let stopping = self.stopping.subscribe();
+        if let Err(e) = trial::wait_good_samples(&entry, events, samples, rule, stopping).await {
             let _ = self.remove_drive(id).await;
             return Err(e);
         }

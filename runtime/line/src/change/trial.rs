@@ -1,18 +1,20 @@
 //! An added or restarted drive's trial, seen from outside: its start-up procedure completes
 //! (`Ready`), then good samples arrive, all within the trial's time; a failed start-up or the
-//! clock ends it, with what the drive reports.
+//! clock ends it, with what the drive reports. A line that starts stopping ends it at once.
 
 use linevisor_drive::{DriveEvent, DriveEventKind, TelemetrySample, TrialRule, snapshot};
 use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::watch;
 
 use crate::LineError;
-use crate::line::DriveEntry;
+use crate::line::{DriveEntry, STOPPING};
 
 pub(crate) async fn wait_good_samples(
     entry: &DriveEntry,
     mut events: broadcast::Receiver<DriveEvent>,
     mut samples: broadcast::Receiver<TelemetrySample>,
     rule: TrialRule,
+    mut stopping: watch::Receiver<bool>,
 ) -> Result<(), LineError> {
     let (mut ready, mut good) = (false, 0u32);
     let watch = async {
@@ -38,9 +40,15 @@ pub(crate) async fn wait_good_samples(
         }
         None
     };
-    let failure = match tokio::time::timeout(rule.within, watch).await {
+    let outcome = tokio::select! {
+        o = tokio::time::timeout(rule.within, watch) => {
+            o.map(|failed| failed.map(|reason| format!("start-up failed: {reason}")))
+        }
+        Ok(_) = stopping.wait_for(|s| *s) => Ok(Some(STOPPING.to_owned())),
+    };
+    let failure = match outcome {
         Ok(None) => return Ok(()),
-        Ok(Some(reason)) => format!("start-up failed: {reason}"),
+        Ok(Some(reason)) => reason,
         Err(_) => {
             let state = match snapshot(&entry.handle).await {
                 Ok(s) => format!("state {}, link up {:?}", s.state, s.link_up),
