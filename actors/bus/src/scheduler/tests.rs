@@ -6,7 +6,8 @@ use tokio::time::{Instant, advance};
 
 use super::*;
 use crate::modbus::{Modbus, merge};
-use crate::{ReadBlock, RegisterTable};
+use crate::{ReadBlock, RegisterTable, UnitOptions};
+use linevisor_config::ReadRules;
 use linevisor_modbus::Request;
 
 fn attach(unit: u8, blocks: Vec<ReadBlock>, period_ms: u64) -> (Attach, mpsc::Receiver<BusEvent>) {
@@ -54,7 +55,7 @@ fn merges_adjacent_and_overlapping_blocks_of_one_table_only() {
         ReadBlock::holding(11, 2),
         ReadBlock::holding(100, 1),
     ];
-    let reads = merge(&blocks);
+    let reads = merge(&blocks, &ReadRules::default());
     let got: Vec<ReadBlock> = reads.iter().map(|r| r.block).collect();
     assert_eq!(
         got,
@@ -69,9 +70,15 @@ fn merges_adjacent_and_overlapping_blocks_of_one_table_only() {
 
 #[test]
 fn never_merges_past_125_registers() {
-    let reads = merge(&[ReadBlock::holding(0, 100), ReadBlock::holding(100, 26)]);
+    let reads = merge(
+        &[ReadBlock::holding(0, 100), ReadBlock::holding(100, 26)],
+        &ReadRules::default(),
+    );
     assert_eq!(reads.len(), 2);
-    let reads = merge(&[ReadBlock::holding(0, 100), ReadBlock::holding(100, 25)]);
+    let reads = merge(
+        &[ReadBlock::holding(0, 100), ReadBlock::holding(100, 25)],
+        &ReadRules::default(),
+    );
     assert_eq!(reads.len(), 1);
     assert_eq!(reads[0].block.count, 125);
 }
@@ -89,14 +96,14 @@ proptest! {
                 if input { ReadBlock::input(address, count) } else { ReadBlock::holding(address, count) }
             })
             .collect();
-        let reads = merge(&blocks);
+        let reads = merge(&blocks, &ReadRules::default());
         prop_assert!(reads.len() <= blocks.len());
         prop_assert!(reads.iter().all(|r| (1..=125).contains(&r.block.count)));
         let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
         rt.block_on(async {
             let mut s = Scheduler::<Modbus>::default();
             let (a, _rx) = attach(1, blocks.clone(), 10);
-            s.attach(a, Instant::now());
+            s.attach(a, &UnitOptions::default(), Instant::now());
             let mut b = Breakers::new(3, Duration::from_secs(1));
             let taken = s.take(Instant::now(), 100, 0, &mut b);
             prop_assert_eq!(taken.txns.len(), reads.len());
@@ -122,7 +129,7 @@ async fn a_cycle_overdue_by_a_whole_period_is_skipped_and_counted() {
     let mut b = Breakers::new(3, Duration::from_secs(1));
     let t0 = Instant::now();
     let (a, _rx) = attach(1, vec![ReadBlock::holding(0, 2)], 10);
-    s.attach(a, t0);
+    s.attach(a, &UnitOptions::default(), t0);
     let taken = s.take(t0, 1, 2, &mut b);
     assert_eq!((taken.txns.len(), taken.missed.len()), (1, 0));
     let t = &taken.txns[0];
@@ -156,7 +163,7 @@ async fn units_due_together_are_taken_by_deadline_then_unit() {
     for unit in [3, 1, 2] {
         let (a, rx) = attach(unit, vec![ReadBlock::holding(0, 1)], 100);
         std::mem::forget(rx);
-        s.attach(a, t0);
+        s.attach(a, &UnitOptions::default(), t0);
     }
     let units: Vec<u8> = s
         .take(t0, 8, 0, &mut b)
@@ -179,7 +186,7 @@ async fn a_demoted_unit_is_only_probed_one_read_at_a_time_without_retries() {
         vec![ReadBlock::holding(0, 1), ReadBlock::input(0, 1)],
         10,
     );
-    s.attach(a, t0);
+    s.attach(a, &UnitOptions::default(), t0);
     assert!(b.timed_out(4, t0).is_some());
     assert!(
         s.take(t0, 8, 3, &mut b).txns.is_empty(),

@@ -68,6 +68,7 @@ struct InFlight {
     unit: u8,
     function: u8,
     deadline: Instant,
+    timeout: Duration,
     attempt: u8,
 }
 
@@ -82,6 +83,8 @@ pub struct TcpClient<C: Connect = TcpConnector> {
     tx: Vec<u8>,
     /// Options of the calls being run.
     opts: CallOptions,
+    /// Response timeout of each call being run, where it has its own.
+    timeouts: Vec<Duration>,
 }
 
 impl TcpClient<TcpConnector> {
@@ -103,6 +106,7 @@ impl<C: Connect> TcpClient<C> {
             next_attempt: None,
             next_transaction_id: 0,
             tx: Vec::with_capacity(codec::MAX_FRAME),
+            timeouts: Vec::new(),
         }
     }
 
@@ -171,6 +175,7 @@ impl<C: Connect> TcpClient<C> {
     ) -> CallResult<Response> {
         let mut out = [None];
         self.opts = opts;
+        self.timeouts.clear();
         self.run(&[(unit, request)], &mut out).await;
         let [r] = out;
         r.unwrap_or(Err(LinkError::Disconnected))
@@ -178,9 +183,21 @@ impl<C: Connect> TcpClient<C> {
 
     /// Several transactions, up to `window` in flight at once; results in request order.
     pub async fn call_batch(&mut self, calls: &[(u8, Request)]) -> Vec<CallResult<Response>> {
+        self.call_batch_timed(calls, &[]).await
+    }
+
+    /// As [`TcpClient::call_batch`], call `i` waiting `timeouts[i]` for its response (the
+    /// connection's response timeout where `timeouts` is shorter): units that answer slowly
+    /// share a connection with quick ones.
+    pub async fn call_batch_timed(
+        &mut self,
+        calls: &[(u8, Request)],
+        timeouts: &[Duration],
+    ) -> Vec<CallResult<Response>> {
         let refs: Vec<(u8, &Request)> = calls.iter().map(|(u, r)| (*u, r)).collect();
         let mut out: Vec<Option<CallResult<Response>>> = refs.iter().map(|_| None).collect();
         self.opts = self.config.call_options();
+        self.timeouts = timeouts.to_vec();
         self.run(&refs, &mut out).await;
         out.into_iter()
             .map(|r| r.unwrap_or(Err(LinkError::Disconnected)))
@@ -241,7 +258,12 @@ impl<C: Connect> TcpClient<C> {
                 out[index] = Some(Err(LinkError::InvalidRequest { unit, source }));
                 continue;
             }
-            let deadline = Instant::now() + self.opts.response_timeout;
+            let timeout = self
+                .timeouts
+                .get(index)
+                .copied()
+                .unwrap_or(self.opts.response_timeout);
+            let deadline = Instant::now() + timeout;
             let function = request.function();
             // Counted as in flight before the write so a failed write is retried like the rest.
             flying.push(InFlight {
@@ -250,6 +272,7 @@ impl<C: Connect> TcpClient<C> {
                 unit,
                 function,
                 deadline,
+                timeout,
                 attempt,
             });
             let Some(conn) = self.conn.as_mut() else {
@@ -267,12 +290,11 @@ impl<C: Connect> TcpClient<C> {
         out: &mut [Option<CallResult<Response>>],
     ) {
         let now = Instant::now();
-        let timeout = self.opts.response_timeout;
         for f in extract(flying, |f| f.deadline <= now) {
             let e = LinkError::Timeout {
                 unit: f.unit,
                 function: f.function,
-                timeout,
+                timeout: f.timeout,
             };
             self.retry_or_fail(f, e, queue, out);
         }

@@ -118,7 +118,8 @@ impl SimDrive {
         &self.codec
     }
 
-    /// Answers one Modbus request (FC3, FC4, FC6, FC16; others: illegal function).
+    /// Answers one Modbus request (FC3, FC4, FC6, FC16, and FC1/FC2 where the profile has
+    /// coils or discrete inputs; others: illegal function).
     pub fn handle(&mut self, request: &Request) -> Result<Response, ExceptionCode> {
         match request {
             Request::ReadHoldingRegisters { address, quantity } => {
@@ -131,6 +132,22 @@ impl SimDrive {
             Request::ReadInputRegisters { address, quantity } => Ok(Response::ReadInputRegisters(
                 self.image.read(PointTable::Input, *address, *quantity)?,
             )),
+            Request::ReadCoils { address, quantity } if self.image.maps(PointTable::Coil) => {
+                Ok(Response::ReadCoils(bits(self.image.read(
+                    PointTable::Coil,
+                    *address,
+                    *quantity,
+                )?)))
+            }
+            Request::ReadDiscreteInputs { address, quantity }
+                if self.image.maps(PointTable::DiscreteInput) =>
+            {
+                Ok(Response::ReadDiscreteInputs(bits(self.image.read(
+                    PointTable::DiscreteInput,
+                    *address,
+                    *quantity,
+                )?)))
+            }
             Request::WriteSingleRegister { address, value } => {
                 self.write_registers(*address, &[*value])?;
                 Response::write_echo(request).ok_or(ExceptionCode::ServerDeviceFailure)
@@ -204,6 +221,12 @@ impl SimDrive {
     /// Fault code of the model (0: none or a fault without a code).
     pub fn error_code(&self) -> u16 {
         self.model.drive().error_code()
+    }
+
+    /// Refuse reads that cover an unmapped register (exception 0x02), as drives whose map has
+    /// holes do; off (the default), holes read 0.
+    pub fn refuse_holes(&mut self, on: bool) {
+        self.image.refuse_holes = on;
     }
 
     /// Writes the drive carried out (register or point writes; refused ones do not count).
@@ -389,4 +412,9 @@ impl SimDrive {
             }
         }
     }
+}
+
+/// Coils and discrete inputs are kept as words of 0 or 1.
+fn bits(words: Vec<u16>) -> Vec<bool> {
+    words.into_iter().map(|w| w != 0).collect()
 }

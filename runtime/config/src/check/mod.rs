@@ -4,6 +4,7 @@
 pub(crate) mod control;
 pub(crate) mod homing;
 pub(crate) mod line;
+pub(crate) mod modbus;
 pub(crate) mod northbound;
 pub(crate) mod profile;
 pub(crate) mod serial;

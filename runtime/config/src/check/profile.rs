@@ -37,7 +37,7 @@ pub(crate) fn check(pr: &Profile, file: usize, f: &mut Vec<Finding>) {
     check_points(pr, file, f);
     check_sections(pr, file, f);
     check_cyclic(pr, file, f);
-    check_overlaps(pr, file, f);
+    super::modbus::check(pr, file, f);
     super::serial::check(pr, file, f);
     super::homing::check(pr, file, f);
     let mut refs: Vec<(Path, &str)> = vec![(root.key("command").key("point"), &pr.command.point)];
@@ -220,44 +220,6 @@ fn check_cyclic(pr: &Profile, file: usize, f: &mut Vec<Finding>) {
     }
 }
 
-/// Two Modbus points sharing a register would overwrite each other: a 32-bit point takes two.
-fn check_overlaps(pr: &Profile, file: usize, f: &mut Vec<Finding>) {
-    if pr.profile.protocol != Protocol::Modbus {
-        return;
-    }
-    let mut spans: Vec<(bool, u32, u32, &str)> = pr
-        .points
-        .iter()
-        .filter_map(|(n, p)| {
-            let r = p.register?;
-            let input = p.table == crate::model::PointTable::Input;
-            Some((input, r, r + p.data_type.registers(), n.as_str()))
-        })
-        .collect();
-    spans.sort_unstable();
-    for pair in spans.windows(2) {
-        let (a, b) = (pair[0], pair[1]);
-        if a.0 == b.0 && b.1 < a.2 {
-            f.push(
-                Finding::error(
-                    file,
-                    Path::root().key("points").key(b.3).key("register"),
-                    format!(
-                        "register {} (0x{:04X}) of point \"{}\" is also used by point \"{}\" (registers {}–{})",
-                        b.1,
-                        b.1,
-                        b.3,
-                        a.3,
-                        a.1,
-                        a.2 - 1
-                    ),
-                )
-                .hint("a 32-bit point takes two registers"),
-            );
-        }
-    }
-}
-
 fn check_points(pr: &Profile, file: usize, f: &mut Vec<Finding>) {
     for (name, pt) in &pr.points {
         let p = Path::root().key("points").key(name.clone());
@@ -305,13 +267,6 @@ fn check_points(pr: &Profile, file: usize, f: &mut Vec<Finding>) {
             }
             _ => {}
         }
-        if pr.profile.protocol == Protocol::Modbus && pt.data_type.bits() < 16 {
-            f.push(Finding::error(
-                file,
-                p.key("type"),
-                "modbus registers are 16 or 32 bit",
-            ));
-        }
     }
 }
 
@@ -340,23 +295,14 @@ fn check_sections(pr: &Profile, file: usize, f: &mut Vec<Finding>) {
             needs(pr.poll.is_some(), "poll", f);
         }
     }
-    if let Some(m) = &pr.modbus {
-        if m.address_base > 1 {
-            f.push(Finding::error(
-                file,
-                root.key("modbus").key("address_base"),
-                "address_base is 0 or 1",
-            ));
-        }
-        super::range(
-            f,
+    if let Some(m) = &pr.modbus
+        && m.address_base > 1
+    {
+        f.push(Finding::error(
             file,
-            root.key("modbus").key("max_registers_per_read"),
-            m.max_registers_per_read,
-            1,
-            125,
-            "",
-        );
+            root.key("modbus").key("address_base"),
+            "address_base is 0 or 1",
+        ));
     }
     if let Some(co) = &pr.canopen {
         for (dir, pdos) in [("rpdo", &co.rpdo), ("tpdo", &co.tpdo)] {
