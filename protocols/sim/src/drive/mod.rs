@@ -255,6 +255,12 @@ impl SimDrive {
         self.codec.point(point).ok().map(|_| self.image.raw(point))
     }
 
+    /// Sets a point's raw value as the device would (a digital input switching, a coil a test
+    /// wants set), without acting on it as a write.
+    pub fn set_point_raw(&mut self, point: &str, raw: u32) {
+        self.image.set_raw(point, raw);
+    }
+
     /// Current value of every profile parameter.
     pub fn parameters(&self) -> BTreeMap<String, f64> {
         self.roles

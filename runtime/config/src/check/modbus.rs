@@ -83,17 +83,18 @@ fn check_overlaps(pr: &Profile, file: usize, f: &mut Vec<Finding>) {
     for pair in spans.windows(2) {
         let (a, b) = (pair[0], pair[1]);
         if a.0 == b.0 && b.1 < a.2 {
-            let (what, hint) = if a.0.holds_bits() {
-                ("bit", "a coil or discrete input is one bit")
-            } else {
-                ("register", "a 32-bit point takes two registers")
-            };
-            f.push(
-                Finding::error(
-                    file,
-                    Path::root().key("points").key(b.3).key("register"),
+            let (msg, hint) = if a.0.holds_bits() {
+                (
                     format!(
-                        "{what} {} (0x{:04X}) of point \"{}\" is also used by point \"{}\" ({what}s {}–{})",
+                        "bit {} (0x{:04X}) of point \"{}\" is also used by point \"{}\"",
+                        b.1, b.1, b.3, a.3
+                    ),
+                    "a coil or discrete input is one bit",
+                )
+            } else {
+                (
+                    format!(
+                        "register {} (0x{:04X}) of point \"{}\" is also used by point \"{}\" (registers {}–{})",
                         b.1,
                         b.1,
                         b.3,
@@ -101,6 +102,14 @@ fn check_overlaps(pr: &Profile, file: usize, f: &mut Vec<Finding>) {
                         a.1,
                         a.2 - 1
                     ),
+                    "a 32-bit point takes two registers",
+                )
+            };
+            f.push(
+                Finding::error(
+                    file,
+                    Path::root().key("points").key(b.3).key("register"),
+                    msg,
                 )
                 .hint(hint),
             );
