@@ -278,8 +278,14 @@ fn holes_read_zero_unless_the_drive_refuses_them() {
 fn coils_and_discrete_inputs_of_the_profile_are_read_as_bits() {
     let mut p = profile("linevisor-sim-servo");
     for (name, text) in [
-        ("brake_released", "table = \"coil\"\nregister = 0\ntype = \"u16\""),
-        ("door_closed", "table = \"discrete_input\"\nregister = 3\ntype = \"u16\""),
+        (
+            "brake_released",
+            "table = \"coil\"\nregister = 0\ntype = \"u16\"",
+        ),
+        (
+            "door_closed",
+            "table = \"discrete_input\"\nregister = 3\ntype = \"u16\"",
+        ),
     ] {
         p.points
             .insert(name.into(), toml::from_str(text).expect("point"));

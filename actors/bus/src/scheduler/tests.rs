@@ -250,7 +250,10 @@ async fn a_refused_padded_read_restarts_the_cycle_with_the_unpadded_plan() {
     assert_eq!(taken.txns.len(), 2);
     let (first, second) = (taken.txns[0].clone(), taken.txns[1].clone());
     assert!(s.fall_back(&first), "the holding read was padded");
-    assert!(!s.is_live(&second), "the other read belongs to the old plan");
+    assert!(
+        !s.is_live(&second),
+        "the other read belongs to the old plan"
+    );
     assert!(s.complete(&second, answer(&second), t0).is_none());
     assert!(!s.fall_back(&second), "once");
     // Same cycle, four unpadded reads; the sample carries every block's own words.
@@ -277,7 +280,11 @@ async fn an_unpadded_read_has_nothing_to_fall_back_to() {
     let mut s = Scheduler::<Modbus>::default();
     let mut b = Breakers::new(3, Duration::from_secs(1));
     let t0 = Instant::now();
-    let (a, _rx) = attach(1, vec![ReadBlock::holding(0, 1), ReadBlock::holding(5, 1)], 10);
+    let (a, _rx) = attach(
+        1,
+        vec![ReadBlock::holding(0, 1), ReadBlock::holding(5, 1)],
+        10,
+    );
     s.attach(a, &spanning(2), t0);
     let taken = s.take(t0, 8, 0, &mut b);
     assert_eq!(taken.txns.len(), 2, "a gap of 4 is not spanned");
