@@ -7,7 +7,8 @@
 //!   the same line (its load model, one drive's figure × 3: the model is a sum over drives and
 //!   a line over 100 % is refused before its load is kept);
 //! - samples, missed cycles and timeouts per drive and second (nominal: 6.67 samples, no
-//!   timeout; a timeout on this real-time line is the machine's scheduling, not the device's).
+//!   timeout; a timeout on this real-time line is the machine's scheduling, not the device's);
+//! - the mean transaction time (request sent to response received).
 //!
 //! Run: `cargo bench -p linevisor-bus --bench span_gaps` (`LINEVISOR_BENCH_SECONDS` sets each
 //! measuring window; default 10).
@@ -124,6 +125,7 @@ struct Figures {
     samples_per_s: f64,
     missed_per_s: f64,
     timeouts_per_s: f64,
+    latency_ms: f64,
 }
 
 async fn measure(span_gaps: u32, window: Duration) -> Figures {
@@ -169,6 +171,7 @@ fn figures(m0: &BusMetrics, m1: &BusMetrics, window: Duration) -> Figures {
         samples_per_s: samples / drives_s,
         missed_per_s: d(|m| m.counters.missed_cycles) / drives_s,
         timeouts_per_s: d(|m| m.counters.timeouts) / drives_s,
+        latency_ms: d(|m| m.latency.sum_us) / d(|m| m.latency.count).max(1.0) / 1e3,
     }
 }
 
@@ -204,5 +207,6 @@ async fn main() {
             f.timeouts_per_s,
             "1/s",
         );
+        emit(&format!("{tag}_mean_transaction_ms"), f.latency_ms, "ms");
     }
 }
