@@ -70,6 +70,14 @@ pub enum LinkSetupError {
     Codec(#[from] CodecError),
 }
 
+/// What a drive's config asks of its link beyond its profile and address.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LinkOptions {
+    /// The drive's own response timeout (`[[drive]] response_timeout_ms`; Modbus only):
+    /// overrides the bus's for this unit's exchanges.
+    pub response_timeout: Option<Duration>,
+}
+
 /// One drive's link to its device through its bus.
 pub trait DriveLink: std::fmt::Debug + Send + Sync {
     /// Unit id or node id.

@@ -13,7 +13,7 @@ use linevisor_profile::ProfileCodec;
 use ractor::rpc::CallResult;
 use ractor::{ActorRef, RpcReplyPort};
 
-use crate::drive_link::{DriveLink, LinkSetupError};
+use crate::drive_link::{DriveLink, LinkOptions, LinkSetupError};
 use crate::{Attach, BusError, BusMetrics};
 
 /// A boxed future, for the object-safe traits of the boundary.
@@ -26,10 +26,16 @@ pub trait BusKind: Debug + Send + Sync + Sized + 'static {
     type Msg: ractor::Message + Debug;
     /// What a drive attaches as cyclic data (register blocks, PDO sets).
     type Block: Clone + Debug + Send + Sync + 'static;
+    /// What else a drive attaches with (Modbus: read rules, its response timeout).
+    type Options: Clone + Debug + Default + Send + Sync + 'static;
     /// The kind's name, as in `type = "…"`.
     const NAME: &'static str;
 
-    fn attach(attach: Attach<Self::Block>, reply: RpcReplyPort<Result<(), BusError>>) -> Self::Msg;
+    fn attach(
+        attach: Attach<Self::Block>,
+        options: Self::Options,
+        reply: RpcReplyPort<Result<(), BusError>>,
+    ) -> Self::Msg;
     fn detach(unit: u8) -> Self::Msg;
     fn metrics(reply: RpcReplyPort<BusMetrics>) -> Self::Msg;
     fn stop(reply: Option<RpcReplyPort<()>>) -> Self::Msg;
@@ -39,6 +45,16 @@ pub trait BusKind: Debug + Send + Sync + Sized + 'static {
         codec: Arc<ProfileCodec>,
         address: u32,
     ) -> Result<Arc<dyn DriveLink>, LinkSetupError>;
+    /// As [`BusKind::drive_link`], with the drive's own link options; kinds without any
+    /// ignore them (`linevisor check` refuses them on such buses).
+    fn drive_link_with(
+        handle: &Handle<Self>,
+        codec: Arc<ProfileCodec>,
+        address: u32,
+        _options: LinkOptions,
+    ) -> Result<Arc<dyn DriveLink>, LinkSetupError> {
+        Self::drive_link(handle, codec, address)
+    }
 }
 
 /// A cloneable handle on a bus of kind `K`, stable across restarts of the bus actor. Every
@@ -66,8 +82,10 @@ impl<K: BusKind> Clone for Handle<K> {
 #[derive(Debug)]
 struct Inner<K: BusKind> {
     actor: RwLock<Option<ActorRef<K::Msg>>>,
-    attached: Mutex<BTreeMap<u8, Attach<K::Block>>>,
+    attached: Mutex<BTreeMap<u8, Attachment<K>>>,
 }
+
+type Attachment<K> = (Attach<<K as BusKind>::Block>, <K as BusKind>::Options);
 
 impl<K: BusKind> Handle<K> {
     /// A handle on `actor`, the bus `bus`.
@@ -104,7 +122,7 @@ impl<K: BusKind> Handle<K> {
             .clone()
     }
 
-    fn attached(&self) -> std::sync::MutexGuard<'_, BTreeMap<u8, Attach<K::Block>>> {
+    fn attached(&self) -> std::sync::MutexGuard<'_, BTreeMap<u8, Attachment<K>>> {
         self.inner
             .attached
             .lock()
@@ -119,10 +137,10 @@ impl<K: BusKind> Handle<K> {
             .actor
             .write()
             .unwrap_or_else(PoisonError::into_inner) = Some(actor);
-        let attached: Vec<Attach<K::Block>> = self.attached().values().cloned().collect();
+        let attached: Vec<Attachment<K>> = self.attached().values().cloned().collect();
         let mut first_error = None;
-        for a in attached {
-            if let Err(e) = self.call(|r| K::attach(a, r)).await.and_then(|r| r) {
+        for (a, o) in attached {
+            if let Err(e) = self.call(|r| K::attach(a, o, r)).await.and_then(|r| r) {
                 first_error.get_or_insert(e);
             }
         }
@@ -132,8 +150,18 @@ impl<K: BusKind> Handle<K> {
     /// Attaches a drive; samples and events then arrive on its sink. The attachment is
     /// remembered for [`rebind`](Self::rebind) even when the bus is unreachable right now.
     pub async fn attach(&self, attach: Attach<K::Block>) -> Result<(), BusError> {
-        self.attached().insert(attach.unit, attach.clone());
-        self.call(|r| K::attach(attach, r)).await?
+        self.attach_with(attach, K::Options::default()).await
+    }
+
+    /// Attaches a drive with its kind's options (Modbus: [`crate::UnitOptions`]).
+    pub async fn attach_with(
+        &self,
+        attach: Attach<K::Block>,
+        options: K::Options,
+    ) -> Result<(), BusError> {
+        let entry = (attach.clone(), options.clone());
+        self.attached().insert(attach.unit, entry);
+        self.call(|r| K::attach(attach, options, r)).await?
     }
 
     /// Detaches a unit.
@@ -191,6 +219,7 @@ trait AnyBus: Debug + Send + Sync {
         &self,
         codec: Arc<ProfileCodec>,
         address: u32,
+        options: LinkOptions,
     ) -> Result<Arc<dyn DriveLink>, LinkSetupError>;
 }
 
@@ -211,8 +240,9 @@ impl<K: BusKind> AnyBus for Handle<K> {
         &self,
         codec: Arc<ProfileCodec>,
         address: u32,
+        options: LinkOptions,
     ) -> Result<Arc<dyn DriveLink>, LinkSetupError> {
-        K::drive_link(self, codec, address)
+        K::drive_link_with(self, codec, address, options)
     }
 }
 
@@ -253,6 +283,16 @@ impl BusHandle {
         codec: Arc<ProfileCodec>,
         address: u32,
     ) -> Result<Arc<dyn DriveLink>, LinkSetupError> {
-        self.0.drive_link(codec, address)
+        self.0.drive_link(codec, address, LinkOptions::default())
+    }
+
+    /// As [`BusHandle::drive_link`], with the drive's own link options (its response timeout).
+    pub fn drive_link_with(
+        &self,
+        codec: Arc<ProfileCodec>,
+        address: u32,
+        options: LinkOptions,
+    ) -> Result<Arc<dyn DriveLink>, LinkSetupError> {
+        self.0.drive_link(codec, address, options)
     }
 }

@@ -21,13 +21,13 @@ pub use canopen::{
     CanopenArgs, CanopenBus, CanopenHandle, CanopenMsg, CanopenSettings, CanopenStart, Object,
     PdoBlock, SdoBusResult,
 };
-pub use drive_link::{DriveLink, LinkSetupError, PointError, Refusal};
+pub use drive_link::{DriveLink, LinkOptions, LinkSetupError, PointError, Refusal};
 pub use error::BusError;
 pub use handle::{BoxFuture, BusHandle, BusKind, Handle};
 pub use metrics::{BusMetrics, CanopenMetrics, Counters, LatencyHistogram, UnitMetrics};
 pub use modbus::{
     BusOptions, BusResult, BusSpec, FnOpener, LinkIo, LinkStream, ModbusArgs, ModbusBus,
     ModbusHandle, ModbusMsg, OpenFuture, Opener, ReadBlock, RegisterTable, SerialOpener, TcpOpener,
-    Write,
+    UnitOptions, Write,
 };
 pub use start::{BusStart, StartFuture, Unsupported, start};

@@ -81,6 +81,9 @@ pub struct Counters {
     pub samples: u64,
     /// Cycles that ended without a sample.
     pub cycle_failures: u64,
+    /// Times a unit refused a read spanning register gaps (exception 02 or 03) and fell back
+    /// to unpadded reads (Modbus `span_gaps`).
+    pub span_fallbacks: u64,
 }
 
 /// One unit's metrics.

@@ -1,17 +1,18 @@
 //! Cyclic polling for the attached units of a request/response bus (Modbus, plain serial): each
 //! kind plans a unit's blocks into requests ([`PollPlan`]); cycles start by deadline on each
 //! unit's period grid, a cycle overdue by a whole period is skipped and counted as missed (no
-//! burst to catch up), and demoted units are only probed.
+//! burst to catch up), and demoted units are only probed. A plan whose reads span gaps keeps
+//! its unpadded twin: when the device refuses a padded read, the unit falls back to it and the
+//! cycle starts over with it, keeping its number and deadline.
 
-use std::collections::{BTreeMap, VecDeque};
-use std::time::Duration;
+use std::collections::BTreeMap;
 
-use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::time::Instant;
 
 use crate::breaker::Breakers;
 use crate::{Attach, BusEvent, Sample};
+use unit::{Cycle, Unit};
 
 /// One request of a unit's cycle and the attached blocks its answer fills.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +20,8 @@ pub(crate) struct PlannedRead<R> {
     pub(crate) request: R,
     /// (attached block index, offset of that block's words in this answer).
     pub(crate) parts: Vec<(usize, usize)>,
+    /// It also reads what no block asked for, to span a gap.
+    pub(crate) padded: bool,
 }
 
 /// How a bus kind turns a unit's attached blocks into poll requests.
@@ -27,8 +30,17 @@ pub(crate) trait PollPlan {
     type Block: Clone + std::fmt::Debug;
     /// One request on the wire.
     type Request: Clone + std::fmt::Debug;
+    /// How the unit's blocks are to be planned (what the drive attached with).
+    type Options: Clone + std::fmt::Debug + Default;
     /// The requests of one cycle.
-    fn plan(blocks: &[Self::Block]) -> Vec<PlannedRead<Self::Request>>;
+    fn plan(blocks: &[Self::Block], options: &Self::Options) -> Vec<PlannedRead<Self::Request>>;
+    /// The requests of one cycle without padding, for a device that refused a padded one.
+    fn unpadded(
+        blocks: &[Self::Block],
+        options: &Self::Options,
+    ) -> Vec<PlannedRead<Self::Request>> {
+        Self::plan(blocks, options)
+    }
     /// Words one block takes in a sample.
     fn words(block: &Self::Block) -> usize;
 }
@@ -38,53 +50,13 @@ pub(crate) trait PollPlan {
 pub(crate) struct PollTxn<R> {
     pub(crate) unit: u8,
     pub(crate) seq: u64,
+    /// The unit's plan when it was taken (a fallback starts a new one).
+    pub(crate) epoch: u32,
     pub(crate) read: usize,
     pub(crate) request: R,
     pub(crate) attempt: u8,
     /// 0 for a probe of a demoted unit: one transaction per probe.
     pub(crate) max_retries: u8,
-}
-
-#[derive(Debug)]
-struct Cycle {
-    seq: u64,
-    scheduled_at: Instant,
-    started_at: Option<Instant>,
-    remaining: VecDeque<usize>,
-    attempts: Vec<u8>,
-    words: Vec<Option<Vec<u16>>>,
-}
-
-#[derive(Debug)]
-struct Unit<R> {
-    sink: mpsc::Sender<BusEvent>,
-    /// Words of each attached block.
-    lens: Vec<usize>,
-    reads: Vec<PlannedRead<R>>,
-    period: Duration,
-    anchor: Instant,
-    next_seq: u64,
-    cycle: Option<Cycle>,
-}
-
-impl<R> Unit<R> {
-    fn due(&self, unit: u8, breakers: &Breakers) -> Instant {
-        if breakers.is_demoted(unit) {
-            return breakers.next_probe(unit).unwrap_or(self.anchor);
-        }
-        self.at(self.next_seq)
-    }
-
-    fn at(&self, seq: u64) -> Instant {
-        let nanos = self.period.as_nanos().saturating_mul(u128::from(seq));
-        self.anchor + Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
-    }
-
-    /// Index of the grid slot `now` falls in.
-    fn slot(&self, now: Instant) -> u64 {
-        let since = now.saturating_duration_since(self.anchor).as_nanos();
-        u64::try_from(since / self.period.as_nanos().max(1)).unwrap_or(u64::MAX)
-    }
 }
 
 /// What happened when an event was offered to a drive's sink.
@@ -132,9 +104,21 @@ impl<P: PollPlan> Default for Scheduler<P> {
 
 impl<P: PollPlan> Scheduler<P> {
     /// Attaches (or replaces) a unit; its first cycle is due now. True if it replaced one.
-    pub(crate) fn attach(&mut self, a: Attach<P::Block>, now: Instant) -> bool {
+    pub(crate) fn attach(
+        &mut self,
+        a: Attach<P::Block>,
+        options: &P::Options,
+        now: Instant,
+    ) -> bool {
+        let reads = P::plan(&a.blocks, options);
+        let fallback = reads
+            .iter()
+            .any(|r| r.padded)
+            .then(|| P::unpadded(&a.blocks, options));
         let unit = Unit {
-            reads: P::plan(&a.blocks),
+            reads,
+            fallback,
+            epoch: 0,
             lens: a.blocks.iter().map(P::words).collect(),
             sink: a.sink,
             period: a.period,
@@ -208,6 +192,7 @@ impl<P: PollPlan> Scheduler<P> {
             u.next_seq = seq.saturating_add(1);
             u.cycle = Some(Cycle {
                 seq,
+                epoch: u.epoch,
                 scheduled_at: u.at(seq),
                 started_at: None,
                 remaining: (0..u.reads.len()).collect(),
@@ -245,6 +230,7 @@ impl<P: PollPlan> Scheduler<P> {
             out.push(PollTxn {
                 unit: id,
                 seq: c.seq,
+                epoch: c.epoch,
                 read,
                 request: u.reads[read].request.clone(),
                 attempt: c.attempts[read],
@@ -264,9 +250,47 @@ impl<P: PollPlan> Scheduler<P> {
             .min()
     }
 
+    /// True while `t` belongs to its unit's current cycle and plan (a fallback since it was
+    /// taken leaves it stale: its answer is of no use).
+    pub(crate) fn is_live(&self, t: &PollTxn<P::Request>) -> bool {
+        self.units.get(&t.unit).is_some_and(|u| {
+            u.cycle
+                .as_ref()
+                .is_some_and(|c| c.seq == t.seq && c.epoch == t.epoch)
+        })
+    }
+
+    /// The device refused `t`: if it is a padded read of the current plan, the unit falls back
+    /// to its unpadded plan for good and the cycle starts over with it (same number, same
+    /// deadline, nothing missed). False when there is nothing to fall back to.
+    pub(crate) fn fall_back(&mut self, t: &PollTxn<P::Request>) -> bool {
+        if !self.is_live(t) {
+            return false;
+        }
+        let Some(u) = self.units.get_mut(&t.unit) else {
+            return false;
+        };
+        if !u.reads.get(t.read).is_some_and(|r| r.padded) {
+            return false;
+        }
+        let Some(reads) = u.fallback.take() else {
+            return false;
+        };
+        u.reads = reads;
+        u.epoch = u.epoch.wrapping_add(1);
+        let n = u.reads.len();
+        if let Some(c) = u.cycle.as_mut() {
+            c.epoch = u.epoch;
+            c.remaining = (0..n).collect();
+            c.attempts = vec![0; n];
+            c.words = vec![None; n];
+        }
+        true
+    }
+
     /// Sends the read back for another attempt.
     pub(crate) fn retry(&mut self, t: &PollTxn<P::Request>) {
-        if let Some(c) = self.cycle_mut(t.unit, t.seq) {
+        if let Some(c) = self.cycle_mut(t) {
             c.attempts[t.read] = t.attempt.saturating_add(1);
             c.remaining.push_front(t.read);
         }
@@ -279,7 +303,7 @@ impl<P: PollPlan> Scheduler<P> {
         words: Vec<u16>,
         now: Instant,
     ) -> Option<Sample> {
-        let c = self.cycle_mut(t.unit, t.seq)?;
+        let c = self.cycle_mut(t)?;
         c.words[t.read] = Some(words);
         if !c.remaining.is_empty() || c.words.iter().any(Option::is_none) {
             return None;
@@ -323,14 +347,15 @@ impl<P: PollPlan> Scheduler<P> {
             .collect()
     }
 
-    fn cycle_mut(&mut self, unit: u8, seq: u64) -> Option<&mut Cycle> {
+    fn cycle_mut(&mut self, t: &PollTxn<P::Request>) -> Option<&mut Cycle> {
         self.units
-            .get_mut(&unit)?
+            .get_mut(&t.unit)?
             .cycle
             .as_mut()
-            .filter(|c| c.seq == seq)
+            .filter(|c| c.seq == t.seq && c.epoch == t.epoch)
     }
 }
 
 #[cfg(test)]
 mod tests;
+mod unit;

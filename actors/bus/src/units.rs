@@ -49,9 +49,15 @@ impl<P: PollPlan> Units<P> {
     }
 
     /// Attaches a unit; `down` is the link's error while it is down.
-    pub(crate) fn attach(&mut self, a: Attach<P::Block>, now: Instant, down: Option<BusError>) {
+    pub(crate) fn attach(
+        &mut self,
+        a: Attach<P::Block>,
+        options: &P::Options,
+        now: Instant,
+        down: Option<BusError>,
+    ) {
         let unit = a.unit;
-        if self.sched.attach(a, now) {
+        if self.sched.attach(a, options, now) {
             info!(
                 unit,
                 "Unit re-attached; the previous attachment is replaced."

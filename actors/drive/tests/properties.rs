@@ -52,9 +52,14 @@ fn observe(drive: &mut SimDrive, codec: &ProfileCodec) -> (PowerState, Option<u3
             let request = match b.table {
                 PointTable::Holding => Request::ReadHoldingRegisters { address, quantity },
                 PointTable::Input => Request::ReadInputRegisters { address, quantity },
+                PointTable::Coil => Request::ReadCoils { address, quantity },
+                PointTable::DiscreteInput => Request::ReadDiscreteInputs { address, quantity },
             };
             match drive.handle(&request) {
                 Ok(Response::ReadHoldingRegisters(w) | Response::ReadInputRegisters(w)) => w,
+                Ok(Response::ReadCoils(b) | Response::ReadDiscreteInputs(b)) => {
+                    b.into_iter().map(u16::from).collect()
+                }
                 other => panic!("poll read: {other:?}"),
             }
         })

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use linevisor_core::ReadRules;
 use linevisor_core::profile::{ModbusSection, Profile, Protocol, WriteFunction};
 
 use crate::{CodecError, PointCodec, ReadPlan};
@@ -116,6 +117,14 @@ impl ProfileCodec {
         u16::try_from(max.clamp(1, 125)).unwrap_or(125)
     }
 
+    /// How reads are merged: `[modbus] max_registers_per_read`, `span_gaps` and the points
+    /// with `readable_gap = false`.
+    pub fn read_rules(&self) -> ReadRules {
+        let mut rules = ReadRules::of_profile(&self.profile);
+        rules.max_registers = u32::from(self.max_registers_per_read());
+        rules
+    }
+
     /// Modbus reads for any set of points (parameter read-back, identity).
     pub fn read_plan(&self, names: &[&str]) -> Result<ReadPlan, CodecError> {
         if self.profile.profile.protocol != Protocol::Modbus {
@@ -125,7 +134,7 @@ impl ProfileCodec {
             .iter()
             .map(|n| self.point(n))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(ReadPlan::build(&points, self.max_registers_per_read()))
+        Ok(ReadPlan::build(&points, &self.read_rules()))
     }
 
     /// Encodes `value` for a writable point.
@@ -191,6 +200,7 @@ fn default_modbus() -> ModbusSection {
         word_order: Default::default(),
         write_function: WriteFunction::Multiple,
         max_registers_per_read: 125,
+        span_gaps: 0,
     }
 }
 

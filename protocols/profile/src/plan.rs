@@ -1,38 +1,42 @@
-//! Read plans: a set of points as contiguous Modbus register blocks, and the decoding of the
-//! blocks' words into a [`Sample`].
+//! Read plans: a set of points as contiguous Modbus register (or bit) blocks, the reads that
+//! carry them on the wire (blocks merged over gaps under `[modbus] span_gaps`), and the decoding
+//! of the blocks' words into a [`Sample`].
 //!
-//! The merge rule is `linevisor_core::merge_register_runs`, the same one the bus-load check
-//! and the bus actor use.
+//! The merge rule is `linevisor_core::merge_runs`, the same one the bus-load check and the bus
+//! actor use.
 
 use std::collections::BTreeMap;
 
 use linevisor_core::profile::PointTable;
-use linevisor_core::{RegisterRun, merge_register_runs};
+use linevisor_core::{MergedRead, ReadRules, RegisterRun, merge_runs};
 
 use crate::{CodecError, PointCodec};
 
-/// One read request: `count` registers of `table` from protocol `address`.
+/// A contiguous run of registers (bits): `count` of `table` from protocol `address`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Block {
-    /// Holding (FC3) or input (FC4) registers.
+    /// Holding (FC3), input (FC4), coils (FC1) or discrete inputs (FC2).
     pub table: PointTable,
-    /// Protocol address of the first register.
+    /// Protocol address of the first register (bit).
     pub address: u16,
-    /// Number of registers.
+    /// Number of registers (bits).
     pub count: u16,
-    /// The points inside, with their register offset from `address`.
+    /// The points inside, with their register (bit) offset from `address`.
     pub points: Vec<(u16, PointCodec)>,
 }
 
-/// The blocks that read a set of points, in table and address order.
+/// The blocks that hold a set of points, in table and address order, and the rules that merge
+/// them into reads.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ReadPlan {
     blocks: Vec<Block>,
+    rules: ReadRules,
 }
 
 impl ReadPlan {
-    /// Plans `points` (Modbus points: each must have an address), `max` registers per read.
-    pub(crate) fn build(points: &[&PointCodec], max: u16) -> Self {
+    /// Plans `points` (Modbus points: each must have an address) under `rules`: blocks of
+    /// touching points, never padded; [`ReadPlan::reads`] spans the gaps between them.
+    pub(crate) fn build(points: &[&PointCodec], rules: &ReadRules) -> Self {
         // A name listed twice is read once.
         let mut by_name: BTreeMap<&str, &PointCodec> = BTreeMap::new();
         for p in points {
@@ -42,22 +46,18 @@ impl ReadPlan {
             .iter()
             .filter_map(|(name, p)| {
                 Some(RegisterRun {
-                    input: p.table() == PointTable::Input,
+                    table: p.table(),
                     start: u32::from(p.address()?),
                     len: u32::from(p.registers()),
                     key: *name,
                 })
             })
             .collect();
-        let blocks = merge_register_runs(runs, u32::from(max))
+        let blocks = merge_runs(runs, &rules.unpadded())
             .into_iter()
             .map(|r| Block {
-                table: if r.input {
-                    PointTable::Input
-                } else {
-                    PointTable::Holding
-                },
-                // Register addresses are u16 and a read is at most `max` (a u16) long.
+                table: r.table,
+                // Addresses are u16 and a block is at most 2000 long.
                 address: r.start as u16,
                 count: r.len as u16,
                 points: r
@@ -67,17 +67,45 @@ impl ReadPlan {
                     .collect(),
             })
             .collect();
-        Self { blocks }
+        Self {
+            blocks,
+            rules: rules.clone(),
+        }
     }
 
-    /// The blocks, one read each.
+    /// The blocks: what a drive attaches, and what [`ReadPlan::decode`] takes.
     pub fn blocks(&self) -> &[Block] {
         &self.blocks
     }
 
-    /// Register count of each read (what `linevisor_config::modbus_reads` computes).
+    /// The profile's read rules (`max_registers_per_read`, `span_gaps`, `readable_gap`).
+    pub fn rules(&self) -> &ReadRules {
+        &self.rules
+    }
+
+    /// The reads of one cycle: the blocks merged over gaps the rules allow, each part tagged
+    /// with its block index.
+    pub fn reads(&self) -> Vec<MergedRead<usize>> {
+        merge_runs(
+            self.blocks
+                .iter()
+                .enumerate()
+                .map(|(i, b)| RegisterRun {
+                    table: b.table,
+                    start: u32::from(b.address),
+                    len: u32::from(b.count),
+                    key: i,
+                })
+                .collect(),
+            &self.rules,
+        )
+    }
+
+    /// Register (bit) count of each read of a cycle (what `linevisor_config::modbus_reads`
+    /// computes for the bus load).
     pub fn counts(&self) -> Vec<u16> {
-        self.blocks.iter().map(|b| b.count).collect()
+        // A read is at most 2000 bits.
+        self.reads().iter().map(|r| r.len as u16).collect()
     }
 
     /// Decodes the words read for each block (same order and lengths as [`ReadPlan::blocks`])
@@ -92,7 +120,7 @@ impl ReadPlan {
         if !fits {
             return Err(CodecError::Blocks {
                 expected: self.blocks.len(),
-                counts: self.counts(),
+                counts: self.blocks.iter().map(|b| b.count).collect(),
                 got: data.iter().map(Vec::len).collect(),
             });
         }

@@ -20,6 +20,7 @@ pub struct PointCodec {
     access: Access,
     table: PointTable,
     address: Option<u16>,
+    readable_gap: bool,
 }
 
 impl PointCodec {
@@ -43,7 +44,7 @@ impl PointCodec {
                 let register = point.register.ok_or_else(|| CodecError::NoRegister {
                     point: name.to_owned(),
                 })?;
-                let words = point.data_type.registers();
+                let words = point.modbus_len();
                 let bad = || CodecError::Address {
                     point: name.to_owned(),
                     register,
@@ -69,6 +70,7 @@ impl PointCodec {
             access: point.access,
             table: point.table,
             address,
+            readable_gap: point.readable_gap,
         })
     }
 
@@ -92,6 +94,11 @@ impl PointCodec {
         self.table
     }
 
+    /// False when its registers must never be read as padding of a spanned read.
+    pub fn readable_gap(&self) -> bool {
+        self.readable_gap
+    }
+
     /// Word order of a 32-bit value (the point's own, else `[modbus] word_order`).
     pub fn word_order(&self) -> WordOrder {
         self.word_order
@@ -102,9 +109,14 @@ impl PointCodec {
         self.address
     }
 
-    /// Modbus registers the point spans (1 or 2).
+    /// Modbus registers the point spans (1 or 2); 1 bit for a coil or discrete input, whose
+    /// bit is carried as a word of 0 or 1.
     pub fn registers(&self) -> u16 {
-        if self.data_type.bits() > 16 { 2 } else { 1 }
+        if self.data_type.bits() > 16 && !self.table.holds_bits() {
+            2
+        } else {
+            1
+        }
     }
 
     /// Bytes on a CANopen bus (1, 2 or 4).

@@ -21,6 +21,7 @@ fn point(data_type: DataType, scale: f64, offset: f64, order: Option<WordOrder>)
     Point {
         register: Some(40_001),
         table: PointTable::Holding,
+        readable_gap: true,
         index: None,
         subindex: 0,
         data_type,
@@ -44,6 +45,7 @@ fn modbus(order: WordOrder) -> ModbusSection {
         word_order: order,
         write_function: WriteFunction::Multiple,
         max_registers_per_read: 125,
+        span_gaps: 0,
     }
 }
 

@@ -62,6 +62,8 @@ pub(crate) struct Unit {
     clock: Instant,
     /// The drive's side of its plain serial protocol (`None`: a Modbus drive).
     pub(crate) device: Option<Device>,
+    /// Modbus requests addressed to it (answered or not).
+    requests: u64,
 }
 
 impl Unit {
@@ -145,6 +147,7 @@ impl SimHandle {
             faults: LinkFaults::default(),
             clock: Instant::now(),
             device,
+            requests: 0,
         };
         Ok(self.lock().insert(unit, new).map(|u| u.drive))
     }
@@ -252,6 +255,11 @@ impl SimHandle {
         self.with_unit(unit, |u| u.drive.writes_received())
     }
 
+    /// Modbus requests addressed to the unit so far, answered or not (broadcasts not counted).
+    pub fn requests_received(&self, unit: u8) -> Result<u64, SimError> {
+        self.with_unit(unit, |u| u.requests)
+    }
+
     /// Clears every link fault of the unit.
     pub fn clear_link_faults(&self, unit: u8) -> Result<(), SimError> {
         self.with_unit(unit, |u| u.faults = LinkFaults::default())
@@ -295,6 +303,7 @@ impl SimHandle {
             };
         };
         u.advance();
+        u.requests += 1;
         let f = &mut u.faults;
         if f.silent {
             return Reply::silent();

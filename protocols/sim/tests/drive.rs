@@ -259,3 +259,53 @@ fn every_shipped_modbus_profile_enables_and_disables_through_its_codec_alone() {
         assert_eq!(d.velocity(), 0.0, "{name}");
     }
 }
+
+#[test]
+fn holes_read_zero_unless_the_drive_refuses_them() {
+    let mut d = drive("linevisor-sim-servo");
+    // Registers 18–19 lie between the status block and the serial number.
+    assert_eq!(read(&mut d, 17, 4)[1..3], [0, 0]);
+    d.refuse_holes(true);
+    let e = d.handle(&Request::ReadHoldingRegisters {
+        address: 17,
+        quantity: 4,
+    });
+    assert_eq!(e, Err(ExceptionCode::IllegalDataAddress));
+    assert_eq!(read(&mut d, 10, 8).len(), 8, "mapped registers still read");
+}
+
+#[test]
+fn coils_and_discrete_inputs_of_the_profile_are_read_as_bits() {
+    let mut p = profile("linevisor-sim-servo");
+    for (name, text) in [
+        (
+            "brake_released",
+            "table = \"coil\"\nregister = 0\ntype = \"u16\"",
+        ),
+        (
+            "door_closed",
+            "table = \"discrete_input\"\nregister = 3\ntype = \"u16\"",
+        ),
+    ] {
+        p.points
+            .insert(name.into(), toml::from_str(text).expect("point"));
+    }
+    let mut d = linevisor_sim::SimDrive::new(&p, Default::default()).expect("sim");
+    d.set_point_raw("brake_released", 1);
+    d.set_point_raw("door_closed", 1);
+    let coils = d.handle(&Request::ReadCoils {
+        address: 0,
+        quantity: 1,
+    });
+    assert_eq!(coils, Ok(Response::ReadCoils(vec![true])));
+    let inputs = d.handle(&Request::ReadDiscreteInputs {
+        address: 3,
+        quantity: 1,
+    });
+    assert_eq!(inputs, Ok(Response::ReadDiscreteInputs(vec![true])));
+    let outside = d.handle(&Request::ReadCoils {
+        address: 1,
+        quantity: 1,
+    });
+    assert_eq!(outside, Err(ExceptionCode::IllegalDataAddress));
+}

@@ -38,6 +38,9 @@ impl<C: Client> Actor<C> {
                         .read_input_registers(1, b.address, b.count)
                         .await
                 }
+                PointTable::Coil | PointTable::DiscreteInput => {
+                    panic!("no shipped profile polls bits")
+                }
             };
             words.push(r.unwrap().unwrap());
         }

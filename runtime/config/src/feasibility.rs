@@ -17,8 +17,19 @@ pub struct BusLoad {
     pub serial_percent: Option<f64>,
     /// Transactions (Modbus, serial) or frames (CAN) per second.
     pub per_second: f64,
+    /// Modbus: the drive whose silence would hold the line longest in one of its cycles.
+    pub silent_hold: Option<SilentHold>,
     /// How the figure was computed, for the operator.
     pub detail: String,
+}
+
+/// How long a drive that stopped answering holds a Modbus line in each of its cycles until it
+/// is demoted: its reads × attempts (retries + 1) × its response timeout (its own
+/// `response_timeout_ms`, else the bus's). The other drives' cycles wait that long.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SilentHold {
+    pub drive: String,
+    pub ms: u64,
 }
 
 fn cycle_ms(line: &LineConfig, d: &DriveConfig) -> f64 {
@@ -57,6 +68,7 @@ fn bus_load(line: &LineConfig, bus: &BusConfig, profiles: &ProfileSet) -> BusLoa
         percent: None,
         serial_percent: None,
         per_second: 0.0,
+        silent_hold: None,
         detail: String::new(),
     };
     bus.options().load(&drives, &mut out);

@@ -18,11 +18,13 @@ mod source;
 mod tree;
 
 pub use builtin::{BUILTIN_PROFILES, DEMO_LINE};
-pub use bus::{can_frame_bits, modbus_reads, rtu_t35_s};
+pub use bus::{can_frame_bits, modbus_poll_reads, modbus_reads, rtu_t35_s};
 pub use check::{CAN_BITRATES, STANDARD_BAUDS};
 pub use diag::{Diagnostic, Severity};
-pub use feasibility::BusLoad;
-pub use linevisor_core::{MergedRead, RegisterRun, merge_register_runs};
+pub use feasibility::{BusLoad, SilentHold};
+pub use linevisor_core::{
+    KeepOut, MergedRead, ReadRules, RegisterRun, merge_register_runs, merge_runs,
+};
 pub use load::{Checked, LoadedProfile, ProfileSet, SourceText, ValidLine, check_file, check_text};
 pub use schema::{line_schema, profile_schema};
 pub use tree::render as render_tree;

@@ -22,7 +22,14 @@ pub fn render(v: &ValidLine) -> String {
             .and_then(|l| l.serial_percent)
             .map(|p| format!(", serial line {p:.1}%"))
             .unwrap_or_default();
-        let detail = load.map(|l| l.detail.as_str()).unwrap_or_default();
+        let mut detail = load.map(|l| l.detail.clone()).unwrap_or_default();
+        if let Some(h) = load.and_then(|l| l.silent_hold.as_ref()) {
+            let _ = write!(
+                detail,
+                "; silent, drive {} would hold the line {} ms a cycle",
+                h.drive, h.ms
+            );
+        }
         let _ = writeln!(
             s,
             "│  {branch} bus {} [{}] {pct}{serial} ({detail})",

@@ -11,5 +11,5 @@ pub mod registers;
 mod state;
 
 pub use backoff::{Backoff, Jitter, Retry, SeededJitter};
-pub use registers::{MergedRead, RegisterRun, merge_register_runs};
+pub use registers::{KeepOut, MergedRead, ReadRules, RegisterRun, merge_register_runs, merge_runs};
 pub use state::PowerState;

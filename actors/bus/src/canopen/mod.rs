@@ -40,9 +40,14 @@ pub type CanopenHandle = Handle<Canopen>;
 impl BusKind for Canopen {
     type Msg = CanopenMsg;
     type Block = PdoBlock;
+    type Options = ();
     const NAME: &'static str = "canopen";
 
-    fn attach(attach: Attach<PdoBlock>, reply: RpcReplyPort<Result<(), BusError>>) -> CanopenMsg {
+    fn attach(
+        attach: Attach<PdoBlock>,
+        (): (),
+        reply: RpcReplyPort<Result<(), BusError>>,
+    ) -> CanopenMsg {
         CanopenMsg::Attach(attach, reply)
     }
     fn detach(unit: u8) -> CanopenMsg {

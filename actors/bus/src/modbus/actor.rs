@@ -11,7 +11,7 @@ use tracing::{Instrument, info_span, warn};
 
 use super::port::{Control, Inbox, Job, PortTask};
 use super::spec::{BusOptions, BusSpec, Settings};
-use super::{BusResult, ReadBlock, Write, check_attach, check_request, check_unit};
+use super::{BusResult, ReadBlock, UnitOptions, Write, check_attach, check_request, check_unit};
 use crate::front::{CONTROL_CAPACITY, Front};
 use crate::link::Opener;
 use crate::metrics::{BusMetrics, Metrics, Wire};
@@ -20,8 +20,8 @@ use crate::{Attach, BusError};
 /// Messages of the bus actor.
 #[derive(Debug)]
 pub enum ModbusMsg {
-    /// Attach a drive (replacing any attachment of the same unit).
-    Attach(Attach, RpcReplyPort<Result<(), BusError>>),
+    /// Attach a drive (replacing any attachment of the same unit) with its options.
+    Attach(Attach, UnitOptions, RpcReplyPort<Result<(), BusError>>),
     /// Detach a unit; its sink gets nothing more.
     Detach(u8),
     /// One-off read (parameter verification).
@@ -164,12 +164,13 @@ impl Actor for ModbusBus {
         state: &mut ModbusState,
     ) -> Result<(), ActorProcessingErr> {
         match msg {
-            ModbusMsg::Attach(attach, reply) => {
+            ModbusMsg::Attach(attach, options, reply) => {
                 let r = if state.front.stopping {
                     Err(state.front.shutting_down())
                 } else {
-                    check_attach(&state.settings.bus, &attach, state.settings.max_unit())
-                        .and_then(|()| state.front.control(Control::Attach(attach)))
+                    let (bus, max_unit) = (&state.settings.bus, state.settings.max_unit());
+                    check_attach(bus, &attach, &options, max_unit)
+                        .and_then(|()| state.front.control(Control::Attach(attach, options)))
                 };
                 let _ = reply.send(r);
             }

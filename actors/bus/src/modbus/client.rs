@@ -47,17 +47,19 @@ impl Client {
         }
     }
 
-    /// Several transactions pipelined up to the TCP window (RTU: one after the other).
+    /// Several transactions pipelined up to the TCP window (RTU: one after the other), call
+    /// `i` waiting `timeouts[i]` for its answer.
     pub(crate) async fn batch(
         &mut self,
         calls: &[(u8, Request)],
-        timeout: Duration,
+        timeouts: &[Duration],
     ) -> Vec<CallResult<Response>> {
         match self {
-            Client::Tcp(c) => c.call_batch(calls).await,
+            Client::Tcp(c) => c.call_batch_timed(calls, timeouts).await,
             Client::Rtu(_) => {
                 let mut out = Vec::with_capacity(calls.len());
-                for (unit, request) in calls {
+                for (i, (unit, request)) in calls.iter().enumerate() {
+                    let timeout = timeouts.get(i).copied().unwrap_or_default();
                     out.push(self.call(*unit, request, timeout).await);
                 }
                 out

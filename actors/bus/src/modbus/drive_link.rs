@@ -5,12 +5,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use linevisor_config::model::{PointTable, WriteFunction};
+use linevisor_config::model::WriteFunction;
 use linevisor_modbus::Exception;
 use linevisor_profile::{PointWrite, ProfileCodec, ReadPlan, Sample as Points};
 use tokio::sync::mpsc;
 
-use super::{ModbusHandle, ReadBlock, RegisterTable, Write};
+use super::merge::register_table;
+use super::{ModbusHandle, ReadBlock, UnitOptions, Write};
 use crate::drive_link::{DriveLink, PointError};
 use crate::handle::BoxFuture;
 use crate::{Attach, BusError, BusEvent};
@@ -23,15 +24,12 @@ pub(super) struct ModbusLink {
     pub(super) codec: Arc<ProfileCodec>,
     pub(super) bus: ModbusHandle,
     pub(super) unit: u8,
+    pub(super) response_timeout: Option<Duration>,
 }
 
 fn block(b: &linevisor_profile::Block) -> ReadBlock {
-    let table = match b.table {
-        PointTable::Holding => RegisterTable::Holding,
-        PointTable::Input => RegisterTable::Input,
-    };
     ReadBlock {
-        table,
+        table: register_table(b.table),
         address: b.address,
         count: b.count,
     }
@@ -103,7 +101,11 @@ impl DriveLink for ModbusLink {
             period,
             sink,
         };
-        Box::pin(self.bus.attach(attach))
+        let options = UnitOptions {
+            reads: self.codec.poll_plan().rules().clone(),
+            response_timeout: self.response_timeout,
+        };
+        Box::pin(self.bus.attach_with(attach, options))
     }
 
     fn decode(&self, blocks: &[Vec<u16>]) -> Result<Points, PointError> {

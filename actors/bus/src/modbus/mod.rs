@@ -23,12 +23,12 @@ pub use actor::{ModbusArgs, ModbusBus, ModbusMsg, ModbusState};
 pub(crate) use merge::merge;
 // Openers are shared by every byte-stream bus; re-exported where Modbus users found them.
 pub use crate::link::{FnOpener, LinkIo, LinkStream, OpenFuture, Opener, SerialOpener, TcpOpener};
-pub use requests::{BusResult, ReadBlock, RegisterTable, Write};
+pub use requests::{BusResult, ReadBlock, RegisterTable, UnitOptions, Write};
 pub(crate) use requests::{check_attach, check_request, check_unit};
 pub use spec::{BusOptions, BusSpec};
 pub use start::{ModbusStart, OpenerFactory};
 
-use crate::drive_link::{DriveLink, LinkSetupError, check_link};
+use crate::drive_link::{DriveLink, LinkOptions, LinkSetupError, check_link};
 use crate::handle::{BusKind, Handle};
 use crate::{Attach, BusError, BusMetrics};
 
@@ -42,10 +42,15 @@ pub type ModbusHandle = Handle<Modbus>;
 impl BusKind for Modbus {
     type Msg = ModbusMsg;
     type Block = ReadBlock;
+    type Options = UnitOptions;
     const NAME: &'static str = "modbus";
 
-    fn attach(attach: Attach, reply: RpcReplyPort<Result<(), BusError>>) -> ModbusMsg {
-        ModbusMsg::Attach(attach, reply)
+    fn attach(
+        attach: Attach,
+        options: UnitOptions,
+        reply: RpcReplyPort<Result<(), BusError>>,
+    ) -> ModbusMsg {
+        ModbusMsg::Attach(attach, options, reply)
     }
     fn detach(unit: u8) -> ModbusMsg {
         ModbusMsg::Detach(unit)
@@ -61,6 +66,15 @@ impl BusKind for Modbus {
         codec: Arc<ProfileCodec>,
         address: u32,
     ) -> Result<Arc<dyn DriveLink>, LinkSetupError> {
+        Self::drive_link_with(handle, codec, address, LinkOptions::default())
+    }
+
+    fn drive_link_with(
+        handle: &ModbusHandle,
+        codec: Arc<ProfileCodec>,
+        address: u32,
+        options: LinkOptions,
+    ) -> Result<Arc<dyn DriveLink>, LinkSetupError> {
         // Unit 0 is broadcast, never a drive's own address. 248–255 only on TCP: an RTU bus
         // refuses them at attach (and `linevisor check` before).
         let unit = check_link(
@@ -74,6 +88,7 @@ impl BusKind for Modbus {
             codec,
             bus: handle.clone(),
             unit,
+            response_timeout: options.response_timeout,
         }))
     }
 }

@@ -6,7 +6,8 @@ use tokio::time::{Instant, advance};
 
 use super::*;
 use crate::modbus::{Modbus, merge};
-use crate::{ReadBlock, RegisterTable};
+use crate::{ReadBlock, RegisterTable, UnitOptions};
+use linevisor_config::ReadRules;
 use linevisor_modbus::Request;
 
 fn attach(unit: u8, blocks: Vec<ReadBlock>, period_ms: u64) -> (Attach, mpsc::Receiver<BusEvent>) {
@@ -54,7 +55,7 @@ fn merges_adjacent_and_overlapping_blocks_of_one_table_only() {
         ReadBlock::holding(11, 2),
         ReadBlock::holding(100, 1),
     ];
-    let reads = merge(&blocks);
+    let reads = merge(&blocks, &ReadRules::default());
     let got: Vec<ReadBlock> = reads.iter().map(|r| r.block).collect();
     assert_eq!(
         got,
@@ -69,19 +70,26 @@ fn merges_adjacent_and_overlapping_blocks_of_one_table_only() {
 
 #[test]
 fn never_merges_past_125_registers() {
-    let reads = merge(&[ReadBlock::holding(0, 100), ReadBlock::holding(100, 26)]);
+    let reads = merge(
+        &[ReadBlock::holding(0, 100), ReadBlock::holding(100, 26)],
+        &ReadRules::default(),
+    );
     assert_eq!(reads.len(), 2);
-    let reads = merge(&[ReadBlock::holding(0, 100), ReadBlock::holding(100, 25)]);
+    let reads = merge(
+        &[ReadBlock::holding(0, 100), ReadBlock::holding(100, 25)],
+        &ReadRules::default(),
+    );
     assert_eq!(reads.len(), 1);
     assert_eq!(reads[0].block.count, 125);
 }
 
 proptest! {
-    /// Whatever the blocks, each comes back with exactly its own registers, and no read is
-    /// longer than 125 registers or more numerous than the blocks.
+    /// Whatever the blocks and the gaps spanned, each comes back with exactly its own
+    /// registers, and no read is longer than 125 registers or more numerous than the blocks.
     #[test]
     fn merged_reads_give_every_block_its_words(
-        raw in proptest::collection::vec((any::<bool>(), 0u16..300, 1u16..=125), 1..12)
+        raw in proptest::collection::vec((any::<bool>(), 0u16..300, 1u16..=125), 1..12),
+        span_gaps in 0u32..40,
     ) {
         let blocks: Vec<ReadBlock> = raw
             .iter()
@@ -89,14 +97,15 @@ proptest! {
                 if input { ReadBlock::input(address, count) } else { ReadBlock::holding(address, count) }
             })
             .collect();
-        let reads = merge(&blocks);
+        let options = spanning(span_gaps);
+        let reads = merge(&blocks, &options.reads);
         prop_assert!(reads.len() <= blocks.len());
         prop_assert!(reads.iter().all(|r| (1..=125).contains(&r.block.count)));
         let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
         rt.block_on(async {
             let mut s = Scheduler::<Modbus>::default();
             let (a, _rx) = attach(1, blocks.clone(), 10);
-            s.attach(a, Instant::now());
+            s.attach(a, &options, Instant::now());
             let mut b = Breakers::new(3, Duration::from_secs(1));
             let taken = s.take(Instant::now(), 100, 0, &mut b);
             prop_assert_eq!(taken.txns.len(), reads.len());
@@ -122,7 +131,7 @@ async fn a_cycle_overdue_by_a_whole_period_is_skipped_and_counted() {
     let mut b = Breakers::new(3, Duration::from_secs(1));
     let t0 = Instant::now();
     let (a, _rx) = attach(1, vec![ReadBlock::holding(0, 2)], 10);
-    s.attach(a, t0);
+    s.attach(a, &UnitOptions::default(), t0);
     let taken = s.take(t0, 1, 2, &mut b);
     assert_eq!((taken.txns.len(), taken.missed.len()), (1, 0));
     let t = &taken.txns[0];
@@ -156,7 +165,7 @@ async fn units_due_together_are_taken_by_deadline_then_unit() {
     for unit in [3, 1, 2] {
         let (a, rx) = attach(unit, vec![ReadBlock::holding(0, 1)], 100);
         std::mem::forget(rx);
-        s.attach(a, t0);
+        s.attach(a, &UnitOptions::default(), t0);
     }
     let units: Vec<u8> = s
         .take(t0, 8, 0, &mut b)
@@ -179,7 +188,7 @@ async fn a_demoted_unit_is_only_probed_one_read_at_a_time_without_retries() {
         vec![ReadBlock::holding(0, 1), ReadBlock::input(0, 1)],
         10,
     );
-    s.attach(a, t0);
+    s.attach(a, &UnitOptions::default(), t0);
     assert!(b.timed_out(4, t0).is_some());
     assert!(
         s.take(t0, 8, 3, &mut b).txns.is_empty(),
@@ -203,4 +212,82 @@ async fn a_demoted_unit_is_only_probed_one_read_at_a_time_without_retries() {
     assert_eq!((rest.txns.len(), rest.txns[0].max_retries), (1, 3));
     let sample = s.complete(&rest.txns[0], vec![2], Instant::now()).unwrap();
     assert_eq!(sample.blocks, [vec![1], vec![2]]);
+}
+
+fn spanning(span_gaps: u32) -> UnitOptions {
+    UnitOptions {
+        reads: ReadRules {
+            span_gaps,
+            ..ReadRules::default()
+        },
+        response_timeout: None,
+    }
+}
+
+#[test]
+fn the_profiles_most_registers_per_read_holds_on_the_bus_too() {
+    // Two touching blocks of 4: one read by default, two when the drive reads at most 4.
+    let blocks = [ReadBlock::holding(0, 4), ReadBlock::holding(4, 4)];
+    assert_eq!(merge(&blocks, &ReadRules::default()).len(), 1);
+    assert_eq!(merge(&blocks, &ReadRules::contiguous(4)).len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refused_padded_read_restarts_the_cycle_with_the_unpadded_plan() {
+    let mut s = Scheduler::<Modbus>::default();
+    let mut b = Breakers::new(3, Duration::from_secs(1));
+    let t0 = Instant::now();
+    let blocks = vec![
+        ReadBlock::holding(0, 1),
+        ReadBlock::holding(2, 1),
+        ReadBlock::input(0, 1),
+        ReadBlock::input(3, 1),
+    ];
+    let (a, _rx) = attach(1, blocks.clone(), 10);
+    s.attach(a, &spanning(2), t0);
+    // Both padded reads in flight at once (a TCP window).
+    let taken = s.take(t0, 8, 0, &mut b);
+    assert_eq!(taken.txns.len(), 2);
+    let (first, second) = (taken.txns[0].clone(), taken.txns[1].clone());
+    assert!(s.fall_back(&first), "the holding read was padded");
+    assert!(
+        !s.is_live(&second),
+        "the other read belongs to the old plan"
+    );
+    assert!(s.complete(&second, answer(&second), t0).is_none());
+    assert!(!s.fall_back(&second), "once");
+    // Same cycle, four unpadded reads; the sample carries every block's own words.
+    let rest = s.take(t0, 8, 0, &mut b);
+    assert!(rest.missed.is_empty());
+    assert_eq!(rest.txns.len(), 4);
+    assert!(rest.txns.iter().all(|t| t.seq == 0));
+    let mut sample = None;
+    for t in &rest.txns {
+        sample = s.complete(t, answer(t), t0);
+    }
+    let sample = sample.expect("the cycle completes");
+    assert_eq!((sample.seq, sample.scheduled_at), (0, t0));
+    for (block, got) in blocks.iter().zip(&sample.blocks) {
+        assert_eq!(got, &vec![word(block.table, u32::from(block.address))]);
+    }
+    // The next cycle keeps the unpadded plan.
+    advance(Duration::from_millis(10)).await;
+    assert_eq!(s.take(Instant::now(), 8, 0, &mut b).txns.len(), 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unpadded_read_has_nothing_to_fall_back_to() {
+    let mut s = Scheduler::<Modbus>::default();
+    let mut b = Breakers::new(3, Duration::from_secs(1));
+    let t0 = Instant::now();
+    let (a, _rx) = attach(
+        1,
+        vec![ReadBlock::holding(0, 1), ReadBlock::holding(5, 1)],
+        10,
+    );
+    s.attach(a, &spanning(2), t0);
+    let taken = s.take(t0, 8, 0, &mut b);
+    assert_eq!(taken.txns.len(), 2, "a gap of 4 is not spanned");
+    assert!(!s.fall_back(&taken.txns[0]));
+    assert!(s.is_live(&taken.txns[0]));
 }

@@ -38,9 +38,14 @@ pub type SerialHandle = Handle<Serial>;
 impl BusKind for Serial {
     type Msg = SerialMsg;
     type Block = Exchange;
+    type Options = ();
     const NAME: &'static str = "serial";
 
-    fn attach(attach: Attach<Exchange>, reply: RpcReplyPort<Result<(), BusError>>) -> SerialMsg {
+    fn attach(
+        attach: Attach<Exchange>,
+        (): (),
+        reply: RpcReplyPort<Result<(), BusError>>,
+    ) -> SerialMsg {
         SerialMsg::Attach(attach, reply)
     }
     fn detach(unit: u8) -> SerialMsg {
@@ -76,14 +81,16 @@ impl BusKind for Serial {
 impl PollPlan for Serial {
     type Block = Exchange;
     type Request = Exchange;
+    type Options = ();
 
-    fn plan(blocks: &[Exchange]) -> Vec<PlannedRead<Exchange>> {
+    fn plan(blocks: &[Exchange], (): &()) -> Vec<PlannedRead<Exchange>> {
         blocks
             .iter()
             .enumerate()
             .map(|(i, e)| PlannedRead {
                 request: e.clone(),
                 parts: vec![(i, 0)],
+                padded: false,
             })
             .collect()
     }

@@ -23,7 +23,9 @@ use ractor::Actor;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-/// Units with 200 registers per table: holding i = 100·unit + i, input i = 10 000 + 100·unit + i.
+/// Units with 200 registers per table: holding i = 100·unit + i, input i = 10 000 + 100·unit + i;
+/// and 200 bits per table: coil i set when i + unit is even, discrete input i when i is a
+/// multiple of 3.
 pub fn register_map(units: &[u8]) -> Arc<RegisterMap> {
     let map = RegisterMap::new();
     for &u in units {
@@ -33,6 +35,12 @@ pub fn register_map(units: &[u8]) -> Arc<RegisterMap> {
         }
         for (i, r) in m.input_registers.iter_mut().enumerate() {
             *r = input(u, i as u16);
+        }
+        for (i, b) in m.coils.iter_mut().enumerate() {
+            *b = coil(u, i as u16) == 1;
+        }
+        for (i, b) in m.discrete_inputs.iter_mut().enumerate() {
+            *b = discrete_input(i as u16) == 1;
         }
         map.insert_unit(u, m);
     }
@@ -47,12 +55,22 @@ pub fn input(unit: u8, i: u16) -> u16 {
     10_000 + 100 * u16::from(unit) + i
 }
 
+pub fn coil(unit: u8, i: u16) -> u16 {
+    u16::from((i + u16::from(unit)).is_multiple_of(2))
+}
+
+pub fn discrete_input(i: u16) -> u16 {
+    u16::from(i.is_multiple_of(3))
+}
+
 /// The words `block` of `unit` holds in [`register_map`].
 pub fn expected(unit: u8, block: &ReadBlock) -> Vec<u16> {
     (block.address..block.address + block.count)
         .map(|i| match block.table {
             linevisor_bus::RegisterTable::Holding => holding(unit, i),
             linevisor_bus::RegisterTable::Input => input(unit, i),
+            linevisor_bus::RegisterTable::Coil => coil(unit, i),
+            linevisor_bus::RegisterTable::DiscreteInput => discrete_input(i),
         })
         .collect()
 }

@@ -118,6 +118,7 @@ pub fn drive_config(profile: &Profile, id: &str, bus: &str, address: u32) -> Dri
             version: profile.profile.version.clone(),
         },
         cycle_ms: Some(10),
+        response_timeout_ms: None,
         restart: RestartPolicy::Adopt,
         limits: Limits {
             velocity_max: Some(100.0),

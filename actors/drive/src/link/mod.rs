@@ -7,7 +7,9 @@ mod forward;
 use std::sync::Arc;
 use std::time::Duration;
 
-use linevisor_bus::{BusError, BusEvent, BusHandle, DriveLink, LinkSetupError, PointError};
+use linevisor_bus::{
+    BusError, BusEvent, BusHandle, DriveLink, LinkOptions, LinkSetupError, PointError,
+};
 use linevisor_profile::{CodecError, PointWrite, ProfileCodec, Sample};
 use tokio::sync::mpsc;
 
@@ -91,15 +93,17 @@ fn is_comm_loss(e: &BusError) -> bool {
 pub(crate) struct Link(Arc<dyn DriveLink>);
 
 impl Link {
-    /// The link `bus` gives a drive with `codec`'s profile at `address`.
+    /// The link `bus` gives a drive with `codec`'s profile at `address`, with the drive's
+    /// own link `options`.
     pub(crate) fn new(
         drive: &str,
         codec: Arc<ProfileCodec>,
         bus: BusHandle,
         address: u32,
+        options: LinkOptions,
     ) -> Result<Self, DriveError> {
         let profile = codec.name().to_owned();
-        bus.drive_link(codec, address)
+        bus.drive_link_with(codec, address, options)
             .map(Link)
             .map_err(|e| match e {
                 LinkSetupError::Address { address, .. } => DriveError::Address {

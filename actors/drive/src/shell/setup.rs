@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use linevisor_bus::BusHandle;
+use linevisor_bus::{BusHandle, LinkOptions};
 use linevisor_config::model::{DriveConfig, LineSection, Profile};
 use linevisor_profile::ProfileCodec;
 use linevisor_supervisor::{
@@ -66,7 +66,12 @@ impl DriveSetup {
         let codec = Arc::new(codec);
         check_parameters(&codec, config)?;
         let bus_id = bus.bus().to_owned();
-        let link = Link::new(drive, codec.clone(), bus, config.address)?;
+        let link_options = LinkOptions {
+            response_timeout: config
+                .response_timeout_ms
+                .map(|ms| Duration::from_millis(u64::from(ms))),
+        };
+        let link = Link::new(drive, codec.clone(), bus, config.address, link_options)?;
         let mut spec = DriveSpec::new(line, config, codec, options);
         spec.bus = bus_id;
         spec.up_with_first_cycle = link.up_with_first_cycle();

@@ -8,16 +8,17 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
 use tokio::time::{Instant, timeout, timeout_at};
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
+
+mod window;
 
 use super::connect::Connection;
 use super::{CallOptions, Connect, TcpConnector};
 use crate::codec::tcp as codec;
-use crate::frame::MbapHeader;
-use crate::{CallResult, Exception, LinkError, Request, Response};
+use crate::{CallResult, LinkError, Request, Response};
 use linevisor_core::Retry;
+use window::InFlight;
 
 /// Settings of a TCP connection.
 #[derive(Debug, Clone)]
@@ -62,15 +63,6 @@ impl Default for TcpConfig {
     }
 }
 
-struct InFlight {
-    index: usize,
-    transaction_id: u16,
-    unit: u8,
-    function: u8,
-    deadline: Instant,
-    attempt: u8,
-}
-
 /// A Modbus TCP client on one connection, reopened on demand.
 pub struct TcpClient<C: Connect = TcpConnector> {
     connector: C,
@@ -82,6 +74,8 @@ pub struct TcpClient<C: Connect = TcpConnector> {
     tx: Vec<u8>,
     /// Options of the calls being run.
     opts: CallOptions,
+    /// Response timeout of each call being run, where it has its own.
+    timeouts: Vec<Duration>,
 }
 
 impl TcpClient<TcpConnector> {
@@ -103,6 +97,7 @@ impl<C: Connect> TcpClient<C> {
             next_attempt: None,
             next_transaction_id: 0,
             tx: Vec::with_capacity(codec::MAX_FRAME),
+            timeouts: Vec::new(),
         }
     }
 
@@ -171,6 +166,7 @@ impl<C: Connect> TcpClient<C> {
     ) -> CallResult<Response> {
         let mut out = [None];
         self.opts = opts;
+        self.timeouts.clear();
         self.run(&[(unit, request)], &mut out).await;
         let [r] = out;
         r.unwrap_or(Err(LinkError::Disconnected))
@@ -178,9 +174,21 @@ impl<C: Connect> TcpClient<C> {
 
     /// Several transactions, up to `window` in flight at once; results in request order.
     pub async fn call_batch(&mut self, calls: &[(u8, Request)]) -> Vec<CallResult<Response>> {
+        self.call_batch_timed(calls, &[]).await
+    }
+
+    /// As [`TcpClient::call_batch`], call `i` waiting `timeouts[i]` for its response (the
+    /// connection's response timeout where `timeouts` is shorter): units that answer slowly
+    /// share a connection with quick ones.
+    pub async fn call_batch_timed(
+        &mut self,
+        calls: &[(u8, Request)],
+        timeouts: &[Duration],
+    ) -> Vec<CallResult<Response>> {
         let refs: Vec<(u8, &Request)> = calls.iter().map(|(u, r)| (*u, r)).collect();
         let mut out: Vec<Option<CallResult<Response>>> = refs.iter().map(|_| None).collect();
         self.opts = self.config.call_options();
+        self.timeouts = timeouts.to_vec();
         self.run(&refs, &mut out).await;
         out.into_iter()
             .map(|r| r.unwrap_or(Err(LinkError::Disconnected)))
@@ -216,162 +224,6 @@ impl<C: Connect> TcpClient<C> {
             }
         }
     }
-
-    /// Sends queued requests until the window is full.
-    async fn fill(
-        &mut self,
-        calls: &[(u8, &Request)],
-        queue: &mut VecDeque<(usize, u8)>,
-        flying: &mut Vec<InFlight>,
-        out: &mut [Option<CallResult<Response>>],
-    ) -> Result<(), LinkError> {
-        while flying.len() < self.config.window.max(1) {
-            let Some((index, attempt)) = queue.pop_front() else {
-                break;
-            };
-            let (unit, request) = calls[index];
-            let transaction_id = self.next_transaction_id;
-            self.next_transaction_id = transaction_id.wrapping_add(1);
-            self.tx.clear();
-            let header = MbapHeader {
-                transaction_id,
-                unit,
-            };
-            if let Err(source) = codec::encode_request(header, request, &mut self.tx) {
-                out[index] = Some(Err(LinkError::InvalidRequest { unit, source }));
-                continue;
-            }
-            let deadline = Instant::now() + self.opts.response_timeout;
-            let function = request.function();
-            // Counted as in flight before the write so a failed write is retried like the rest.
-            flying.push(InFlight {
-                index,
-                transaction_id,
-                unit,
-                function,
-                deadline,
-                attempt,
-            });
-            let Some(conn) = self.conn.as_mut() else {
-                return Err(LinkError::Disconnected);
-            };
-            conn.io.write_all(&self.tx).await?;
-        }
-        Ok(())
-    }
-
-    fn expire(
-        &mut self,
-        queue: &mut VecDeque<(usize, u8)>,
-        flying: &mut Vec<InFlight>,
-        out: &mut [Option<CallResult<Response>>],
-    ) {
-        let now = Instant::now();
-        let timeout = self.opts.response_timeout;
-        for f in extract(flying, |f| f.deadline <= now) {
-            let e = LinkError::Timeout {
-                unit: f.unit,
-                function: f.function,
-                timeout,
-            };
-            self.retry_or_fail(f, e, queue, out);
-        }
-    }
-
-    /// The connection is gone: everything in flight is retried (after a reconnect) or fails.
-    fn lost(
-        &mut self,
-        e: LinkError,
-        queue: &mut VecDeque<(usize, u8)>,
-        flying: &mut Vec<InFlight>,
-        out: &mut [Option<CallResult<Response>>],
-    ) {
-        warn!(bus = %self.config.bus, peer = %self.connector.peer(), error = %e, "Modbus TCP connection lost.");
-        self.conn = None;
-        // The first reconnect is immediate; failures then back off.
-        self.next_attempt = None;
-        for f in flying.drain(..).rev() {
-            let e = e.clone().for_unit(f.unit);
-            self.retry_or_fail(f, e, queue, out);
-        }
-    }
-
-    fn retry_or_fail(
-        &self,
-        f: InFlight,
-        e: LinkError,
-        queue: &mut VecDeque<(usize, u8)>,
-        out: &mut [Option<CallResult<Response>>],
-    ) {
-        if e.is_retryable() && f.attempt < self.opts.retries {
-            warn!(bus = %self.config.bus, unit = f.unit, attempt = f.attempt + 1, error = %e, "Retrying Modbus TCP request.");
-            queue.push_front((f.index, f.attempt + 1));
-        } else {
-            out[f.index] = Some(Err(e));
-        }
-    }
-
-    fn deliver(
-        &mut self,
-        frame: &[u8],
-        calls: &[(u8, &Request)],
-        queue: &mut VecDeque<(usize, u8)>,
-        flying: &mut Vec<InFlight>,
-        out: &mut [Option<CallResult<Response>>],
-    ) {
-        let transaction_id = u16::from_be_bytes([frame[0], frame[1]]);
-        let Some(pos) = flying
-            .iter()
-            .position(|f| f.transaction_id == transaction_id)
-        else {
-            debug!(bus = %self.config.bus, transaction_id, "Discarded a response with an unknown transaction id.");
-            return;
-        };
-        let f = flying.swap_remove(pos);
-        let (unit, function, request) = (f.unit, f.function, calls[f.index].1);
-        let result = match codec::decode_response(frame) {
-            Err(source) => {
-                return self.retry_or_fail(f, LinkError::Framing { unit, source }, queue, out);
-            }
-            Ok(d) if d.header.unit != unit => Err(LinkError::UnexpectedUnit {
-                expected: unit,
-                got: d.header.unit,
-            }),
-            Ok(d) => match d.pdu {
-                Err(e) if e.function == function => Ok(Err(Exception {
-                    unit,
-                    function,
-                    code: e.code,
-                })),
-                Err(e) => Err(LinkError::UnexpectedFunction {
-                    unit,
-                    expected: function,
-                    got: e.function | 0x80,
-                }),
-                Ok(r) if r.function() != function => Err(LinkError::UnexpectedFunction {
-                    unit,
-                    expected: function,
-                    got: r.function(),
-                }),
-                Ok(r) => request
-                    .check_response(r)
-                    .map(Ok)
-                    .map_err(|detail| LinkError::Mismatch {
-                        unit,
-                        function,
-                        detail,
-                    }),
-            },
-        };
-        out[f.index] = Some(result);
-    }
-}
-
-/// Removes and returns the elements matching `pred`, keeping the others in order.
-fn extract(v: &mut Vec<InFlight>, pred: impl Fn(&InFlight) -> bool) -> Vec<InFlight> {
-    let (hit, keep): (Vec<_>, Vec<_>) = v.drain(..).partition(|f| pred(f));
-    *v = keep;
-    hit
 }
 
 impl<C: Connect> std::fmt::Debug for TcpClient<C> {

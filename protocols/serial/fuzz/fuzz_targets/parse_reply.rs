@@ -60,6 +60,7 @@ fn point(binary: bool, pick: u8) -> Point {
     Point {
         register: None,
         table: PointTable::Holding,
+        readable_gap: true,
         index: None,
         subindex: 0,
         data_type,

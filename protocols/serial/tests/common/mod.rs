@@ -16,6 +16,7 @@ pub fn point(
     Point {
         register: None,
         table: PointTable::Holding,
+        readable_gap: true,
         index: None,
         subindex: 0,
         data_type,

@@ -1,9 +1,11 @@
 //! A simulated drive's point image: Modbus points live in registers laid out by the profile,
 //! other points (serial ones) in a raw value by name. Both are read and written by point name.
 //!
-//! Register reads may cover holes between mapped registers (they read 0, as on many drives) but not run
-//! outside the lowest..highest mapped register of the table (exception 0x02). Writes must land on
-//! registers of writable holding points only (0x02 otherwise).
+//! Register reads may cover holes between mapped registers (they read 0, as on many drives;
+//! with [`PointImage::refuse_holes`], as on others, they are refused with exception 0x02) but not
+//! run outside the lowest..highest mapped register of the table (0x02). Coils and discrete
+//! inputs are kept as words of 0 or 1. Writes must land on registers of writable holding points
+//! only (0x02 otherwise).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -18,12 +20,13 @@ struct Layout {
     registers: u16,
 }
 
-/// Register values of both tables, the raw values of points without registers, and where each
-/// point lives.
+/// Register (bit) values of the four tables, the raw values of points without registers, and
+/// where each point lives.
 #[derive(Debug, Clone)]
 pub(crate) struct PointImage {
-    holding: BTreeMap<u16, u16>,
-    input: BTreeMap<u16, u16>,
+    tables: [BTreeMap<u16, u16>; 4],
+    /// Reads covering an unmapped register are refused (0x02) instead of reading 0.
+    pub(crate) refuse_holes: bool,
     writable: BTreeSet<u16>,
     points: BTreeMap<String, (Layout, PointCodec)>,
     named: BTreeMap<String, (u32, PointCodec)>,
@@ -33,8 +36,8 @@ impl PointImage {
     /// Every point at 0.
     pub(crate) fn new(codec: &ProfileCodec) -> Self {
         let mut image = Self {
-            holding: BTreeMap::new(),
-            input: BTreeMap::new(),
+            tables: Default::default(),
+            refuse_holes: false,
             writable: BTreeSet::new(),
             points: BTreeMap::new(),
             named: BTreeMap::new(),
@@ -62,24 +65,33 @@ impl PointImage {
         image
     }
 
-    fn table(&self, t: PointTable) -> &BTreeMap<u16, u16> {
+    fn slot(t: PointTable) -> usize {
         match t {
-            PointTable::Holding => &self.holding,
-            PointTable::Input => &self.input,
+            PointTable::Holding => 0,
+            PointTable::Input => 1,
+            PointTable::Coil => 2,
+            PointTable::DiscreteInput => 3,
         }
     }
 
+    fn table(&self, t: PointTable) -> &BTreeMap<u16, u16> {
+        &self.tables[Self::slot(t)]
+    }
+
     fn table_mut(&mut self, t: PointTable) -> &mut BTreeMap<u16, u16> {
-        match t {
-            PointTable::Holding => &mut self.holding,
-            PointTable::Input => &mut self.input,
-        }
+        &mut self.tables[Self::slot(t)]
+    }
+
+    /// True if the profile maps anything in `t`.
+    pub(crate) fn maps(&self, t: PointTable) -> bool {
+        !self.table(t).is_empty()
     }
 
     /// Zeroes every register and named value.
     pub(crate) fn clear(&mut self) {
-        self.holding.values_mut().for_each(|v| *v = 0);
-        self.input.values_mut().for_each(|v| *v = 0);
+        for t in &mut self.tables {
+            t.values_mut().for_each(|v| *v = 0);
+        }
         self.named.values_mut().for_each(|(v, _)| *v = 0);
     }
 
@@ -90,7 +102,7 @@ impl PointImage {
         }
     }
 
-    /// FC3/FC4.
+    /// FC3/FC4 (FC1/FC2: words of 0 or 1).
     pub(crate) fn read(
         &self,
         table: PointTable,
@@ -104,6 +116,9 @@ impl PointImage {
         };
         let (start, end) = (u32::from(address), u32::from(address) + u32::from(quantity));
         if quantity == 0 || start < lo || end - 1 > hi {
+            return Err(ExceptionCode::IllegalDataAddress);
+        }
+        if self.refuse_holes && (start..end).any(|a| !t.contains_key(&(a as u16))) {
             return Err(ExceptionCode::IllegalDataAddress);
         }
         Ok((start..end)
@@ -145,8 +160,9 @@ impl PointImage {
 
     /// Stores words from `address` (callers checked [`PointImage::check_writable`]).
     pub(crate) fn store(&mut self, address: u16, words: &[u16]) {
+        let holding = self.table_mut(PointTable::Holding);
         for (i, w) in words.iter().enumerate() {
-            self.holding.insert(address.wrapping_add(i as u16), *w);
+            holding.insert(address.wrapping_add(i as u16), *w);
         }
     }
 

@@ -1,6 +1,7 @@
 //! [`SimDrive`]: one simulated drive, driven by any Modbus or serial profile.
 
 mod image;
+mod modbus;
 mod model;
 mod point;
 mod roles;
@@ -12,9 +13,8 @@ use std::time::Duration;
 
 use linevisor_cia402::device::DriveParameters;
 use linevisor_core::PowerState;
-use linevisor_core::profile::{CommandEncoding, PointTable, Profile, Protocol};
-use linevisor_modbus::{ExceptionCode, Request, Response};
-use linevisor_profile::{PointWrite, ProfileCodec};
+use linevisor_core::profile::{CommandEncoding, Profile, Protocol};
+use linevisor_profile::ProfileCodec;
 
 use crate::SimError;
 use image::PointImage;
@@ -118,40 +118,6 @@ impl SimDrive {
         &self.codec
     }
 
-    /// Answers one Modbus request (FC3, FC4, FC6, FC16; others: illegal function).
-    pub fn handle(&mut self, request: &Request) -> Result<Response, ExceptionCode> {
-        match request {
-            Request::ReadHoldingRegisters { address, quantity } => {
-                Ok(Response::ReadHoldingRegisters(self.image.read(
-                    PointTable::Holding,
-                    *address,
-                    *quantity,
-                )?))
-            }
-            Request::ReadInputRegisters { address, quantity } => Ok(Response::ReadInputRegisters(
-                self.image.read(PointTable::Input, *address, *quantity)?,
-            )),
-            Request::WriteSingleRegister { address, value } => {
-                self.write_registers(*address, &[*value])?;
-                Response::write_echo(request).ok_or(ExceptionCode::ServerDeviceFailure)
-            }
-            Request::WriteMultipleRegisters { address, values } => {
-                self.write_registers(*address, values)?;
-                Response::write_echo(request).ok_or(ExceptionCode::ServerDeviceFailure)
-            }
-            _ => Err(ExceptionCode::IllegalFunction),
-        }
-    }
-
-    /// Carries out a codec write as a client would (through its registers).
-    pub fn apply(&mut self, write: &PointWrite) -> Result<(), ExceptionCode> {
-        let r = self
-            .codec
-            .register_write(write)
-            .map_err(|_| ExceptionCode::IllegalDataAddress)?;
-        self.write_registers(r.address, &r.words)
-    }
-
     /// Advances time by `dt` in steps of [`SimDriveOptions::step`] (the remainder is carried
     /// to the next call, so many short calls integrate like one long one).
     pub fn step(&mut self, dt: Duration) {
@@ -206,6 +172,12 @@ impl SimDrive {
         self.model.drive().error_code()
     }
 
+    /// Refuse reads that cover an unmapped register (exception 0x02), as drives whose map has
+    /// holes do; off (the default), holes read 0.
+    pub fn refuse_holes(&mut self, on: bool) {
+        self.image.refuse_holes = on;
+    }
+
     /// Writes the drive carried out (register or point writes; refused ones do not count).
     pub fn writes_received(&self) -> u64 {
         self.writes
@@ -230,6 +202,12 @@ impl SimDrive {
     /// A point's raw value as a client would read it.
     pub fn point_raw(&self, point: &str) -> Option<u32> {
         self.codec.point(point).ok().map(|_| self.image.raw(point))
+    }
+
+    /// Sets a point's raw value as the device would (a digital input switching, a coil a test
+    /// wants set), without acting on it as a write.
+    pub fn set_point_raw(&mut self, point: &str, raw: u32) {
+        self.image.set_raw(point, raw);
     }
 
     /// Current value of every profile parameter.
@@ -283,22 +261,6 @@ impl SimDrive {
         for (point, raw) in self.roles.identity(self.serial_number) {
             self.image.set_raw(&point, raw);
         }
-    }
-
-    fn write_registers(&mut self, address: u16, words: &[u16]) -> Result<(), ExceptionCode> {
-        self.image.check_writable(address, words.len())?;
-        let touched = self.image.touched(address, words.len());
-        let before: Vec<u32> = touched.iter().map(|p| self.image.raw(p)).collect();
-        let old = self
-            .image
-            .read(PointTable::Holding, address, words.len() as u16)?;
-        self.image.store(address, words);
-        if !self.carry_out(&touched, &before) {
-            self.image.store(address, &old);
-            return Err(ExceptionCode::IllegalDataValue);
-        }
-        self.writes = self.writes.wrapping_add(1);
-        Ok(())
     }
 
     /// Acts on points just written (their values `before`); false, having done nothing, when

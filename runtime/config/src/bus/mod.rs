@@ -20,7 +20,7 @@ use registry::bus_kinds;
 pub use canopen::{CanAdapter, CanopenBus, can_frame_bits};
 pub use common::Parity;
 pub(crate) use common::{Resource, check_resources};
-pub use modbus::modbus_reads;
+pub use modbus::{modbus_poll_reads, modbus_reads};
 pub use modbus_rtu::{ModbusRtuBus, rtu_t35_s};
 pub use modbus_tcp::ModbusTcpBus;
 pub use serial::SerialBus;
@@ -107,6 +107,10 @@ pub(crate) trait BusKindConfig {
     /// The key a load finding points at.
     fn load_key(&self) -> &'static str {
         "baud"
+    }
+    /// Whether its drives may set their own `response_timeout_ms`.
+    fn unit_response_timeout(&self) -> bool {
+        false
     }
     /// One line for the tree view: port or address and speed.
     fn describe(&self) -> String;

@@ -1,18 +1,22 @@
-//! What both Modbus kinds share: the per-unit circuit breaker's options and the register reads
-//! a poll set costs per cycle.
+//! What both Modbus kinds share: the per-unit circuit breaker's options, the reads a poll set
+//! costs per cycle, and how long a silent drive holds the line.
 
+use super::DriveLoad;
 use super::common::rc;
 use crate::diag::{Finding, Path};
-use crate::model::{PointTable, Profile};
-use crate::{RegisterRun, merge_register_runs};
+use crate::feasibility::SilentHold;
+use crate::model::Profile;
+use crate::{MergedRead, ReadRules, RegisterRun, merge_runs};
 
-/// Register reads per cycle for a Modbus poll set (the rule of [`merge_register_runs`]).
-/// Returns the register count of each read.
-pub fn modbus_reads(profile: &Profile) -> Vec<u32> {
-    let max = profile
+/// The reads of a Modbus poll set per cycle (the rule of [`merge_runs`] under the profile's
+/// [`ReadRules`]: its `max_registers_per_read`, `span_gaps` and `readable_gap = false` points),
+/// tagged with the point names each reads.
+pub fn modbus_poll_reads(profile: &Profile) -> Vec<MergedRead<&str>> {
+    let rules = ReadRules::of_profile(profile);
+    let base = profile
         .modbus
         .as_ref()
-        .map_or(125, |m| m.max_registers_per_read);
+        .map_or(0, |m| u32::from(m.address_base));
     let mut names: Vec<&String> = profile.poll.iter().flat_map(|p| &p.points).collect();
     names.sort();
     names.dedup();
@@ -21,17 +25,54 @@ pub fn modbus_reads(profile: &Profile) -> Vec<u32> {
         .filter_map(|n| {
             let pt = profile.points.get(n)?;
             Some(RegisterRun {
-                input: pt.table == PointTable::Input,
-                start: pt.register?,
-                len: pt.data_type.registers(),
-                key: n,
+                table: pt.table,
+                start: pt.register?.checked_sub(base)?,
+                len: pt.modbus_len(),
+                key: n.as_str(),
             })
         })
         .collect();
-    merge_register_runs(runs, max)
+    merge_runs(runs, &rules)
+}
+
+/// Register (bit) count of each read of a Modbus poll set per cycle ([`modbus_poll_reads`]).
+pub fn modbus_reads(profile: &Profile) -> Vec<u32> {
+    modbus_poll_reads(profile)
         .into_iter()
         .map(|r| r.len)
         .collect()
+}
+
+/// Data bytes of a read's response: two per register, a bit each packed in bytes.
+pub(super) fn response_data_bytes(r: &MergedRead<&str>) -> u32 {
+    if r.table.holds_bits() {
+        r.len.div_ceil(8)
+    } else {
+        2 * r.len
+    }
+}
+
+/// The drive whose silence would hold the line longest in one of its cycles (the first such
+/// drive on a tie): every read waits for the drive's response timeout (its own
+/// `response_timeout_ms`, else the bus's), once per attempt, until the unit is demoted.
+pub(super) fn silent_hold(
+    drives: &[DriveLoad<'_>],
+    bus_timeout_ms: u32,
+    retries: u8,
+) -> Option<SilentHold> {
+    let attempts = u64::from(retries) + 1;
+    drives
+        .iter()
+        .map(|d| {
+            let timeout = d.drive.response_timeout_ms.unwrap_or(bus_timeout_ms);
+            let reads = modbus_reads(d.profile).len() as u64;
+            SilentHold {
+                drive: d.drive.id.clone(),
+                ms: reads * attempts * u64::from(timeout),
+            }
+        })
+        .filter(|h| h.ms > 0)
+        .reduce(|a, b| if b.ms > a.ms { b } else { a })
 }
 
 /// The circuit-breaker options.
@@ -49,7 +90,7 @@ pub(super) fn default_probe_ms() -> u32 {
 
 /// The load of a bus whose wire is not the limit (Modbus TCP, simulated): transactions per
 /// second only.
-pub(super) fn transactions_load(drives: &[super::DriveLoad<'_>], out: &mut crate::BusLoad) {
+pub(super) fn transactions_load(drives: &[DriveLoad<'_>], out: &mut crate::BusLoad) {
     use std::fmt::Write as _;
     for d in drives {
         let p = d.profile;
@@ -60,7 +101,7 @@ pub(super) fn transactions_load(drives: &[super::DriveLoad<'_>], out: &mut crate
                 .filter(|n| p.points.get(*n).is_some_and(|pt| pt.read.is_some()))
                 .count()
         } else if p.poll.is_some() {
-            modbus_reads(p).len()
+            modbus_poll_reads(p).len()
         } else {
             p.canopen
                 .as_ref()

@@ -9,7 +9,10 @@ use super::common::{
     Parity, Resource, default_data_bits, default_response_timeout_ms, default_retries,
     default_stop_bits, non_empty, rc, serial_line,
 };
-use super::modbus::{check_breaker, default_demote_after, default_probe_ms, modbus_reads};
+use super::modbus::{
+    check_breaker, default_demote_after, default_probe_ms, modbus_poll_reads, response_data_bytes,
+    silent_hold,
+};
 use super::{AddressRange, BusKindConfig, DriveLoad};
 use crate::diag::{Finding, Path};
 use crate::feasibility::BusLoad;
@@ -127,9 +130,11 @@ impl BusKindConfig for ModbusRtuBus {
         let t35 = rtu_t35_s(self.baud, self.inter_frame_gap_us);
         let mut busy = 0.0;
         for d in drives {
-            for n in modbus_reads(d.profile) {
-                // Request 8 bytes, response 5 + 2n bytes, 11 bits a character, t3.5 after each.
-                let tx = f64::from(8 + 5 + 2 * n) * 11.0 / f64::from(self.baud) + 2.0 * t35;
+            for r in modbus_poll_reads(d.profile) {
+                // Request 8 bytes, response 5 + 2n bytes (n registers; 5 + ⌈n/8⌉ for n bits),
+                // 11 bits a character, t3.5 after each.
+                let bytes = 8 + 5 + response_data_bytes(&r);
+                let tx = f64::from(bytes) * 11.0 / f64::from(self.baud) + 2.0 * t35;
                 busy += tx * d.per_s();
                 out.per_second += d.per_s();
             }
@@ -143,6 +148,11 @@ impl BusKindConfig for ModbusRtuBus {
             self.baud,
             t35 * 1e3
         );
+        out.silent_hold = silent_hold(drives, self.response_timeout_ms, self.retries);
+    }
+
+    fn unit_response_timeout(&self) -> bool {
+        true
     }
 
     fn describe(&self) -> String {

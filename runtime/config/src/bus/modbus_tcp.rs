@@ -4,7 +4,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{default_retries, rc};
-use super::modbus::{check_breaker, default_demote_after, default_probe_ms, transactions_load};
+use super::modbus::{
+    check_breaker, default_demote_after, default_probe_ms, silent_hold, transactions_load,
+};
 use super::{AddressRange, BusKindConfig, DriveLoad};
 use crate::diag::{Finding, Path};
 use crate::feasibility::BusLoad;
@@ -95,6 +97,14 @@ impl BusKindConfig for ModbusTcpBus {
 
     fn load(&self, drives: &[DriveLoad<'_>], out: &mut BusLoad) {
         transactions_load(drives, out);
+        // With several transactions in flight a silent unit holds only its own slot.
+        if self.max_in_flight <= 1 {
+            out.silent_hold = silent_hold(drives, self.response_timeout_ms, self.retries);
+        }
+    }
+
+    fn unit_response_timeout(&self) -> bool {
+        true
     }
 
     fn describe(&self) -> String {

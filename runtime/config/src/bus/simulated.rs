@@ -70,6 +70,11 @@ impl BusKindConfig for SimulatedBus {
         transactions_load(drives, out);
     }
 
+    /// A simulated Modbus segment runs the Modbus bus actor.
+    fn unit_response_timeout(&self) -> bool {
+        self.protocol == Protocol::Modbus
+    }
+
     fn describe(&self) -> String {
         format!("simulated {}", self.protocol.name())
     }

@@ -62,8 +62,12 @@ pub(crate) fn check(d: &Decoded, profiles: &ProfileSet, f: &mut Vec<Finding>) {
             }
         };
         let profile = find_profile(drive, &p, profiles, d, f);
+        if let Some(t) = drive.response_timeout_ms {
+            range(f, 0, p.key("response_timeout_ms"), t, 1, 10_000, "ms");
+        }
         if let Some(bus) = bus {
             check_address(drive, bus, &p, f);
+            check_response_timeout(drive, bus, &p, f);
             if let Some((j, other)) = addresses.get(&(bus.id(), drive.address)) {
                 f.push(Finding::error(
                     0,
@@ -186,6 +190,28 @@ fn check_address(drive: &DriveConfig, bus: &BusConfig, p: &Path, f: &mut Vec<Fin
             ),
         ));
     }
+}
+
+/// A drive's own response timeout is a Modbus option.
+fn check_response_timeout(drive: &DriveConfig, bus: &BusConfig, p: &Path, f: &mut Vec<Finding>) {
+    if drive.response_timeout_ms.is_none() || bus.options().unit_response_timeout() {
+        return;
+    }
+    let kind = bus
+        .options()
+        .label()
+        .unwrap_or_else(|| bus.bus_type().name().to_owned());
+    f.push(
+        Finding::error(
+            0,
+            p.key("response_timeout_ms"),
+            format!(
+                "bus \"{}\" is {kind}; a drive's own response_timeout_ms applies on Modbus buses only",
+                bus.id()
+            ),
+        )
+        .hint("remove it; this bus's timeouts are set in its [[bus]] section"),
+    );
 }
 
 /// A profile must speak what its bus carries.

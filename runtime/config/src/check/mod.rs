@@ -2,8 +2,10 @@
 //! loader resolves them to line and column.
 
 pub(crate) mod control;
+pub(crate) mod cyclic;
 pub(crate) mod homing;
 pub(crate) mod line;
+pub(crate) mod modbus;
 pub(crate) mod northbound;
 pub(crate) mod profile;
 pub(crate) mod serial;

@@ -36,8 +36,8 @@ pub(crate) fn check(pr: &Profile, file: usize, f: &mut Vec<Finding>) {
     }
     check_points(pr, file, f);
     check_sections(pr, file, f);
-    check_cyclic(pr, file, f);
-    check_overlaps(pr, file, f);
+    super::cyclic::check(pr, file, f);
+    super::modbus::check(pr, file, f);
     super::serial::check(pr, file, f);
     super::homing::check(pr, file, f);
     let mut refs: Vec<(Path, &str)> = vec![(root.key("command").key("point"), &pr.command.point)];
@@ -146,118 +146,6 @@ pub(crate) fn check(pr: &Profile, file: usize, f: &mut Vec<Finding>) {
     }
 }
 
-/// What the drive actor reads every cycle must be polled (Modbus, serial) or in a TPDO (CANopen),
-/// and what it writes to move the drive must be writable.
-fn check_cyclic(pr: &Profile, file: usize, f: &mut Vec<Finding>) {
-    let root = Path::root();
-    let cyclic: Vec<&str> = match pr.profile.protocol {
-        Protocol::Canopen => pr
-            .canopen
-            .iter()
-            .flat_map(|c| c.tpdo.iter().flatten())
-            .map(String::as_str)
-            .collect(),
-        _ => pr
-            .poll
-            .iter()
-            .flat_map(|p| &p.points)
-            .map(String::as_str)
-            .collect(),
-    };
-    let carrier = if pr.profile.protocol == Protocol::Canopen {
-        "a TPDO"
-    } else {
-        "[poll] points"
-    };
-    let mut needed: Vec<(Path, &str)> =
-        vec![(root.key("status").key("point"), pr.status.point.as_str())];
-    for (i, r) in pr.status.states.iter().enumerate() {
-        if let Some(p) = &r.point {
-            needed.push((root.key("status").key("states").index(i).key("point"), p));
-        }
-    }
-    let t = &pr.telemetry;
-    for (key, v) in [
-        ("velocity", &t.velocity),
-        ("position", &t.position),
-        ("current", &t.current),
-        ("torque", &t.torque),
-    ] {
-        if let Some(v) = v {
-            needed.push((root.key("telemetry").key(key), v));
-        }
-    }
-    if let Some(c) = &pr.fault.code {
-        needed.push((root.key("fault").key("code"), c));
-    }
-    for (path, name) in needed {
-        if pr.points.contains_key(name) && !cyclic.contains(&name) {
-            f.push(
-                Finding::error(
-                    file,
-                    path,
-                    format!("point \"{name}\" is read every cycle but not in {carrier}"),
-                )
-                .hint(format!("add \"{name}\" to {carrier}")),
-            );
-        }
-    }
-    let s = &pr.setpoints;
-    for (key, v) in [
-        ("velocity", &s.velocity),
-        ("position", &s.position),
-        ("profile_velocity", &s.profile_velocity),
-    ] {
-        if let Some(v) = v
-            && pr.points.get(v).is_some_and(|p| !p.access.writable())
-        {
-            f.push(Finding::error(
-                file,
-                root.key("setpoints").key(key),
-                format!("point \"{v}\" is read-only"),
-            ));
-        }
-    }
-}
-
-/// Two Modbus points sharing a register would overwrite each other: a 32-bit point takes two.
-fn check_overlaps(pr: &Profile, file: usize, f: &mut Vec<Finding>) {
-    if pr.profile.protocol != Protocol::Modbus {
-        return;
-    }
-    let mut spans: Vec<(bool, u32, u32, &str)> = pr
-        .points
-        .iter()
-        .filter_map(|(n, p)| {
-            let r = p.register?;
-            let input = p.table == crate::model::PointTable::Input;
-            Some((input, r, r + p.data_type.registers(), n.as_str()))
-        })
-        .collect();
-    spans.sort_unstable();
-    for pair in spans.windows(2) {
-        let (a, b) = (pair[0], pair[1]);
-        if a.0 == b.0 && b.1 < a.2 {
-            f.push(
-                Finding::error(
-                    file,
-                    Path::root().key("points").key(b.3).key("register"),
-                    format!(
-                        "register {} (0x{:04X}) of point \"{}\" is also used by point \"{}\" (registers {}–{})",
-                        b.1,
-                        b.1,
-                        b.3,
-                        a.3,
-                        a.1,
-                        a.2 - 1
-                    ),
-                )
-                .hint("a 32-bit point takes two registers"),
-            );
-        }
-    }
-}
-
 fn check_points(pr: &Profile, file: usize, f: &mut Vec<Finding>) {
     for (name, pt) in &pr.points {
         let p = Path::root().key("points").key(name.clone());
@@ -305,13 +193,6 @@ fn check_points(pr: &Profile, file: usize, f: &mut Vec<Finding>) {
             }
             _ => {}
         }
-        if pr.profile.protocol == Protocol::Modbus && pt.data_type.bits() < 16 {
-            f.push(Finding::error(
-                file,
-                p.key("type"),
-                "modbus registers are 16 or 32 bit",
-            ));
-        }
     }
 }
 
@@ -340,23 +221,14 @@ fn check_sections(pr: &Profile, file: usize, f: &mut Vec<Finding>) {
             needs(pr.poll.is_some(), "poll", f);
         }
     }
-    if let Some(m) = &pr.modbus {
-        if m.address_base > 1 {
-            f.push(Finding::error(
-                file,
-                root.key("modbus").key("address_base"),
-                "address_base is 0 or 1",
-            ));
-        }
-        super::range(
-            f,
+    if let Some(m) = &pr.modbus
+        && m.address_base > 1
+    {
+        f.push(Finding::error(
             file,
-            root.key("modbus").key("max_registers_per_read"),
-            m.max_registers_per_read,
-            1,
-            125,
-            "",
-        );
+            root.key("modbus").key("address_base"),
+            "address_base is 0 or 1",
+        ));
     }
     if let Some(co) = &pr.canopen {
         for (dir, pdos) in [("rpdo", &co.rpdo), ("tpdo", &co.tpdo)] {

@@ -20,6 +20,11 @@ pub struct DriveConfig {
     /// must be a multiple of the bus's `sync_period_ms`.
     #[schemars(range(min = 1, max = 60000))]
     pub cycle_ms: Option<u32>,
+    /// Modbus: how long to wait for this drive's responses, in milliseconds (1–10000),
+    /// overriding the bus's `response_timeout_ms` for its exchanges (a slow drive on a fast
+    /// line, or the other way round). Default: the bus's.
+    #[schemars(range(min = 1, max = 10000))]
+    pub response_timeout_ms: Option<u32>,
     /// What a new actor does with a drive that is already running after an actor restart.
     #[serde(default)]
     pub restart: RestartPolicy,

@@ -13,9 +13,15 @@ use super::{NumberFormat, SerialRequest};
 pub struct Point {
     /// Modbus register number as written in the drive's manual (see `modbus.address_base`).
     pub register: Option<u32>,
-    /// Modbus table: `holding` (FC3/6/16) or `input` (FC4, read-only). Default `holding`.
+    /// Modbus table: `holding` (FC3/6/16), `input` (FC4, read-only), `coil` (FC1, one bit) or
+    /// `discrete_input` (FC2, one bit, read-only). Default `holding`.
     #[serde(default)]
     pub table: PointTable,
+    /// Modbus: `false` when this point's registers (or bits) must never be read as the padding
+    /// of a read that spans a gap (`[modbus] span_gaps`): registers that clear or act when
+    /// read, or that the drive refuses. Polled, the point is still read. Default `true`.
+    #[serde(default = "yes", skip_serializing_if = "is_yes")]
+    pub readable_gap: bool,
     /// CANopen object index, e.g. 0x6041.
     pub index: Option<u16>,
     /// CANopen sub-index. Default 0.
@@ -58,12 +64,33 @@ pub struct Point {
     pub decimals: Option<u8>,
 }
 
+impl Point {
+    /// Registers a Modbus point takes (1 or 2), or 1 bit for a coil or discrete input.
+    pub fn modbus_len(&self) -> u32 {
+        if self.table.holds_bits() {
+            1
+        } else {
+            self.data_type.registers()
+        }
+    }
+}
+
 fn one() -> f64 {
     1.0
 }
 
-/// Modbus register table.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+fn yes() -> bool {
+    true
+}
+
+fn is_yes(b: &bool) -> bool {
+    *b
+}
+
+/// Modbus table: two of 16-bit registers, two of single bits.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PointTable {
@@ -72,6 +99,33 @@ pub enum PointTable {
     Holding,
     /// Input registers (read-only).
     Input,
+    /// Coils: one bit each (FC1).
+    Coil,
+    /// Discrete inputs: one bit each, read-only (FC2).
+    DiscreteInput,
+}
+
+impl PointTable {
+    /// Coils and discrete inputs: a point is one bit, a read counts bits.
+    pub fn holds_bits(self) -> bool {
+        matches!(self, PointTable::Coil | PointTable::DiscreteInput)
+    }
+
+    /// Most of this table one read may return: 125 registers or 2000 bits (Modbus
+    /// application protocol §6.1–6.4).
+    pub fn read_limit(self) -> u32 {
+        if self.holds_bits() { 2000 } else { 125 }
+    }
+
+    /// The name as written in profiles.
+    pub fn name(self) -> &'static str {
+        match self {
+            PointTable::Holding => "holding",
+            PointTable::Input => "input",
+            PointTable::Coil => "coil",
+            PointTable::DiscreteInput => "discrete_input",
+        }
+    }
 }
 
 /// Raw wire types.

@@ -21,10 +21,19 @@ pub struct ModbusSection {
     /// Most registers the drive returns in one read (1–125). Default 125.
     #[serde(default = "max_regs")]
     pub max_registers_per_read: u32,
+    /// Registers (bits, for coils and discrete inputs) of padding the cyclic poll may read
+    /// between two polled ranges to merge them into one read (0–125). Default 0: never. A read
+    /// the drive refuses with exception 02 or 03 makes the bus fall back to the unpadded reads.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub span_gaps: u32,
 }
 
 fn max_regs() -> u32 {
     125
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Modbus write function for single-register points.

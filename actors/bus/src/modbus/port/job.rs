@@ -4,12 +4,12 @@ use linevisor_modbus::{Exception, LinkError, Request, Response};
 use ractor::RpcReplyPort;
 
 use crate::scheduler::PollTxn;
-use crate::{Attach, BusError, BusResult, ReadBlock, Write};
+use crate::{Attach, BusError, BusResult, ReadBlock, UnitOptions, Write};
 
 /// Attach and detach, on their own channel so a full request queue never holds them up.
 #[derive(Debug)]
 pub(crate) enum Control {
-    Attach(Attach),
+    Attach(Attach, UnitOptions),
     Detach(u8),
 }
 
@@ -60,12 +60,14 @@ impl Job {
     /// Answers with the device's answer.
     pub(crate) fn answer(self, bus: &str, answer: Result<Response, Exception>) {
         match self {
-            Job::Read { unit, reply, .. } => {
+            Job::Read {
+                unit, block, reply, ..
+            } => {
                 let r = match answer {
                     Ok(resp) => words(resp).map(Ok).map_err(|got| {
                         let source = LinkError::UnexpectedFunction {
                             unit,
-                            expected: 0x03,
+                            expected: block.request().function(),
                             got,
                         };
                         BusError::link(bus, source)
@@ -84,10 +86,14 @@ impl Job {
     }
 }
 
-/// The registers of a read response; the function byte of anything else.
+/// The registers of a read response (bits as words of 0 or 1); the function byte of anything
+/// else.
 pub(crate) fn words(resp: Response) -> Result<Vec<u16>, u8> {
     match resp {
         Response::ReadHoldingRegisters(w) | Response::ReadInputRegisters(w) => Ok(w),
+        Response::ReadCoils(b) | Response::ReadDiscreteInputs(b) => {
+            Ok(b.into_iter().map(u16::from).collect())
+        }
         other => Err(other.function()),
     }
 }

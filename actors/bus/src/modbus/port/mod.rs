@@ -8,7 +8,7 @@ mod settle;
 
 pub(crate) use job::{Control, Job};
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -49,6 +49,8 @@ pub(crate) struct PortTask {
     stopping: bool,
     /// Acyclic jobs taken off the queue or waiting for a retry; they go before any poll.
     urgent: VecDeque<JobTxn>,
+    /// Response timeouts of the attached units that have their own.
+    timeouts: BTreeMap<u8, Duration>,
 }
 
 impl PortTask {
@@ -70,6 +72,7 @@ impl PortTask {
             inbox,
             stopping: false,
             urgent: VecDeque::new(),
+            timeouts: BTreeMap::new(),
         }
     }
 
@@ -176,12 +179,27 @@ impl PortTask {
 
     fn on_control(&mut self, c: Control, now: Instant) {
         match c {
-            Control::Attach(a) => {
+            Control::Attach(a, options) => {
+                match options.response_timeout {
+                    Some(t) => self.timeouts.insert(a.unit, t),
+                    None => self.timeouts.remove(&a.unit),
+                };
                 let down = self.client.is_none().then(|| self.down_error(now));
-                self.units.attach(a, now, down);
+                self.units.attach(a, &options, now, down);
             }
-            Control::Detach(unit) => self.units.detach(unit),
+            Control::Detach(unit) => {
+                self.timeouts.remove(&unit);
+                self.units.detach(unit);
+            }
         }
+    }
+
+    /// How long to wait for `unit`'s answer: its own timeout, else the bus's.
+    fn timeout_of(&self, unit: u8) -> Duration {
+        self.timeouts
+            .get(&unit)
+            .copied()
+            .unwrap_or(self.s.response_timeout)
     }
 
     fn job_txn(&self, job: Job) -> JobTxn {

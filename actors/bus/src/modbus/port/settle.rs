@@ -1,7 +1,7 @@
 //! Running a batch and settling its results: answers to callers, samples and events to drives,
 //! retries, the circuit breaker, metrics, and link loss.
 
-use linevisor_modbus::{CallResult, Exception, LinkError, Response};
+use linevisor_modbus::{CallResult, Exception, ExceptionCode, LinkError, Response};
 use tokio::time::{Duration, Instant};
 use tracing::{Instrument, debug_span, warn};
 
@@ -15,12 +15,15 @@ impl PortTask {
     /// Runs one batch to the end (never cancelled half-way: a frame cut short would confuse
     /// the devices) and settles every transaction in it.
     pub(super) async fn execute(&mut self, batch: Vec<Txn>) {
-        let Some(client) = self.client.as_mut() else {
+        if self.client.is_none() {
             let e = self.down_error(Instant::now());
             batch.into_iter().for_each(|t| self.give_up(t, e.clone()));
             return;
+        }
+        let timeouts: Vec<Duration> = batch.iter().map(|t| self.timeout_of(t.unit())).collect();
+        let Some(client) = self.client.as_mut() else {
+            return;
         };
-        let timeout = self.s.response_timeout;
         let started = Instant::now();
         let results: Vec<CallResult<Response>> = if let [t] = batch.as_slice() {
             let unit = t.unit();
@@ -41,6 +44,7 @@ impl PortTask {
                         })
                     })
             } else {
+                let timeout = timeouts[0];
                 client.call(unit, request, timeout).instrument(span).await
             };
             vec![r]
@@ -50,7 +54,7 @@ impl PortTask {
                 .map(|t| (t.unit(), t.request().clone()))
                 .collect();
             let span = debug_span!("batch", bus = %self.s.bus, size = calls.len());
-            client.batch(&calls, timeout).instrument(span).await
+            client.batch(&calls, &timeouts).instrument(span).await
         };
         let now = Instant::now();
         let latency = now.saturating_duration_since(started);
@@ -148,6 +152,10 @@ impl PortTask {
         match t {
             Txn::Job(j) => j.job.answer(&self.s.bus, answer),
             Txn::Poll(p) => {
+                if !self.units.sched.is_live(&p) {
+                    // A read of a plan given up for its unpadded twin since it was sent.
+                    return;
+                }
                 let fault = match answer.map(words) {
                     Ok(Ok(w)) => {
                         if let Some(sample) = self.units.sched.complete(&p, w, now) {
@@ -164,7 +172,19 @@ impl PortTask {
                         };
                         CycleFault::Bus(BusError::link(&self.s.bus, source))
                     }
-                    Err(exception) => CycleFault::Device(crate::modbus::refusal(&exception)),
+                    Err(exception) => {
+                        if refuses_padding(&exception) && self.units.sched.fall_back(&p) {
+                            self.units.count(p.unit, |c| &mut c.span_fallbacks);
+                            warn!(
+                                unit = p.unit,
+                                request = ?p.request,
+                                exception = %exception,
+                                "The unit refused a read spanning register gaps; reading it without padding from now on."
+                            );
+                            return;
+                        }
+                        CycleFault::Device(crate::modbus::refusal(&exception))
+                    }
                 };
                 self.units.cycle_failed(p.unit, p.seq, fault);
             }
@@ -175,7 +195,11 @@ impl PortTask {
     pub(super) fn give_up(&mut self, t: Txn, e: BusError) {
         match t {
             Txn::Job(j) => j.job.fail(e),
-            Txn::Poll(p) => self.units.cycle_failed(p.unit, p.seq, CycleFault::Bus(e)),
+            Txn::Poll(p) => {
+                if self.units.sched.is_live(&p) {
+                    self.units.cycle_failed(p.unit, p.seq, CycleFault::Bus(e));
+                }
+            }
         }
     }
 
@@ -195,4 +219,13 @@ impl PortTask {
         }
         self.units.link_lost(&down);
     }
+}
+
+/// Exceptions 02 (illegal data address) and 03 (illegal data value): how devices refuse a
+/// read that covers registers they do not map.
+fn refuses_padding(e: &Exception) -> bool {
+    matches!(
+        e.code,
+        ExceptionCode::IllegalDataAddress | ExceptionCode::IllegalDataValue
+    )
 }

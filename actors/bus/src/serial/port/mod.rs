@@ -244,7 +244,7 @@ impl PortTask {
         match c {
             Control::Attach(a) => {
                 let down = self.port.is_none().then(|| self.down_error(now));
-                self.units.attach(a, now, down);
+                self.units.attach(a, &(), now, down);
             }
             Control::Detach(unit) => self.units.detach(unit),
         }
