@@ -146,7 +146,7 @@ pub(crate) async fn metrics(
             u8::from(m.link_up),
         );
     }
-    let bus_counters: [Metric<linevisor_bus::BusMetrics>; 9] = [
+    let bus_counters: [Metric<linevisor_bus::BusMetrics>; 10] = [
         ("linevisor_bus_transactions_total", "Requests sent.", |m| {
             m.counters.transactions
         }),
@@ -174,6 +174,11 @@ pub(crate) async fn metrics(
             "linevisor_bus_demotions_total",
             "Times a unit was demoted.",
             |m| m.counters.demotions,
+        ),
+        (
+            "linevisor_bus_span_fallbacks_total",
+            "Units that refused a read spanning a register gap and fell back to unpadded reads.",
+            |m| m.counters.span_fallbacks,
         ),
         (
             "linevisor_bus_missed_cycles_total",
