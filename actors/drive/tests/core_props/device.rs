@@ -64,6 +64,8 @@ pub(crate) struct Device {
     pub(crate) drive: SimulatedDrive,
     stored: BTreeMap<String, u32>,
     pub(crate) silent: bool,
+    /// Acknowledges writes and carries none of them out (a drive whose state does not move).
+    pub(crate) deaf: bool,
 }
 
 impl Device {
@@ -72,6 +74,7 @@ impl Device {
             drive: SimulatedDrive::default(),
             stored: BTreeMap::new(),
             silent: false,
+            deaf: false,
         }
     }
 
@@ -84,6 +87,9 @@ impl Device {
     pub(crate) fn apply(&mut self, writes: &[PointWrite]) -> Result<(), CommandError> {
         if self.silent {
             return Err(Self::lost());
+        }
+        if self.deaf {
+            return Ok(());
         }
         for w in writes {
             match w.point.as_str() {
