@@ -127,6 +127,9 @@ impl PortTask {
         drop(m);
         if e.is_timeout() && !broadcast {
             self.units.timed_out(unit, now);
+        } else if counter.is_some() && !matches!(e, LinkError::Echo { .. }) {
+            // Bytes came back, spoilt: the unit is there and the line is noisy.
+            self.units.garbled(unit);
         }
         let demoted = self.units.breakers.is_demoted(unit);
         if e.is_retryable() && t.may_retry() && !demoted && !self.stopping {
