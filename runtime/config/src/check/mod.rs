@@ -2,6 +2,7 @@
 //! loader resolves them to line and column.
 
 pub(crate) mod control;
+pub(crate) mod endpoints;
 pub(crate) mod homing;
 pub(crate) mod line;
 pub(crate) mod northbound;
