@@ -186,10 +186,13 @@ impl<P: PollPlan> Units<P> {
         }
     }
 
-    /// The link is open again: the drives told it was lost are told it is back.
+    /// The link is open again: the drives told it was lost are told it is back, except those
+    /// whose unit is still demoted: they hear `Restored` once it answers.
     pub(crate) fn link_restored(&mut self) {
         for unit in std::mem::take(&mut self.told_lost) {
-            self.emit(unit, BusEvent::CommRestored { unit });
+            if !self.breakers.is_demoted(unit) {
+                self.emit(unit, BusEvent::CommRestored { unit });
+            }
         }
     }
 

@@ -54,6 +54,9 @@ impl PortTask {
         };
         let now = Instant::now();
         let latency = now.saturating_duration_since(started);
+        let timed_out = results
+            .iter()
+            .any(|r| r.as_ref().is_err_and(LinkError::is_timeout));
         let mut lost = None;
         let mut retries = Vec::new();
         for (t, r) in batch.into_iter().zip(results) {
@@ -65,9 +68,22 @@ impl PortTask {
         for t in retries.into_iter().rev() {
             self.urgent.push_front(t);
         }
+        if lost.is_none() && timed_out {
+            lost = self.unresponsive();
+        }
         if let Some(e) = lost {
             self.lose_link(&e, now);
         }
+    }
+
+    /// On TCP, a connection on which every unit is demoted answers nothing at all: most likely
+    /// half-open (the peer went away without closing it; no probe through it can succeed). It
+    /// is dropped and opened again like a lost one. An RTU port is local: never.
+    fn unresponsive(&self) -> Option<LinkError> {
+        let u = &self.units;
+        (!self.s.is_rtu() && u.sched.all_demoted(&u.breakers)).then(|| LinkError::Unresponsive {
+            units: u.sched.attached().len(),
+        })
     }
 
     /// Settles one transaction; returns a job to retry.
