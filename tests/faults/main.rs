@@ -14,4 +14,6 @@
 //!
 //! One module per layer; a new fault is a new test in its layer's module.
 
+mod modbus_rtu;
+mod modbus_tcp;
 mod report;
