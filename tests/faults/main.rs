@@ -18,4 +18,6 @@
 mod canopen;
 mod control;
 mod journal;
+mod modbus_rtu;
+mod modbus_tcp;
 mod report;

@@ -1,7 +1,9 @@
 //! Per-unit circuit breaker: after `demote_after` consecutive timeouts a unit is demoted and
 //! gets at most one transaction (a probe, without retries) per probe interval, so a dead unit
 //! costs its neighbours at most one response timeout per probe interval. Any answer (data or
-//! an exception) restores it.
+//! an exception) restores it. A garbled answer (bad CRC, broken frame) is no timeout: the
+//! unit is there and the line is noisy, so it ends a run of timeouts, but only a clean
+//! answer restores a demoted unit.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -30,6 +32,8 @@ pub(crate) struct Breakers {
     demote_after: u32,
     probe_interval: Duration,
     units: HashMap<u8, Unit>,
+    /// Set when the line answers again after every unit was demoted; see [`Self::line_back`].
+    line_back_until: Option<Instant>,
 }
 
 impl Breakers {
@@ -38,6 +42,7 @@ impl Breakers {
             demote_after: demote_after.max(1),
             probe_interval,
             units: HashMap::new(),
+            line_back_until: None,
         }
     }
 
@@ -95,6 +100,26 @@ impl Breakers {
             .map(|at| Change::Restored(now.saturating_duration_since(at)))
     }
 
+    /// A unit answered after every unit of the line was demoted: the others were most likely
+    /// silent because of the line too (a stalled slave stack, noise), so for one probe
+    /// interval they may be probed at their own period. A dead unit pays for that with a few
+    /// more timeouts once per stall of the whole line.
+    pub(crate) fn line_back(&mut self, now: Instant) {
+        self.line_back_until = Some(now + self.probe_interval);
+    }
+
+    /// True within a probe interval of [`Self::line_back`].
+    pub(crate) fn line_just_back(&self, now: Instant) -> bool {
+        self.line_back_until.is_some_and(|until| now < until)
+    }
+
+    /// The unit answered, but garbled: ends its run of timeouts unless it is demoted.
+    pub(crate) fn garbled(&mut self, unit: u8) {
+        if let Some(u) = self.units.get_mut(&unit).filter(|u| u.demoted_at.is_none()) {
+            u.timeouts = 0;
+        }
+    }
+
     /// The unit did not answer in time.
     pub(crate) fn timed_out(&mut self, unit: u8, now: Instant) -> Option<Change> {
         let (limit, interval) = (self.demote_after, self.probe_interval);
@@ -134,5 +159,23 @@ mod tests {
         assert!(!b.is_demoted(5));
         assert!(b.take_probe(5, back), "healthy units are never held back");
         assert!(b.take_probe(9, back), "unknown units are healthy");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_garbled_answer_ends_a_run_of_timeouts_but_does_not_restore() {
+        let mut b = Breakers::new(3, Duration::from_secs(1));
+        let t0 = Instant::now();
+        // Noise: timeouts and CRC errors interleaved are a unit that answers.
+        for _ in 0..10 {
+            assert_eq!(b.timed_out(5, t0), None);
+            assert_eq!(b.timed_out(5, t0), None);
+            b.garbled(5);
+        }
+        assert!(!b.is_demoted(5));
+        assert_eq!(b.timed_out(5, t0), None);
+        assert_eq!(b.timed_out(5, t0), None);
+        assert_eq!(b.timed_out(5, t0), Some(Change::Demoted(3)));
+        b.garbled(5);
+        assert!(b.is_demoted(5), "restored by a clean answer only");
     }
 }

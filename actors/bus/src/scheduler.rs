@@ -1,7 +1,9 @@
 //! Cyclic polling for the attached units of a request/response bus (Modbus, plain serial): each
 //! kind plans a unit's blocks into requests ([`PollPlan`]); cycles start by deadline on each
 //! unit's period grid, a cycle overdue by a whole period is skipped and counted as missed (no
-//! burst to catch up), and demoted units are only probed. A plan whose reads span gaps keeps
+//! burst to catch up), and demoted units are only probed: once per probe interval while some
+//! unit of the line is healthy, at their own period while none is and for one probe interval
+//! after the line answers again. A plan whose reads span gaps keeps
 //! its unpadded twin: when the device refuses a padded read, the unit falls back to it and the
 //! cycle starts over with it, keeping its number and deadline.
 
@@ -137,6 +139,21 @@ impl<P: PollPlan> Scheduler<P> {
         self.units.keys().copied().collect()
     }
 
+    /// True when every attached unit is demoted. The probe interval bounds what dead units
+    /// cost their healthy neighbours; with none left it only starves the line, and a slave
+    /// stack that resynchronises on traffic rather than on silence (or a line that was
+    /// stalled as a whole) then needs the traffic to answer again. So demoted units are
+    /// probed at their own period until one of them answers.
+    pub(crate) fn all_demoted(&self, breakers: &Breakers) -> bool {
+        !self.units.is_empty() && self.units.keys().all(|&id| breakers.is_demoted(id))
+    }
+
+    /// True when demoted units may be probed at their own period: none is healthy, or the
+    /// line just answered again ([`Breakers::line_back`]).
+    pub(crate) fn probe_freely(&self, breakers: &Breakers, now: Instant) -> bool {
+        self.all_demoted(breakers) || breakers.line_just_back(now)
+    }
+
     /// Offers `event` to the unit's sink without waiting.
     pub(crate) fn offer(&self, unit: u8, event: BusEvent) -> Offer {
         let Some(u) = self.units.get(&unit) else {
@@ -161,11 +178,13 @@ impl<P: PollPlan> Scheduler<P> {
         let mut taken = Taken::default();
         let mut busy: Vec<(Instant, u8)> = Vec::new();
         let mut due: Vec<(Instant, u8)> = Vec::new();
+        let freely = self.probe_freely(breakers, now);
         for (&id, u) in &self.units {
+            let at = u.due(id, breakers, freely);
             match &u.cycle {
                 Some(c) if !c.remaining.is_empty() => busy.push((c.scheduled_at, id)),
                 Some(_) => {}
-                None if u.due(id, breakers) <= now => due.push((u.due(id, breakers), id)),
+                None if at <= now => due.push((at, id)),
                 None => {}
             }
         }
@@ -179,7 +198,7 @@ impl<P: PollPlan> Scheduler<P> {
                 break;
             }
             let demoted = breakers.is_demoted(id);
-            if demoted && !breakers.take_probe(id, now) {
+            if demoted && !freely && !breakers.take_probe(id, now) {
                 continue;
             }
             let Some(u) = self.units.get_mut(&id) else {
@@ -241,11 +260,12 @@ impl<P: PollPlan> Scheduler<P> {
 
     /// The next time a cycle or probe is due (cycles in progress count as due now).
     pub(crate) fn next_due(&self, breakers: &Breakers) -> Option<Instant> {
+        let freely = self.probe_freely(breakers, Instant::now());
         self.units
             .iter()
             .map(|(&id, u)| match &u.cycle {
                 Some(c) => c.scheduled_at,
-                None => u.due(id, breakers),
+                None => u.due(id, breakers, freely),
             })
             .min()
     }

@@ -119,7 +119,11 @@ impl<P: PollPlan> Units<P> {
 
     /// The unit answered (data, a refusal or an exception): restores it if it was demoted.
     pub(crate) fn answered(&mut self, unit: u8, now: Instant) {
+        let line_was_down = self.sched.all_demoted(&self.breakers);
         if let Some(Change::Restored(demoted_for)) = self.breakers.answered(unit, now) {
+            if line_was_down {
+                self.breakers.line_back(now);
+            }
             {
                 let mut m = self.metrics();
                 m.count(unit, 1, |c| &mut c.restorations);
@@ -128,6 +132,11 @@ impl<P: PollPlan> Units<P> {
             info!(unit, ?demoted_for, "Unit answers again: restored.");
             self.emit(unit, BusEvent::Restored { unit, demoted_for });
         }
+    }
+
+    /// The unit answered with a frame that does not check: no timeout.
+    pub(crate) fn garbled(&mut self, unit: u8) {
+        self.breakers.garbled(unit);
     }
 
     /// The unit did not answer in time: demotes it after enough timeouts in a row.
@@ -156,9 +165,13 @@ impl<P: PollPlan> Units<P> {
     }
 
     /// Why a request to a demoted unit fails fast, unless it may be the unit's probe now
-    /// (then `None`, and the probe is booked).
+    /// (then `None`, and the probe is booked). While demoted units are probed freely (none is
+    /// healthy, or the line just came back) each request may be a probe.
     pub(crate) fn refuse_demoted(&mut self, bus: &str, unit: u8, now: Instant) -> Option<BusError> {
-        if !self.breakers.is_demoted(unit) || self.breakers.take_probe(unit, now) {
+        if !self.breakers.is_demoted(unit)
+            || self.sched.probe_freely(&self.breakers, now)
+            || self.breakers.take_probe(unit, now)
+        {
             return None;
         }
         Some(BusError::UnitDemoted {
@@ -179,10 +192,13 @@ impl<P: PollPlan> Units<P> {
         }
     }
 
-    /// The link is open again: the drives told it was lost are told it is back.
+    /// The link is open again: the drives told it was lost are told it is back, except those
+    /// whose unit is still demoted: they hear `Restored` once it answers.
     pub(crate) fn link_restored(&mut self) {
         for unit in std::mem::take(&mut self.told_lost) {
-            self.emit(unit, BusEvent::CommRestored { unit });
+            if !self.breakers.is_demoted(unit) {
+                self.emit(unit, BusEvent::CommRestored { unit });
+            }
         }
     }
 

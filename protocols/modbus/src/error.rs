@@ -185,6 +185,16 @@ pub enum LinkError {
         /// How long we waited.
         waited: Duration,
     },
+    /// A TCP connection on which no unit answers any more: every unit timed out until it was
+    /// demoted. Most likely half-open (the peer went away without closing it), so its owner
+    /// drops it and connects again.
+    #[error(
+        "no unit answers on the connection ({units} demoted after timeouts): presumed half-open"
+    )]
+    Unresponsive {
+        /// Units on the connection, all silent.
+        units: usize,
+    },
     /// I/O error on the port or socket.
     #[error("I/O error on the link: {0}")]
     Io(Arc<io::Error>),

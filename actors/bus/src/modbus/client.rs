@@ -87,6 +87,7 @@ pub(crate) fn is_link_down(e: &LinkError) -> bool {
     matches!(
         e,
         LinkError::Io(_)
+            | LinkError::Unresponsive { .. }
             | LinkError::Disconnected
             | LinkError::Connect { .. }
             | LinkError::NotConnected { .. }

@@ -189,11 +189,13 @@ async fn a_demoted_unit_is_only_probed_one_read_at_a_time_without_retries() {
         10,
     );
     s.attach(a, &UnitOptions::default(), t0);
+    // A healthy neighbour (the probe interval protects it), idle for a minute once polled.
+    let (n, _nrx) = attach(9, vec![ReadBlock::holding(0, 1)], 60_000);
+    s.attach(n, &UnitOptions::default(), t0);
     assert!(b.timed_out(4, t0).is_some());
-    assert!(
-        s.take(t0, 8, 3, &mut b).txns.is_empty(),
-        "not before the probe"
-    );
+    let first = s.take(t0, 8, 3, &mut b).txns;
+    assert!(first.iter().all(|t| t.unit == 9), "not before the probe");
+    assert!(s.complete(&first[0], vec![9], t0).is_some());
     assert_eq!(s.next_due(&b), Some(t0 + probe));
     advance(probe).await;
     let taken = s.take(Instant::now(), 8, 3, &mut b);
@@ -290,4 +292,50 @@ async fn an_unpadded_read_has_nothing_to_fall_back_to() {
     assert_eq!(taken.txns.len(), 2, "a gap of 4 is not spanned");
     assert!(!s.fall_back(&taken.txns[0]));
     assert!(s.is_live(&taken.txns[0]));
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_every_unit_demoted_probes_keep_to_the_period_until_the_line_is_back() {
+    let mut s = Scheduler::<Modbus>::default();
+    let probe = Duration::from_millis(1000);
+    let mut b = Breakers::new(1, probe);
+    let t0 = Instant::now();
+    let mut sinks = Vec::new();
+    for unit in [1, 2] {
+        let (a, rx) = attach(unit, vec![ReadBlock::holding(0, 1)], 100);
+        sinks.push(rx);
+        s.attach(a, &UnitOptions::default(), t0);
+        assert!(b.timed_out(unit, t0).is_some());
+    }
+    assert!(s.all_demoted(&b));
+    // No healthy unit to protect: both are probed at once and then every period.
+    let taken = s.take(t0, 8, 3, &mut b).txns;
+    assert_eq!(
+        taken
+            .iter()
+            .map(|t| (t.unit, t.max_retries))
+            .collect::<Vec<_>>(),
+        [(1, 0), (2, 0)]
+    );
+    for t in &taken {
+        s.fail(t.unit, t.seq);
+    }
+    assert_eq!(s.next_due(&b), Some(t0 + Duration::from_millis(100)));
+    advance(Duration::from_millis(100)).await;
+    let now = Instant::now();
+    let taken = s.take(now, 1, 3, &mut b).txns;
+    assert_eq!((taken.len(), taken[0].unit, taken[0].seq), (1, 1, 1));
+    // Unit 1 answers: the line is back, and unit 2 keeps its period for one probe interval.
+    assert!(b.answered(1, now).is_some());
+    b.line_back(now);
+    assert!(!s.all_demoted(&b) && s.probe_freely(&b, now));
+    let taken = s.take(now, 8, 3, &mut b).txns;
+    assert_eq!(taken.iter().map(|t| t.unit).collect::<Vec<_>>(), [2]);
+    s.fail(2, taken[0].seq);
+    // Past the interval, unit 2 (still silent) is back to one probe per interval.
+    advance(probe).await;
+    let later = Instant::now();
+    assert!(!s.probe_freely(&b, later));
+    assert!(b.take_probe(2, later));
+    assert!(!b.take_probe(2, later + Duration::from_millis(100)));
 }

@@ -39,8 +39,9 @@ pub(super) struct Unit<R> {
 }
 
 impl<R> Unit<R> {
-    pub(super) fn due(&self, unit: u8, breakers: &Breakers) -> Instant {
-        if breakers.is_demoted(unit) {
+    /// When the next cycle (or probe) is due; `freely`: probes keep to the period grid.
+    pub(super) fn due(&self, unit: u8, breakers: &Breakers, freely: bool) -> Instant {
+        if breakers.is_demoted(unit) && !freely {
             return breakers.next_probe(unit).unwrap_or(self.anchor);
         }
         self.at(self.next_seq)

@@ -29,6 +29,7 @@ pub(crate) fn check(d: &Decoded, profiles: &ProfileSet, f: &mut Vec<Finding>) {
         b.options().check(&p, f);
     }
     crate::bus::check_resources(&d.buses, f);
+    super::endpoints::check(&d.buses, f);
 
     let mut drive_ids: BTreeMap<&str, usize> = BTreeMap::new();
     let mut addresses: BTreeMap<(&str, u32), (usize, &str)> = BTreeMap::new();

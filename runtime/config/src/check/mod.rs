@@ -3,6 +3,7 @@
 
 pub(crate) mod control;
 pub(crate) mod cyclic;
+pub(crate) mod endpoints;
 pub(crate) mod homing;
 pub(crate) mod line;
 pub(crate) mod modbus;

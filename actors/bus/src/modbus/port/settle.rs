@@ -58,6 +58,9 @@ impl PortTask {
         };
         let now = Instant::now();
         let latency = now.saturating_duration_since(started);
+        let timed_out = results
+            .iter()
+            .any(|r| r.as_ref().is_err_and(LinkError::is_timeout));
         let mut lost = None;
         let mut retries = Vec::new();
         for (t, r) in batch.into_iter().zip(results) {
@@ -69,9 +72,22 @@ impl PortTask {
         for t in retries.into_iter().rev() {
             self.urgent.push_front(t);
         }
+        if lost.is_none() && timed_out {
+            lost = self.unresponsive();
+        }
         if let Some(e) = lost {
             self.lose_link(&e, now);
         }
+    }
+
+    /// On TCP, a connection on which every unit is demoted answers nothing at all: most likely
+    /// half-open (the peer went away without closing it; no probe through it can succeed). It
+    /// is dropped and opened again like a lost one. An RTU port is local: never.
+    fn unresponsive(&self) -> Option<LinkError> {
+        let u = &self.units;
+        (!self.s.is_rtu() && u.sched.all_demoted(&u.breakers)).then(|| LinkError::Unresponsive {
+            units: u.sched.attached().len(),
+        })
     }
 
     /// Settles one transaction; returns a job to retry.
@@ -131,6 +147,9 @@ impl PortTask {
         drop(m);
         if e.is_timeout() && !broadcast {
             self.units.timed_out(unit, now);
+        } else if counter.is_some() && !matches!(e, LinkError::Echo { .. }) {
+            // Bytes came back, spoilt: the unit is there and the line is noisy.
+            self.units.garbled(unit);
         }
         let demoted = self.units.breakers.is_demoted(unit);
         if e.is_retryable() && t.may_retry() && !demoted && !self.stopping {

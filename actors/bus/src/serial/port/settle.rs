@@ -98,6 +98,9 @@ impl PortTask {
         }
         if e.is_timeout() {
             self.units.timed_out(unit, now);
+        } else {
+            // A reply came back, spoilt: the unit is there and the line is noisy.
+            self.units.garbled(unit);
         }
         let demoted = self.units.breakers.is_demoted(unit);
         if t.may_retry() && !demoted && !self.stopping {
