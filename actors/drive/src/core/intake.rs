@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use super::event::{Action, CommandId};
 use super::limits;
 use super::machine::DriveCore;
-use super::pending::{Accepted, FAST_READS, Io, PendingState, Phase};
+use super::pending::{Accepted, Io, PendingState, Phase};
 use super::sequence::{Next, Sequence};
 use crate::command::CommandKind;
 use crate::error::CommandError;
@@ -42,7 +42,6 @@ impl DriveCore {
                 self.state_cmd = Some(PendingState {
                     cmd: a,
                     seq: Sequence::new(uniform, now, timeout),
-                    fast_reads: 0,
                 });
                 // First step at once from the last sample's state; confirmation waits for a
                 // sample read after this acceptance.
@@ -135,50 +134,12 @@ impl DriveCore {
             return;
         };
         match result {
-            Ok(()) => {
-                p.seq.wrote(now);
-                // CiA 402: read the statusword at once, ahead of the cyclic polls, so each
-                // transition takes a transaction or two, not a poll period. (An enumerated
-                // command's state is the drive's answer to the code, or its acknowledgement:
-                // the cyclic status is enough there.)
-                let cia402 = self.spec.codec.profile().command.encoding
-                    == linevisor_config::model::CommandEncoding::Cia402;
-                if cia402 && p.fast_reads < FAST_READS && self.io.is_none() {
-                    p.fast_reads += 1;
-                    self.start_io(Io::StateRead { id, sent_at: now }, out);
-                }
-            }
+            Ok(()) => p.seq.wrote(now),
             Err(e) => {
                 if let Some(p) = self.state_cmd.take() {
                     self.reply(&p.cmd, Err(e), now, out);
                 }
             }
-        }
-    }
-
-    /// The status read after a state step's write: the decoded state advances the command as
-    /// a cyclic sample would. A failed or undecodable read changes nothing: the cyclic polls
-    /// carry on.
-    pub(super) fn state_read(
-        &mut self,
-        id: CommandId,
-        sent_at: Instant,
-        result: Result<linevisor_profile::Sample, CommandError>,
-        now: Instant,
-        out: &mut Vec<Action>,
-    ) {
-        let Ok(sample) = result else { return };
-        let codec = self.spec.codec.clone();
-        let Ok(device) = codec.decode_status(&sample) else {
-            return;
-        };
-        self.device = Some(device);
-        if let Some(code) = codec.telemetry(&sample).fault_code {
-            self.fault_code = Some(code);
-        }
-        self.refresh_state(out);
-        if self.state_cmd.as_ref().is_some_and(|p| p.cmd.id == id) {
-            self.step_state_command(sent_at, now, out);
         }
     }
 

@@ -205,13 +205,6 @@ impl DriveCore {
                 io: id,
                 points: w.expected.iter().map(|(p, _)| p.clone()).collect(),
             }),
-            Io::StateRead { .. } => out.push(Action::Read {
-                io: id,
-                points: super::startup::observed_points(&self.spec.codec, &[])
-                    .into_iter()
-                    .map(str::to_owned)
-                    .collect(),
-            }),
         }
         self.io = Some((id, io));
     }
@@ -228,7 +221,7 @@ impl DriveCore {
             Some(Io::MotionWrite(w)) => self.motion_written(w, result, now, out),
             Some(Io::Release { id, writes }) => self.released(id, &writes, result, now, out),
             // A read is not answered by a write: the read stays outstanding.
-            Some(read @ (Io::MotionRead(_) | Io::StateRead { .. })) => self.io = Some((io, read)),
+            Some(read @ Io::MotionRead(_)) => self.io = Some((io, read)),
             None => {}
         }
     }
@@ -242,7 +235,6 @@ impl DriveCore {
     ) {
         match self.take_io(io) {
             Some(Io::MotionRead(w)) => self.motion_read(w, result, now, out),
-            Some(Io::StateRead { id, sent_at }) => self.state_read(id, sent_at, result, now, out),
             Some(write) => self.io = Some((io, write)),
             None => {}
         }

@@ -22,14 +22,7 @@ pub(super) struct Accepted {
 pub(super) struct PendingState {
     pub(super) cmd: Accepted,
     pub(super) seq: Sequence,
-    /// Status reads sent right after a write (CiA 402 fast path), at most
-    /// [`FAST_READS`]: a drive that does not move gets its next step at the cyclic rate, not
-    /// at the bus's full speed.
-    pub(super) fast_reads: u8,
 }
-
-/// Status reads after writes per state command: a CiA 402 enable takes three transitions.
-pub(super) const FAST_READS: u8 = 4;
 
 /// A motion command in progress.
 #[derive(Debug)]
@@ -103,12 +96,6 @@ pub(super) enum Io {
     },
     MotionWrite(Written),
     MotionRead(Written),
-    /// The status read right after a state step's write, so the next step need not wait for
-    /// the next cyclic poll: `sent_at` is when the read went out.
-    StateRead {
-        id: CommandId,
-        sent_at: tokio::time::Instant,
-    },
     Release {
         id: CommandId,
         writes: Vec<PointWrite>,

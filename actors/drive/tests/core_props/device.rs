@@ -64,8 +64,6 @@ pub(crate) struct Device {
     pub(crate) drive: SimulatedDrive,
     stored: BTreeMap<String, u32>,
     pub(crate) silent: bool,
-    /// Acknowledges writes and carries none of them out (a drive whose state does not move).
-    pub(crate) deaf: bool,
 }
 
 impl Device {
@@ -74,7 +72,6 @@ impl Device {
             drive: SimulatedDrive::default(),
             stored: BTreeMap::new(),
             silent: false,
-            deaf: false,
         }
     }
 
@@ -87,9 +84,6 @@ impl Device {
     pub(crate) fn apply(&mut self, writes: &[PointWrite]) -> Result<(), CommandError> {
         if self.silent {
             return Err(Self::lost());
-        }
-        if self.deaf {
-            return Ok(());
         }
         for w in writes {
             match w.point.as_str() {
