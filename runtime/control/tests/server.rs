@@ -18,7 +18,7 @@ const GUARD: Duration = Duration::from_secs(30);
 fn router() -> Router {
     Router::new()
         .route("/ping", get(|| async { "pong" }))
-        .route("/hang", get(|| std::future::pending::<&'static str>()))
+        .route("/hang", get(std::future::pending::<&'static str>))
 }
 
 struct Running {
