@@ -111,6 +111,15 @@ impl Journal {
         })
     }
 
+    /// The file records are appended to (its rotated predecessors are `<path>.1`, `.2`, …).
+    pub fn path(&self) -> PathBuf {
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .path
+            .clone()
+    }
+
     /// Appends `record` (a JSON object) with `seq` and `ts_ms` added.
     pub fn append(&self, mut record: Value) -> Result<(), JournalError> {
         let mut w = self.inner.lock().unwrap_or_else(|e| e.into_inner());
