@@ -33,6 +33,8 @@ pub struct AppState {
     pub(crate) feed: broadcast::Sender<Arc<str>>,
     /// Set when the server stops, so open SSE streams end and graceful shutdown completes.
     pub(crate) closing: Arc<watch::Sender<bool>>,
+    /// The dashboard's sessions, live sampler and journal reader.
+    pub(crate) web: Arc<crate::web::WebState>,
 }
 
 impl AppState {
