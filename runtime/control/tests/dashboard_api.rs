@@ -257,3 +257,48 @@ async fn the_journal_reads_newest_first_filtered_and_paged() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Sum of every drive's missed cycles.
+async fn missed(line: &linevisor_line::RunningLine) -> u64 {
+    let mut sum = 0;
+    for d in line.drives().values() {
+        sum += linevisor_drive::snapshot(&d.handle)
+            .await
+            .map_or(0, |s| s.stats.missed);
+    }
+    sum
+}
+
+#[tokio::test(start_paused = true)]
+async fn five_live_streams_for_a_minute_cost_no_drive_a_cycle() {
+    let (line, control) = demo(ControlOptions::default()).await;
+    let r = control.router();
+    let before = missed(&line).await;
+    let end = tokio::time::Instant::now() + Duration::from_secs(60);
+    let mut readers = Vec::new();
+    for i in 0..5 {
+        let path = if i == 0 {
+            "/api/v1/live?drive=labeler"
+        } else {
+            "/api/v1/live"
+        };
+        let mut body = open(&r, path).await;
+        readers.push(tokio::spawn(async move {
+            let mut ticks = 0;
+            while let Ok(Some(Ok(frame))) = tokio::time::timeout_at(end, body.frame()).await {
+                if frame
+                    .into_data()
+                    .is_ok_and(|d| d.starts_with(b"event: tick"))
+                {
+                    ticks += 1;
+                }
+            }
+            ticks
+        }));
+    }
+    for r in readers {
+        let ticks = r.await.expect("reader");
+        assert!((110..=121).contains(&ticks), "{ticks} ticks in 60 s");
+    }
+    assert_eq!(missed(&line).await, before, "a drive missed a cycle");
+}

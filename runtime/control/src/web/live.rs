@@ -7,27 +7,32 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
-use axum::response::sse::{Event, KeepAlive, Sse};
-use futures_util::Stream;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
 use futures_util::stream;
 use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 
-use super::sampler::{PERIOD, Point, Tick};
+use super::sampler::{PERIOD, Point, Tick, frame};
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// Time between two keep-alive comments on a quiet stream.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
 /// `GET /api/v1/live[?drive=ID]`: Server-Sent Events, `event: tick` twice a second (the whole
 /// line, or one drive) and `event: event` for every drive and supervisor event (as
 /// `/api/v1/events` sends them). One stream per page instead of two: a browser opens at most
-/// six connections to one HTTP/1.1 host across all its tabs.
+/// six connections to one HTTP/1.1 host across all its tabs. A tick is framed once by the
+/// sampler and the same bytes go to every stream.
 pub(crate) async fn live(
     caller: Caller,
     State(s): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+) -> Result<Response, ApiError> {
     caller.require(Role::Viewer, "follow the line live")?;
     let drive = q.get("drive").cloned();
     if let Some(id) = &drive
@@ -44,41 +49,56 @@ pub(crate) async fn live(
     let events = s.feed.subscribe();
     let (ticks, last) = s.web.live.subscribe(&s);
     let closing = s.closing.subscribe();
-    let first = last.map(|t| tick_event(&t, drive.as_deref()));
-    let state = (events, ticks, closing, permit, drive, first);
+    let mut quiet = tokio::time::interval_at(tokio::time::Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
+    quiet.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let first = last.map(|t| pick(&t, drive.as_deref()));
+    let state = (events, ticks, closing, quiet, permit, drive, first);
     let stream = stream::unfold(state, |st| async move {
-        let (mut events, mut ticks, mut closing, permit, drive, first) = st;
-        if let Some(e) = first {
-            return Some((Ok(e), (events, ticks, closing, permit, drive, None)));
+        let (mut events, mut ticks, mut closing, mut quiet, permit, drive, first) = st;
+        if let Some(bytes) = first {
+            return Some((
+                Ok(bytes),
+                (events, ticks, closing, quiet, permit, drive, None),
+            ));
         }
-        let event = loop {
+        let bytes = loop {
             tokio::select! {
                 e = events.recv() => match e {
-                    Ok(text) => break Event::default().event("event").data(&*text),
-                    Err(RecvError::Lagged(n)) => break Event::default().event("event").data(
-                        format!(r#"{{"source":"api","kind":"lagged","missed":{n}}}"#)),
+                    Ok(text) => break frame("event", &text),
+                    Err(RecvError::Lagged(n)) => break frame("event",
+                        &format!(r#"{{"source":"api","kind":"lagged","missed":{n}}}"#)),
                     Err(RecvError::Closed) => return None,
                 },
                 t = ticks.recv() => match t {
-                    Ok(t) => break tick_event(&t, drive.as_deref()),
+                    Ok(t) => break pick(&t, drive.as_deref()),
                     // A slow client gets the next tick; ticks supersede each other.
                     Err(RecvError::Lagged(_)) => continue,
                     Err(RecvError::Closed) => return None,
                 },
+                _ = quiet.tick() => break Bytes::from_static(b":\n\n"),
                 _ = closing.wait_for(|c| *c) => return None,
             }
         };
-        Some((Ok(event), (events, ticks, closing, permit, drive, None)))
+        Some((
+            Ok::<_, Infallible>(bytes),
+            (events, ticks, closing, quiet, permit, drive, None),
+        ))
     });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    Ok((
+        [
+            (CONTENT_TYPE, "text/event-stream"),
+            (CACHE_CONTROL, "no-cache"),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
 }
 
-fn tick_event(t: &Tick, drive: Option<&str>) -> Event {
-    let data = match drive {
-        Some(id) => t.drives.get(id).map_or("{}", |d| &**d),
-        None => &*t.all,
-    };
-    Event::default().event("tick").data(data)
+fn pick(t: &Tick, drive: Option<&str>) -> Bytes {
+    match drive {
+        Some(id) => t.drives.get(id).cloned().unwrap_or_default(),
+        None => t.all.clone(),
+    }
 }
 
 /// `GET /api/v1/drives/{id}/trend`: the last 5 minutes the sampler saw of one drive, as

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::body::Bytes;
 use futures_util::future::join_all;
 use linevisor_drive::TelemetrySample;
 use serde_json::{Value, json};
@@ -28,11 +29,17 @@ pub(crate) const TREND_POINTS: usize = 600;
 /// Bus health is read every this many ticks.
 const BUS_EVERY: u64 = 4;
 
-/// One tick: the whole line's JSON, and each drive's alone (for a stream of one drive).
+/// One tick, framed once as a Server-Sent Event (`event: tick`) and shared by every stream: the
+/// whole line, and each drive alone (for a stream of one drive).
 #[derive(Debug)]
 pub(crate) struct Tick {
-    pub(crate) all: Arc<str>,
-    pub(crate) drives: BTreeMap<String, Arc<str>>,
+    pub(crate) all: Bytes,
+    pub(crate) drives: BTreeMap<String, Bytes>,
+}
+
+/// `event: <kind>` with `json` (one line: serde_json writes no newline) as its data.
+pub(crate) fn frame(kind: &str, json: &str) -> Bytes {
+    Bytes::from(format!("event: {kind}\ndata: {json}\n\n"))
 }
 
 /// One trend point: time (ms since the epoch), position, velocity, current, torque, jitter (µs).
@@ -96,6 +103,8 @@ impl Hub {
 #[derive(Debug)]
 struct Follow {
     rx: broadcast::Receiver<TelemetrySample>,
+    /// The channel followed (weak: the sampler must not keep a removed drive's channel open).
+    tx: broadcast::WeakSender<TelemetrySample>,
     last: Option<TelemetrySample>,
     /// When the last sample was taken from the receiver.
     last_at: Option<Instant>,
@@ -110,11 +119,18 @@ async fn run(hub: Arc<Hub>, s: AppState, tx: broadcast::Sender<Arc<Tick>>) {
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     for n in 0u64.. {
         // Drives added or removed by a change are followed from the next tick on.
+        // A drive re-created by a change has new channels: it is followed afresh.
         let drives = s.line.drives();
-        follows.retain(|id, _| drives.contains_key(id));
+        follows.retain(|id, f| {
+            drives.get(id).is_some_and(|d| {
+                f.tx.upgrade()
+                    .is_some_and(|tx| tx.same_channel(&d.channels.telemetry))
+            })
+        });
         for (id, d) in &drives {
             follows.entry(id.clone()).or_insert_with(|| Follow {
                 rx: d.channels.telemetry.subscribe(),
+                tx: d.channels.telemetry.downgrade(),
                 last: None,
                 last_at: None,
                 prev_offset: None,
@@ -223,19 +239,28 @@ fn sample(
         ));
         drives.insert(id.clone(), v);
     }
+    // Each drive's JSON is written once and used in both frames.
     let period = ms(PERIOD);
-    let all = json!({ "t": t, "period_ms": period, "drives": drives.values().collect::<Vec<_>>(),
-                      "buses": buses });
-    let drives = drives
+    let texts: Vec<(String, String)> = drives
         .into_iter()
-        .map(|(id, v)| {
-            let one = json!({ "t": t, "period_ms": period, "drives": [v] });
-            (id, Arc::from(one.to_string()))
+        .map(|(id, v)| (id, v.to_string()))
+        .collect();
+    let list: Vec<&str> = texts.iter().map(|(_, t)| t.as_str()).collect();
+    let buses = buses.unwrap_or(Value::Null);
+    let all = format!(
+        r#"{{"t":{t},"period_ms":{period},"drives":[{}],"buses":{buses}}}"#,
+        list.join(",")
+    );
+    let drives = texts
+        .iter()
+        .map(|(id, one)| {
+            let json = format!(r#"{{"t":{t},"period_ms":{period},"drives":[{one}]}}"#);
+            (id.clone(), frame("tick", &json))
         })
         .collect();
     (
         Tick {
-            all: Arc::from(all.to_string()),
+            all: frame("tick", &all),
             drives,
         },
         points,

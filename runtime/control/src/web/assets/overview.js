@@ -76,30 +76,41 @@ export default function overview(main, ctx) {
   let pending = null;
   const offs = [];
 
-  get('/api/v1/line').then((r) => {
-    if (stopped) return;
-    body.textContent = '';
-    body.removeAttribute('aria-busy');
-    if (!r.ok) {
-      body.append(h('p.error', { role: 'alert' }, refusal(r)));
-      return;
-    }
-    for (const d of r.data.drives) drives.set(d.id, d);
-    for (const b of r.data.buses) {
-      const mine = r.data.drives.filter((d) => d.bus === b.id);
-      const table = h('table.grid', {},
-        h('caption.sr-only', {}, `Drives on bus ${b.id}`),
-        h('thead', {}, h('tr', {}, COLUMNS.map(([t, cls]) => h(`th.${cls.replace(' ', '.')}`, { scope: 'col' }, t)))),
-        h('tbody', {}, mine.map((d) => driveRow(d, cells))));
-      const hl = busHealth(b);
-      health.set(b.id, hl);
-      body.append(h('section.bus', { 'aria-labelledby': `bus-${b.id}` },
-        h('div.bus-head', {}, h('h2', { id: `bus-${b.id}` }, h('span.muted', {}, 'Bus '), b.id,
-          b.simulated ? h('span.tag', {}, 'simulated') : null), hl),
-        h('div.scroll', {}, table)));
-    }
-    summary(sum, [...drives.values()]);
-    offs.push(live.on('tick', onTick), live.on('event', onEvent));
+  // Draws the whole line; again when a change added or removed a drive.
+  let refreshing = false;
+  function load() {
+    refreshing = true;
+    return get('/api/v1/line').then((r) => {
+      refreshing = false;
+      if (stopped) return;
+      body.textContent = '';
+      body.removeAttribute('aria-busy');
+      cells.clear();
+      health.clear();
+      drives.clear();
+      if (!r.ok) {
+        body.append(h('p.error', { role: 'alert' }, refusal(r)));
+        return;
+      }
+      for (const d of r.data.drives) drives.set(d.id, d);
+      for (const b of r.data.buses) {
+        const mine = r.data.drives.filter((d) => d.bus === b.id);
+        const table = h('table.grid', {},
+          h('caption.sr-only', {}, `Drives on bus ${b.id}`),
+          h('thead', {}, h('tr', {}, COLUMNS.map(([t, cls]) => h(`th.${cls.replace(' ', '.')}`, { scope: 'col' }, t)))),
+          h('tbody', {}, mine.map((d) => driveRow(d, cells))));
+        const hl = busHealth(b);
+        health.set(b.id, hl);
+        body.append(h('section.bus', { 'aria-labelledby': `bus-${b.id}` },
+          h('div.bus-head', {}, h('h2', { id: `bus-${b.id}` }, h('span.muted', {}, 'Bus '), b.id,
+            b.simulated ? h('span.tag', {}, 'simulated') : null), hl),
+          h('div.scroll', {}, table)));
+      }
+      summary(sum, [...drives.values()]);
+    });
+  }
+  load().then(() => {
+    if (!stopped) offs.push(live.on('tick', onTick), live.on('event', onEvent));
   });
 
   // Ticks come twice a second; the DOM is updated once per frame, and not at all while the
@@ -113,6 +124,10 @@ export default function overview(main, ctx) {
     if (!pending || stopped) return;
     const t = pending;
     pending = null;
+    if (!refreshing && (t.drives.length !== cells.size || t.drives.some((v) => !cells.has(v.id)))) {
+      load();
+      return;
+    }
     for (const v of t.drives) {
       const c = cells.get(v.id);
       const d = drives.get(v.id);
