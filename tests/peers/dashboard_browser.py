@@ -255,6 +255,16 @@ def as_admin(p, args):
     others = {r.get_attribute("data-drive"): r.find_element(By.CSS_SELECTOR, f"td:nth-of-type({RESTARTS})").text
               for r in p.all("tr[data-drive]") if r.get_attribute("data-drive") != "labeler"}
     check("every other drive untouched (0 restarts)", all(v == "0" for v in others.values()), others)
+    # A bus restart from the Changes page: its drive sees a comm loss, never a restart.
+    p.go("#/changes")
+    p.wait("restart targets listed", lambda: p.one('#restart-target option[value="buses/sim-serial-tmcl"]'))
+    p.d.execute_script("document.getElementById('restart-target').value = 'buses/sim-serial-tmcl'")
+    p.one("#restart-target").find_element(By.XPATH, "..").find_element(By.CSS_SELECTOR, "button").click()
+    p.wait("restart confirmation asked", lambda: p.one("dialog[open] #confirm-ok"))
+    p.one("#confirm-ok").click()
+    p.wait("restart answered", lambda: p.text("#restart-result")[:1] in ("✓", "✗"))
+    result = p.text("#restart-result")
+    check("a bus restart is confirmed", result.startswith("✓ Restart of bus sim-serial-tmcl done"), result)
     p.logout()
 
 

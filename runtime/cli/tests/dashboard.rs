@@ -3,7 +3,7 @@
 //! `chromium-driver`) driven over WebDriver by `tests/peers/dashboard_browser.py` (Selenium). It
 //! logs in as viewer, operator and admin, sees every drive, watches values change live, enables
 //! a drive and reads the acknowledgement, reads a refused command's reason, applies a plan that
-//! touches one drive, checks the console, and takes the screenshots in docs/. Then the API
+//! touches one drive, restarts a bus, checks the console, and takes the screenshots in docs/. Then the API
 //! confirms what the page showed: only the planned drive was touched, and the journal has the
 //! session logins and the page's commands with who sent them.
 //!

@@ -51,7 +51,9 @@ pub(crate) async fn live(
     let closing = s.closing.subscribe();
     let mut quiet = tokio::time::interval_at(tokio::time::Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
     quiet.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let first = last.map(|t| pick(&t, drive.as_deref()));
+    let first = last
+        .map(|t| pick(&t, drive.as_deref()))
+        .filter(|b| !b.is_empty());
     let state = (events, ticks, closing, quiet, permit, drive, first);
     let stream = stream::unfold(state, |st| async move {
         let (mut events, mut ticks, mut closing, mut quiet, permit, drive, first) = st;
@@ -70,7 +72,11 @@ pub(crate) async fn live(
                     Err(RecvError::Closed) => return None,
                 },
                 t = ticks.recv() => match t {
-                    Ok(t) => break pick(&t, drive.as_deref()),
+                    // A drive added since the last tick has none yet.
+                    Ok(t) => match pick(&t, drive.as_deref()) {
+                        b if b.is_empty() => continue,
+                        b => break b,
+                    },
                     // A slow client gets the next tick; ticks supersede each other.
                     Err(RecvError::Lagged(_)) => continue,
                     Err(RecvError::Closed) => return None,

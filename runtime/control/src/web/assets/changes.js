@@ -11,13 +11,13 @@ function outcome(el, r, what) {
   if (r.ok) {
     el.className = 'result ok';
     const touched = ((r.data.plan && r.data.plan.drives) || []).filter((d) => d.action !== 'untouched');
-    el.append(`✓ ${what} applied in ${Number(r.data.took_ms || 0).toFixed(0)} ms.`,
-      touched.length ? ` Touched: ${touched.map((d) => `${d.id} (${d.action})`).join(', ')}.` : '',
-      r.data.restarted !== undefined ? ' Restarted.' : '');
+    const took = r.data.took_ms != null ? ` in ${Number(r.data.took_ms).toFixed(0)} ms` : '';
+    el.append(`✓ ${what}${took}.`,
+      touched.length ? ` Touched: ${touched.map((d) => `${d.id} (${d.action})`).join(', ')}.` : '');
   } else {
     const d = r.data || {};
     el.className = 'result bad';
-    el.append(`✗ ${what} not done — ${refusal(r)}`);
+    el.append(`✗ Not done — ${refusal(r)}`);
     if (d.step) el.append(h('br'), `Failed step: ${d.step}. Reason: ${d.reason}.`);
     if (d.rolled_back !== undefined) {
       el.append(h('br'), d.rolled_back ? 'Everything was rolled back: the line runs as before.' : `Rollback incomplete: ${(d.rollback_errors || []).join('; ')}`);
@@ -112,7 +112,7 @@ export default function changes(main, ctx) {
     planOut.replaceChildren();
     if (!r.ok) {
       const el = h('div.result.bad');
-      outcome(el, r, 'Plan');
+      outcome(el, r, 'Plan made');
       planOut.append(el);
       return;
     }
@@ -128,7 +128,7 @@ export default function changes(main, ctx) {
     if (!(await confirmDialog(`Apply this config to the running line? It touches ${list}; every other drive is left alone. Any failure rolls the whole change back.`, 'Apply'))) return;
     setText(applyOut, 'Applying… (new drive versions must show good samples first)');
     const r = await call('POST', '/api/v1/config/apply', planned.text, 'application/toml');
-    outcome(applyOut, r, 'Change');
+    outcome(applyOut, r, 'Change applied');
     if (r.ok) await load();
   };
 
@@ -150,7 +150,7 @@ function adminTools() {
   const profile = h('input', { id: 'upgrade-profile', type: 'text', required: true });
   const version = h('input', { id: 'upgrade-version', type: 'text', required: true });
   const upOut = h('p.result', { role: 'status' });
-  const reOut = h('p.result', { role: 'status' });
+  const reOut = h('p.result', { role: 'status', id: 'restart-result' });
   get('/api/v1/line').then((r) => {
     if (!r.ok) return;
     for (const d of r.data.drives) {
@@ -172,7 +172,7 @@ function adminTools() {
     e.preventDefault();
     if (!(await confirmDialog(`Run ${drives.value} on ${profile.value}@${version.value}? The new version must show good samples, else the previous one runs again.`, 'Upgrade'))) return;
     setText(upOut, 'Upgrading…');
-    outcome(upOut, await call('POST', `/api/v1/drives/${encodeURIComponent(drives.value)}/upgrade`, { profile: profile.value, version: version.value }), 'Upgrade');
+    outcome(upOut, await call('POST', `/api/v1/drives/${encodeURIComponent(drives.value)}/upgrade`, { profile: profile.value, version: version.value }), `Upgrade of ${drives.value} applied`);
   });
   const re = h('form.inline', { 'aria-labelledby': 'restart-title' },
     h('label', { for: 'restart-target' }, 'Drive or bus'), targets, h('button', { type: 'submit' }, 'Restart…'));
@@ -182,7 +182,7 @@ function adminTools() {
     const what = kind === 'drives' ? `drive ${id}: its restart policy applies (adopt keeps it running)` : `bus ${id}: its drives see a comm loss, never a restart`;
     if (!(await confirmDialog(`Restart ${what}. No other drive is touched.`, 'Restart'))) return;
     setText(reOut, 'Restarting…');
-    outcome(reOut, await call('POST', `/api/v1/${kind}/${encodeURIComponent(id)}/restart`), 'Restart');
+    outcome(reOut, await call('POST', `/api/v1/${kind}/${encodeURIComponent(id)}/restart`), `Restart of ${kind === 'drives' ? 'drive' : 'bus'} ${id} done`);
   });
   return h('div.two', {},
     h('section.panel', {}, h('h2', { id: 'upgrade-title' }, 'Upgrade a drive'), up, upOut),

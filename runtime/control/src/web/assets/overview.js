@@ -113,11 +113,20 @@ export default function overview(main, ctx) {
     if (!stopped) offs.push(live.on('tick', onTick), live.on('event', onEvent));
   });
 
-  // Ticks come twice a second; the DOM is updated once per frame, and not at all while the
-  // tab is hidden (no animation frames there).
+  // Ticks come twice a second to every open page at once. Each page draws at its own random
+  // offset within the tick, so pages on one machine do not all render at the same instant, and
+  // once per frame, so a hidden tab (no animation frames) does no DOM work at all.
+  const offset = Math.random() * 250;
+  let timer = null;
+  let countedAt = 0;
   function onTick(t) {
     pending = t;
-    requestAnimationFrame(render);
+    if (!timer) {
+      timer = setTimeout(() => {
+        timer = null;
+        requestAnimationFrame(render);
+      }, offset);
+    }
   }
 
   function render() {
@@ -128,6 +137,8 @@ export default function overview(main, ctx) {
       load();
       return;
     }
+    const counting = t.t - countedAt >= 2000;
+    if (counting) countedAt = t.t;
     for (const v of t.drives) {
       const c = cells.get(v.id);
       const d = drives.get(v.id);
@@ -141,7 +152,8 @@ export default function overview(main, ctx) {
         setText(c.pos, num(v.position));
       }
       if (v.cycles !== undefined) {
-        setText(c.cycles, v.cycles);
+        // The cycle count changes on every tick of every drive: redrawn every 2 s.
+        if (counting) setText(c.cycles, v.cycles);
         setText(c.missed, v.missed);
         setText(c.jitter, v.jitter_max_us);
         setText(c.restarts, Math.max(0, v.generation - 1));
@@ -171,6 +183,7 @@ export default function overview(main, ctx) {
   return {
     stop() {
       stopped = true;
+      clearTimeout(timer);
       offs.forEach((off) => off());
     },
   };
