@@ -1,5 +1,6 @@
 //! Roles and bearer tokens. Without a tokens file the API is open but bound to loopback only
-//! ([`check_listen`]); with one, every request needs `Authorization: Bearer <value>`.
+//! ([`check_listen`]); with one, every request needs `Authorization: Bearer <value>`, or the
+//! session cookie a browser got by logging in with a token (see `web::session`).
 //!
 //! Tokens file (TOML):
 //! ```toml
@@ -167,7 +168,7 @@ impl Tokens {
         Self::parse(&shown, &text)
     }
 
-    fn find(&self, presented: &str) -> Option<&Token> {
+    pub(crate) fn find(&self, presented: &str) -> Option<&Token> {
         // Compare every token in full so the time taken does not tell which prefix matched.
         let mut found = None;
         for t in &self.token {
@@ -287,20 +288,34 @@ impl FromRequestParts<AppState> for Caller {
                 peer: crate::server::peer_of(parts),
             });
         };
-        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
-            ApiError::Unauthenticated("missing Authorization: Bearer token".into())
-        })?;
-        let presented = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or_else(|| {
-                ApiError::Unauthenticated("Authorization header is not `Bearer <token>`".into())
-            })?;
-        let t = tokens
-            .find(presented)
-            .ok_or_else(|| ApiError::Unauthenticated("unknown token".into()))?;
+        // A bearer token wins; a browser without one shows its session cookie instead.
+        let t = match parts.headers.get(AUTHORIZATION) {
+            Some(header) => {
+                let presented = header
+                    .to_str()
+                    .ok()
+                    .and_then(|h| h.strip_prefix("Bearer "))
+                    .map(str::trim)
+                    .ok_or_else(|| {
+                        ApiError::Unauthenticated(
+                            "Authorization header is not `Bearer <token>`".into(),
+                        )
+                    })?;
+                tokens
+                    .find(presented)
+                    .ok_or_else(|| ApiError::Unauthenticated("unknown token".into()))?
+            }
+            None => {
+                let (id, token) = crate::web::session_token(parts, state)?;
+                // The token is looked up again: a revoked token ends its sessions at once.
+                tokens.find(&token).ok_or_else(|| {
+                    state.web.sessions.close(&id);
+                    ApiError::Unauthenticated(
+                        "the token of this session is no longer valid; log in again".into(),
+                    )
+                })?
+            }
+        };
         Ok(Caller {
             name: t.name.clone(),
             role: t.role,

@@ -11,7 +11,8 @@
 //! the guard every request passes), `auth.rs` (roles, tokens, listen rule), `tls.rs`
 //! (certificates, mutual TLS, reload), `events/` (event rings, live feed, journal feed),
 //! `journal.rs` (framing, rotation, reader), `views.rs` (JSON views), `command.rs` (command
-//! bodies), `client.rs` (HTTP client).
+//! bodies), `client.rs` (HTTP client), `web/` (the operator's dashboard: its files, browser
+//! sessions, the journal view, the live stream).
 
 mod api;
 pub mod auth;
@@ -24,6 +25,7 @@ pub mod server;
 mod state;
 pub mod tls;
 mod views;
+mod web;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -106,6 +108,7 @@ impl ControlPlane {
             feed,
             closing: Arc::new(tokio::sync::watch::channel(false).0),
             changes: Arc::new(state::Changes::new(options.config_file.as_deref())),
+            web: Arc::new(web::WebState::new()),
         };
         Self {
             state,

@@ -35,6 +35,8 @@ pub struct AppState {
     /// Set when the server stops, so open SSE streams end and graceful shutdown completes.
     pub(crate) closing: Arc<watch::Sender<bool>>,
     pub(crate) changes: Arc<Changes>,
+    /// The dashboard's sessions, live sampler and journal reader.
+    pub(crate) web: Arc<crate::web::WebState>,
 }
 
 /// What live changes share beyond the line: the gate of config checks, and the text the line

@@ -1,4 +1,5 @@
-//! The router: every endpoint under `/api/v1`, plus `/metrics`.
+//! The router: every endpoint under `/api/v1`, plus `/metrics`, and the dashboard's page and
+//! files (`/`, `/ui/…`; not API routes, so outside `ROUTES` and the OpenAPI document).
 
 mod act;
 mod change;
@@ -18,9 +19,10 @@ pub use read::OPENAPI;
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::web;
 
 /// Every route; the OpenAPI document lists the same paths (a test checks it).
-pub const ROUTES: [&str; 13] = [
+pub const ROUTES: [&str; 18] = [
     "/api/v1/line",
     "/api/v1/drives/{id}",
     "/api/v1/drives/{id}/commands",
@@ -34,6 +36,11 @@ pub const ROUTES: [&str; 13] = [
     "/api/v1/config",
     "/api/v1/config/plan",
     "/api/v1/config/apply",
+    "/api/v1/session",
+    "/api/v1/journal",
+    "/api/v1/live",
+    "/api/v1/drives/{id}/trend",
+    "/api/v1/drives/{id}/setup",
 ];
 
 pub(crate) fn router(state: AppState) -> Router {
@@ -57,6 +64,17 @@ pub(crate) fn router(state: AppState) -> Router {
             ROUTES[12],
             post(change::apply).layer(DefaultBodyLimit::max(CONFIG_LIMIT)),
         )
+        .route(
+            ROUTES[13],
+            get(web::login::whoami)
+                .post(web::login::login)
+                .delete(web::login::logout),
+        )
+        .route(ROUTES[14], get(web::journal::journal))
+        .route(ROUTES[15], get(web::live::live))
+        .route(ROUTES[16], get(web::live::trend))
+        .route(ROUTES[17], get(web::live::setup))
+        .merge(web::routes())
         .fallback(|uri: Uri| async move { ApiError::UnknownPath(uri.path().to_owned()) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // Outermost: Host, cross-site, body deadline, command rate, audit of refusals.

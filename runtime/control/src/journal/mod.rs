@@ -254,6 +254,12 @@ impl Journal {
     }
 
     /// Counters, the last failure and whether the journal writes now.
+    /// The file records are appended to (its rotated predecessors are `<path>.1`, `.2`, …).
+    pub fn path(&self) -> PathBuf {
+        self.shared.path.clone()
+    }
+
+    /// The journal's health now: failures, syncs, the next `seq`.
     pub fn health(&self) -> JournalHealth {
         let next_seq = lock(&self.shared.writer).next_seq();
         JournalHealth {
