@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Json;
 use axum::body::{Body, Bytes};
@@ -20,14 +19,11 @@ use crate::auth::{Caller, Role};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Time between two keep-alive comments on a quiet stream.
-const KEEP_ALIVE: Duration = Duration::from_secs(15);
-
 /// `GET /api/v1/live[?drive=ID]`: Server-Sent Events, `event: tick` twice a second (the whole
 /// line, or one drive) and `event: event` for every drive and supervisor event (as
 /// `/api/v1/events` sends them). One stream per page instead of two: a browser opens at most
 /// six connections to one HTTP/1.1 host across all its tabs. A tick is framed once by the
-/// sampler and the same bytes go to every stream.
+/// sampler and the same bytes go to every stream; ticks keep the connection alive.
 pub(crate) async fn live(
     caller: Caller,
     State(s): State<AppState>,
@@ -49,19 +45,14 @@ pub(crate) async fn live(
     let events = s.feed.subscribe();
     let (ticks, last) = s.web.live.subscribe(&s);
     let closing = s.closing.subscribe();
-    let mut quiet = tokio::time::interval_at(tokio::time::Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
-    quiet.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let first = last
         .map(|t| pick(&t, drive.as_deref()))
         .filter(|b| !b.is_empty());
-    let state = (events, ticks, closing, quiet, permit, drive, first);
+    let state = (events, ticks, closing, permit, drive, first);
     let stream = stream::unfold(state, |st| async move {
-        let (mut events, mut ticks, mut closing, mut quiet, permit, drive, first) = st;
+        let (mut events, mut ticks, mut closing, permit, drive, first) = st;
         if let Some(bytes) = first {
-            return Some((
-                Ok(bytes),
-                (events, ticks, closing, quiet, permit, drive, None),
-            ));
+            return Some((Ok(bytes), (events, ticks, closing, permit, drive, None)));
         }
         let bytes = loop {
             tokio::select! {
@@ -81,13 +72,12 @@ pub(crate) async fn live(
                     Err(RecvError::Lagged(_)) => continue,
                     Err(RecvError::Closed) => return None,
                 },
-                _ = quiet.tick() => break Bytes::from_static(b":\n\n"),
                 _ = closing.wait_for(|c| *c) => return None,
             }
         };
         Some((
             Ok::<_, Infallible>(bytes),
-            (events, ticks, closing, quiet, permit, drive, None),
+            (events, ticks, closing, permit, drive, None),
         ))
     });
     Ok((

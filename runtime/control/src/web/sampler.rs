@@ -97,6 +97,14 @@ impl Hub {
         lock(&self.trends).clear();
         true
     }
+
+    /// Stops whoever listens (the server stops, or a tick failed): open streams end once the
+    /// sampler's sender is gone, and the next stream starts a new sampler.
+    fn stop(&self) {
+        *lock(&self.ticks) = None;
+        *lock(&self.last) = None;
+        lock(&self.trends).clear();
+    }
 }
 
 /// What the sampler keeps of one drive between ticks.
@@ -118,8 +126,8 @@ async fn run(hub: Arc<Hub>, s: AppState, tx: broadcast::Sender<Arc<Tick>>) {
     let mut interval = tokio::time::interval_at(Instant::now() + PERIOD, PERIOD);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     for n in 0u64.. {
-        // Drives added or removed by a change are followed from the next tick on.
-        // A drive re-created by a change has new channels: it is followed afresh.
+        // Drives added or removed by a change are followed from the next tick on; one
+        // re-created by a change has new channels and is followed afresh.
         let drives = s.line.drives();
         follows.retain(|id, f| {
             drives.get(id).is_some_and(|d| {
@@ -139,7 +147,7 @@ async fn run(hub: Arc<Hub>, s: AppState, tx: broadcast::Sender<Arc<Tick>>) {
         tokio::select! {
             _ = interval.tick() => {}
             _ = async { s.closing.subscribe().wait_for(|c| *c).await.map(|_| ()) } => {
-                hub.stop_if_unwatched(&tx);
+                hub.stop();
                 return;
             }
         }
@@ -155,7 +163,8 @@ async fn run(hub: Arc<Hub>, s: AppState, tx: broadcast::Sender<Arc<Tick>>) {
             (follows, tick)
         });
         let Ok((back, (tick, points))) = work.await else {
-            hub.stop_if_unwatched(&tx);
+            tracing::warn!("the dashboard's sampler failed a tick; live streams restart");
+            hub.stop();
             return;
         };
         follows = back;
