@@ -10,12 +10,12 @@
 mod common;
 
 use std::io::Write;
-use std::net::TcpListener;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use common::linevisor;
-use common::sparkplug::{GUARD, Host, Proc, available, lines_of, metric, start_broker};
+use common::sparkplug::{
+    GUARD, Proc, available, broker_conf, free_port, lines_of, metric, spawn_host, start_broker,
+};
 use serde_json::Value;
 
 #[test]
@@ -26,36 +26,10 @@ fn the_demo_line_as_a_sparkplug_edge_node_seen_by_an_independent_host() {
     let dir = std::env::temp_dir().join(format!("linevisor-spb-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
-    // A port the OS picked, handed to the broker.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let conf = dir.join("mosquitto.conf");
-    std::fs::write(
-        &conf,
-        format!("listener {port} 127.0.0.1\nallow_anonymous true\n"),
-    )
-    .expect("conf");
+    let port = free_port();
+    let conf = broker_conf(&dir, "mosquitto.conf", port, "");
     let mut broker = start_broker(&conf);
-
-    let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/sparkplug_host.py");
-    let mut host = Command::new("python3")
-        .arg(script)
-        .args(["127.0.0.1", &port.to_string(), "plant"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("host");
-    let mut host_in = host.stdin.take().expect("stdin");
-    let mut h = Host {
-        rx: lines_of(host.stdout.take().expect("stdout")),
-        seen: Vec::new(),
-    };
-    let _host = Proc(host);
-    h.until("its subscription", |v| v["type"] == "ready");
+    let (_host, mut host_in, mut h) = spawn_host(port);
 
     let demo = linevisor_config::DEMO_LINE;
     let drives: Vec<String> = demo
@@ -274,34 +248,9 @@ fn a_clean_stop_publishes_ndeath() {
     let dir = std::env::temp_dir().join(format!("linevisor-spb-stop-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let conf = dir.join("mosquitto.conf");
-    std::fs::write(
-        &conf,
-        format!("listener {port} 127.0.0.1\nallow_anonymous true\n"),
-    )
-    .expect("conf");
-    let _broker = start_broker(&conf);
-    let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/sparkplug_host.py");
-    let mut host = Command::new("python3")
-        .arg(script)
-        .args(["127.0.0.1", &port.to_string(), "plant"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("host");
-    let _host_in = host.stdin.take().expect("stdin");
-    let mut h = Host {
-        rx: lines_of(host.stdout.take().expect("stdout")),
-        seen: Vec::new(),
-    };
-    let _host = Proc(host);
-    h.until("its subscription", |v| v["type"] == "ready");
+    let port = free_port();
+    let _broker = start_broker(&broker_conf(&dir, "mosquitto.conf", port, ""));
+    let (_host, _host_in, mut h) = spawn_host(port);
     let config = dir.join("line.toml");
     std::fs::write(
         &config,
