@@ -5,6 +5,7 @@
 //! are read in bit blocks; a drive's own response timeout is what a silent drive holds the line.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use linevisor_config::model::{PointTable, Profile};
 use linevisor_config::{Checked, check_text, modbus_poll_reads, modbus_reads, render_tree};
@@ -68,10 +69,12 @@ fn profile(span_gaps: u32, extra: &str, polled: &str) -> Profile {
 /// Three drives of the holed profile on a 19200-baud line at 150 ms; `drive3` is appended to
 /// the third drive's entry.
 fn check_line(span_gaps: u32, drive3: &str) -> Checked {
+    // One folder per call: the tests run in parallel and each removes its own folder.
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
     let dir: PathBuf = std::env::temp_dir().join(format!(
-        "linevisor-modbus-reads-{}-{span_gaps}-{}",
+        "linevisor-modbus-reads-{}-{}",
         std::process::id(),
-        drive3.len()
+        CALLS.fetch_add(1, Ordering::Relaxed)
     ));
     std::fs::create_dir_all(dir.join("profiles")).expect("temp dir");
     std::fs::write(
