@@ -166,6 +166,9 @@ proptest! {
         } else {
             Command::Disable
         };
+        // The disable's own statusword reads would confirm it at once: the device ignores it
+        // until the newer command has arrived.
+        rig.device.deaf = !motion;
         rig.command(2, older);
         prop_assert!(rig.core.pending().iter().any(|(id, _)| id.0 == 2));
         if state_command(second).is_some() == motion {
@@ -174,6 +177,7 @@ proptest! {
             prop_assert!(rig.reply(2).is_none());
             return Ok(());
         }
+        rig.device.deaf = false;
         rig.command(3, second);
         prop_assert!(matches!(rig.reply(2), Some(Err(CommandError::Superseded))), "{:?}", rig.reply(2));
         (0..40).for_each(|_| rig.cycle());
@@ -200,7 +204,8 @@ proptest! {
         }
         let before = rig.core.state().power().expect("online");
         let t0 = rig.now;
-        // The device ignores every write from now on.
+        // The device ignores every write from now on (also the ones followed by a read at once).
+        rig.device.deaf = true;
         let frozen = rig.device.clone();
         rig.command(1, to_command(c));
         while rig.reply(1).is_none() && rig.now < t0 + TIMEOUT * 3 {

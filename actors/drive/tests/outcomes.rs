@@ -29,10 +29,13 @@ async fn ready(name: &str, options: DriveOptions) -> Bench {
     b
 }
 
-/// A newer state command supersedes a pending one; the newer one completes.
+/// A newer state command supersedes a pending one; the newer one completes. A CiA 402 drive
+/// confirms a state command within its own statusword reads (`fast_state.rs`), before the next
+/// command is taken; a drive with enumerated run commands waits for a cyclic sample, so its
+/// enable is still pending when the quick stop arrives.
 #[tokio::test(start_paused = true)]
 async fn a_newer_state_command_supersedes_a_pending_one() {
-    let b = ready(SERVO, DriveOptions::default()).await;
+    let b = ready(DELTA, DriveOptions::default()).await;
     let (enable, quick_stop) = tokio::join!(
         send_command(&b.handle, Command::Enable(Direction::Forward)),
         send_command(&b.handle, Command::QuickStop),
@@ -80,8 +83,9 @@ async fn newer_motion_commands_supersede_older_ones() {
     assert_eq!(b.device_value("target_velocity"), Some(20.0));
 }
 
-/// Enable needs three transitions, each confirmed by a fresh sample (≥ 3 cycles of 10 ms): a
-/// 15 ms command timeout fails it with `Timeout`, naming the bound and the state reached.
+/// Enable needs three transitions, each a controlword write and a statusword read (60 ms on
+/// this bench's line): a 15 ms command timeout fails it with `Timeout`, naming the bound and
+/// the state reached.
 #[tokio::test(start_paused = true)]
 async fn a_command_not_confirmed_in_time_times_out() {
     let options = DriveOptions {

@@ -205,9 +205,17 @@ async fn reinit_brings_down_and_downloads_again() {
 async fn a_command_pending_at_a_crash_is_aborted() {
     let mut b = Bench::start(SERVO, BenchOptions::default()).await;
     b.ready().await;
-    let enable = send_command(&b.handle, Command::Enable(Direction::Forward));
+    // A CiA 402 enable completes within its own statusword reads, before the crash is taken:
+    // a move, which waits for a fresh sample to release its set-point, is still pending.
+    send_command(&b.handle, Command::Enable(Direction::Forward))
+        .await
+        .expect("enabled");
+    let to = Command::MoveTo {
+        position: 100.0,
+        velocity: None,
+    };
     let crash = async { b.handle.cast(DriveMsg::Crash).expect("crash queued") };
-    let (outcome, ()) = tokio::join!(enable, crash);
+    let (outcome, ()) = tokio::join!(send_command(&b.handle, to), crash);
     assert!(
         matches!(outcome, Err(CommandError::Aborted { .. })),
         "{outcome:?}"

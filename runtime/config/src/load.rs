@@ -13,7 +13,7 @@ use crate::diag::{Diagnostic, Finding, Path, Severity};
 use crate::feasibility::{self, BusLoad};
 use crate::model::{
     BusConfig, BusType, ControlSection, DriveConfig, LineConfig, LineSection, NorthboundSection,
-    Profile,
+    Profile, RealtimeSection,
 };
 use crate::source::{Doc, decode};
 
@@ -127,6 +127,7 @@ pub fn check_text(name: &str, text: &str, base_dir: Option<&FsPath>) -> Checked 
         check::line::check(&decoded, &profiles, &mut findings);
         check::control::check(&decoded, &mut findings);
         check::northbound::check(&decoded, &mut findings);
+        check::realtime::check(&decoded, &mut findings);
         if let (true, Some(section)) = (decoded.complete, decoded.line.take()) {
             let config = LineConfig {
                 line: section,
@@ -134,6 +135,7 @@ pub fn check_text(name: &str, text: &str, base_dir: Option<&FsPath>) -> Checked 
                 drive: decoded.drives.into_iter().map(|(_, d)| d).collect(),
                 control: decoded.control.unwrap_or_default(),
                 northbound: decoded.northbound.unwrap_or_default(),
+                realtime: decoded.realtime.unwrap_or_default(),
             };
             let loads = feasibility::compute(&config, &profiles);
             feasibility::judge(&config, &loads, &mut findings);
@@ -244,6 +246,7 @@ pub(crate) struct Decoded {
     pub(crate) drives: Vec<(usize, DriveConfig)>,
     pub(crate) control: Option<ControlSection>,
     pub(crate) northbound: Option<NorthboundSection>,
+    pub(crate) realtime: Option<RealtimeSection>,
     /// Whether `line.api_listen` is written out (not just defaulted).
     pub(crate) api_listen_given: bool,
     pub(crate) broken_buses: BTreeSet<String>,
@@ -279,6 +282,11 @@ fn decode_line(doc: &Doc<'_>, findings: &mut Vec<Finding>) -> Decoded {
                 out.northbound = decode::<NorthboundSection>(value, 0, &path, findings);
                 out.complete &= findings.len() == before && out.northbound.is_some();
             }
+            "realtime" => {
+                let before = findings.len();
+                out.realtime = decode::<RealtimeSection>(value, 0, &path, findings);
+                out.complete &= findings.len() == before && out.realtime.is_some();
+            }
             "bus" => {
                 for (i, v) in array_of_tables(value, &path, "bus", findings) {
                     let before = findings.len();
@@ -309,8 +317,10 @@ fn decode_line(doc: &Doc<'_>, findings: &mut Vec<Finding>) -> Decoded {
             other => {
                 out.complete = false;
                 findings.push(
-                    Finding::error(0, path.clone(), format!("unknown table \"{other}\""))
-                        .suggest(other, ["line", "bus", "drive", "control", "northbound"]),
+                    Finding::error(0, path.clone(), format!("unknown table \"{other}\"")).suggest(
+                        other,
+                        ["line", "bus", "drive", "control", "northbound", "realtime"],
+                    ),
                 );
             }
         }

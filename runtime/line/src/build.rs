@@ -15,6 +15,7 @@ use crate::tree::drive_subtree;
 use crate::LineError;
 use crate::bus;
 use crate::bus::simulated;
+use crate::exec::Executor;
 use crate::line::{BusEntry, DriveEntry, LineOptions};
 
 /// A bus child and its entry.
@@ -22,12 +23,14 @@ pub(crate) fn bus(
     line: &ValidLine,
     config: &BusConfig,
     first_serial: u32,
+    exec: &Executor,
 ) -> Result<(ChildSpec, BusEntry), LineError> {
     let sim = match config {
         BusConfig::Simulated(s) => Some(simulated::build(line, s, first_serial)?),
         _ => None,
     };
-    let child = bus::child(config, sim)?;
+    let runtime = exec.place(config.id())?;
+    let child = bus::child(config, sim, runtime)?;
     let entry = BusEntry {
         id: config.id().to_owned(),
         handle: child.handle.clone(),

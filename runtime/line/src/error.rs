@@ -34,6 +34,9 @@ pub enum LineError {
         /// Samples seen, and the drive's state.
         reason: String,
     },
+    /// A cycle thread could not get its real-time settings (or could not start).
+    #[error(transparent)]
+    Realtime(#[from] crate::exec::RealtimeError),
     /// The supervision tree refused or failed (a start, a replacement rolled back, ...).
     #[error(transparent)]
     Supervisor(#[from] linevisor_supervisor::SupervisorError),

@@ -8,12 +8,14 @@ mod build;
 mod bus;
 pub mod change;
 mod error;
+pub mod exec;
 mod line;
 mod tree;
 
 pub use bus::BusCtl;
 pub use change::{ApplyReport, Plan};
 pub use error::{ChangeError, LineError};
+pub use exec::{Execution, RealtimeError};
 pub use line::{
     BusEntry, CHANGE_GRACE, ChangeGuard, DriveEntry, LineNotice, LineOptions, RunningLine,
 };

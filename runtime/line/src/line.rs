@@ -18,6 +18,7 @@ use tracing::{info, warn};
 
 use crate::build;
 use crate::bus::BusCtl;
+use crate::exec::{Execution, Executor};
 use crate::tree::{LineTree, LineTreeSpec};
 use crate::{ChangeError, LineError};
 
@@ -85,6 +86,8 @@ pub struct LineOptions {
     /// What a new drive version (upgrade, reconfiguration) or an added drive must show before
     /// a change counts as done; otherwise the change rolls back.
     pub trial: TrialRule,
+    /// Where the buses run: cycle threads as `[realtime]` says, or the caller's runtime.
+    pub execution: Execution,
 }
 
 #[derive(Debug)]
@@ -113,16 +116,19 @@ pub struct RunningLine {
     pub(crate) options: LineOptions,
     /// Serial numbers of simulated units added later stay distinct from those at start.
     pub(crate) next_serial: AtomicU32,
+    /// The cycle threads the buses run on.
+    pub(crate) exec: Executor,
 }
 
 impl RunningLine {
     /// Builds and starts the tree of `line`: buses first, then one subtree per drive.
     pub async fn start(line: &ValidLine, options: LineOptions) -> Result<Self, LineError> {
         let config = &line.config;
+        let exec = Executor::new(&config.realtime, options.execution);
         let mut tree = LineTreeSpec::new(&config.line.name);
         let mut buses = BTreeMap::new();
         for (i, b) in config.bus.iter().enumerate() {
-            let (spec, entry) = build::bus(line, b, 1000 * (i as u32 + 1))?;
+            let (spec, entry) = build::bus(line, b, 1000 * (i as u32 + 1), &exec)?;
             tree = tree.bus(spec);
             buses.insert(entry.id.clone(), entry);
         }
@@ -137,7 +143,13 @@ impl RunningLine {
             drives.insert(d.id.clone(), entry);
         }
         let tree = tree.start(EventBus::default()).await?;
-        info!(line = %config.line.name, buses = buses.len(), drives = drives.len(), "Line started.");
+        info!(
+            line = %config.line.name,
+            buses = buses.len(),
+            drives = drives.len(),
+            cycle_threads = exec.isolated(),
+            "Line started."
+        );
         let first_free_serial = 1000 * (config.bus.len() as u32 + 1);
         Ok(Self {
             name: config.line.name.clone(),
@@ -153,6 +165,7 @@ impl RunningLine {
             notices: broadcast::channel(256).0,
             options,
             next_serial: AtomicU32::new(first_free_serial),
+            exec,
         })
     }
 
@@ -177,6 +190,12 @@ impl RunningLine {
     /// Every running bus, by id.
     pub fn buses(&self) -> BTreeMap<String, BusEntry> {
         self.read().buses.clone()
+    }
+
+    /// The cycle threads by the bus they carry (`shared` for the one shared thread); empty
+    /// when the buses run on the caller's runtime.
+    pub fn cycle_threads(&self) -> BTreeMap<String, String> {
+        self.exec.threads()
     }
 
     /// One bus.

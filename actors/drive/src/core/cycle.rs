@@ -43,14 +43,19 @@ impl DriveCore {
             t.good_sample();
         }
         let t = codec.telemetry(&sample);
-        self.device = Some(device);
-        self.fault_code = t.fault_code;
-        self.refresh_state(out);
         // The read behind this sample was sent at `completed_at - latency`.
         let observed_at = s
             .completed_at
             .checked_sub(s.latency)
             .unwrap_or(s.completed_at);
+        // A statusword read sent after this sample's read has the newer state; on a tie (a
+        // clock too coarse to order them) the statusword read, taken for a command, wins.
+        if self.observed_at.is_none_or(|o| observed_at > o) {
+            self.device = Some(device);
+            self.fault_code = t.fault_code;
+            self.observed_at = Some(observed_at);
+            self.refresh_state(out);
+        }
         if running {
             self.agenda.push_back(Work::StateStep { observed_at });
             self.agenda.push_back(Work::Release { observed_at });

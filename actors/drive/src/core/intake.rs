@@ -42,6 +42,7 @@ impl DriveCore {
                 self.state_cmd = Some(PendingState {
                     cmd: a,
                     seq: Sequence::new(uniform, now, timeout),
+                    fast_reads: self.fast_read_budget(),
                 });
                 // First step at once from the last sample's state; confirmation waits for a
                 // sample read after this acceptance.
@@ -134,7 +135,10 @@ impl DriveCore {
             return;
         };
         match result {
-            Ok(()) => p.seq.wrote(now),
+            Ok(()) => {
+                p.seq.wrote(now);
+                self.read_state_now(id, now, out);
+            }
             Err(e) => {
                 if let Some(p) = self.state_cmd.take() {
                     self.reply(&p.cmd, Err(e), now, out);

@@ -37,6 +37,9 @@ pub struct DriveCore {
     pub(super) state: DriveState,
     /// Last decoded device state.
     pub(super) device: Option<PowerState>,
+    /// When the read behind `device` was sent: a cyclic sample read before a newer acyclic
+    /// statusword read does not overwrite it.
+    pub(super) observed_at: Option<Instant>,
     pub(super) fault_code: Option<u32>,
     /// Setpoints last written or adopted (point → value).
     pub(super) setpoints: BTreeMap<String, f64>,
@@ -76,6 +79,7 @@ impl DriveCore {
             comm_reason: String::new(),
             state: DriveState::Initializing,
             device: None,
+            observed_at: None,
             fault_code: None,
             setpoints: BTreeMap::new(),
             tracker: Tracker::default(),
@@ -205,6 +209,10 @@ impl DriveCore {
                 io: id,
                 points: w.expected.iter().map(|(p, _)| p.clone()).collect(),
             }),
+            Io::StateRead { .. } => out.push(Action::Read {
+                io: id,
+                points: self.status_read_points(),
+            }),
         }
         self.io = Some((id, io));
     }
@@ -221,7 +229,9 @@ impl DriveCore {
             Some(Io::MotionWrite(w)) => self.motion_written(w, result, now, out),
             Some(Io::Release { id, writes }) => self.released(id, &writes, result, now, out),
             // A read is not answered by a write: the read stays outstanding.
-            Some(read @ Io::MotionRead(_)) => self.io = Some((io, read)),
+            Some(read @ (Io::MotionRead(_) | Io::StateRead { .. })) => {
+                self.io = Some((io, read));
+            }
             None => {}
         }
     }
@@ -235,6 +245,7 @@ impl DriveCore {
     ) {
         match self.take_io(io) {
             Some(Io::MotionRead(w)) => self.motion_read(w, result, now, out),
+            Some(Io::StateRead { id, sent_at }) => self.state_read(id, sent_at, result, now, out),
             Some(write) => self.io = Some((io, write)),
             None => {}
         }

@@ -11,7 +11,7 @@
 //!
 //! Files: `intake.rs` (commands: limits, readiness, supersede, deadlines), `sequence.rs` (state
 //! commands, and [`DriveTo`] for the safe states), `motion.rs` (setpoints, readback, release),
-//! `cycle.rs` (samples, failed cycles, comm lost/up, the reported state), `lifecycle.rs` (the
+//! `state_read.rs` (the statusword read after a state command's write), `cycle.rs` (samples, failed cycles, comm lost/up, the reported state), `lifecycle.rs` (the
 //! start-up procedure's turn, the trial), `startup.rs` (the start-up and safe-stop decisions),
 //! `event.rs` (the interface), `ack.rs`, `limits.rs`, `trial.rs`,
 //! `spec.rs` (the settings), `carry.rs` (the carry-over between instances).
@@ -29,6 +29,7 @@ mod pending;
 mod sequence;
 mod spec;
 mod startup;
+mod state_read;
 mod trial;
 
 pub use ack::{resolution, within};

@@ -22,6 +22,8 @@ pub(super) struct Accepted {
 pub(super) struct PendingState {
     pub(super) cmd: Accepted,
     pub(super) seq: Sequence,
+    /// Acyclic statusword reads this command may still take (see `state_read.rs`).
+    pub(super) fast_reads: u8,
 }
 
 /// A motion command in progress.
@@ -93,6 +95,11 @@ pub(super) enum Io {
     State {
         id: CommandId,
         writes: Vec<PointWrite>,
+    },
+    /// A state command's statusword read right after its write, sent at `sent_at`.
+    StateRead {
+        id: CommandId,
+        sent_at: Instant,
     },
     MotionWrite(Written),
     MotionRead(Written),

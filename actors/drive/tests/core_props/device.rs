@@ -64,6 +64,12 @@ pub(crate) struct Device {
     pub(crate) drive: SimulatedDrive,
     stored: BTreeMap<String, u32>,
     pub(crate) silent: bool,
+    /// Acknowledges writes but ignores them (a drive that does not follow its controlword).
+    pub(crate) deaf: bool,
+    /// Reads answered so far (cyclic samples are not counted).
+    pub(crate) reads: u32,
+    /// Acyclic reads fail (timeouts), writes and cyclic samples still go through.
+    pub(crate) unreadable: bool,
 }
 
 impl Device {
@@ -72,6 +78,9 @@ impl Device {
             drive: SimulatedDrive::default(),
             stored: BTreeMap::new(),
             silent: false,
+            deaf: false,
+            reads: 0,
+            unreadable: false,
         }
     }
 
@@ -84,6 +93,9 @@ impl Device {
     pub(crate) fn apply(&mut self, writes: &[PointWrite]) -> Result<(), CommandError> {
         if self.silent {
             return Err(Self::lost());
+        }
+        if self.deaf {
+            return Ok(());
         }
         for w in writes {
             match w.point.as_str() {
@@ -125,10 +137,11 @@ impl Device {
         sample
     }
 
-    pub(crate) fn read(&self, points: &[String]) -> Result<Sample, CommandError> {
-        if self.silent {
+    pub(crate) fn read(&mut self, points: &[String]) -> Result<Sample, CommandError> {
+        if self.silent || self.unreadable {
             return Err(Self::lost());
         }
+        self.reads += 1;
         Ok(self.sample(points.iter().map(String::as_str)))
     }
 

@@ -9,6 +9,7 @@ pub(crate) mod line;
 pub(crate) mod modbus;
 pub(crate) mod northbound;
 pub(crate) mod profile;
+pub(crate) mod realtime;
 pub(crate) mod serial;
 
 use crate::diag::{Finding, Path};

@@ -1,7 +1,9 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{BusConfig, ControlSection, DriveConfig, NorthboundSection, SafeState};
+use super::{
+    BusConfig, ControlSection, DriveConfig, NorthboundSection, RealtimeSection, SafeState,
+};
 
 /// A whole line: the file an integrator writes.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
@@ -21,6 +23,9 @@ pub struct LineConfig {
     /// Northbound: the plant's systems (MQTT Sparkplug B). Optional.
     #[serde(default, skip_serializing_if = "NorthboundSection::is_empty")]
     pub northbound: NorthboundSection,
+    /// Cycle threads, real-time priority, CPU affinity, memory locking. Optional.
+    #[serde(default, skip_serializing_if = "RealtimeSection::is_default")]
+    pub realtime: RealtimeSection,
 }
 
 impl LineConfig {

@@ -5,6 +5,7 @@ pub(crate) mod control;
 mod drive;
 mod line;
 mod northbound;
+mod realtime;
 
 pub use crate::bus::{
     AddressRange, BusConfig, BusType, CanAdapter, CanopenBus, ModbusRtuBus, ModbusTcpBus, Parity,
@@ -16,6 +17,7 @@ pub use line::{LineConfig, LineSection};
 pub use northbound::{
     CommandRole, DRIVE_METRICS, NorthboundSection, SparkplugDrive, SparkplugSection,
 };
+pub use realtime::{CycleThreads, RealtimeSection};
 // The profile model lives in linevisor-core, which protocols and actors read without linking the
 // config language; it is re-exported here so `model::Profile` and friends keep their paths.
 pub use linevisor_core::PowerState;

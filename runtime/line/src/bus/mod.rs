@@ -16,6 +16,7 @@ use linevisor_config::model::BusConfig;
 use linevisor_sim::SimHandle;
 use linevisor_supervisor::{ActorProcessingErr, Deliverable, Worker, WorkerCtx, WorkerSpec};
 use ractor::ActorCell;
+use tokio::runtime::Handle;
 
 use crate::LineError;
 use simulated::CanSegment;
@@ -57,6 +58,8 @@ pub(crate) struct BusWorker {
     /// segment stops them) and take fault injection.
     #[cfg_attr(not(feature = "fault-injection"), allow(dead_code))]
     segment: Option<Arc<CanSegment>>,
+    /// The bus's cycle thread, or `None` for the runtime the line runs on.
+    runtime: Option<Handle>,
 }
 
 /// One running bus instance.
@@ -76,7 +79,16 @@ impl Worker for BusWorker {
         ctx: &WorkerCtx<BusCtl>,
         (): (),
     ) -> Result<BusInstance, ActorProcessingErr> {
-        let actor = self.start.start(ctx.cell()).await?;
+        let actor = match &self.runtime {
+            // Spawned from its cycle thread, the actor and every task it starts run there.
+            Some(rt) => {
+                let (start, cell) = (Arc::clone(&self.start), ctx.cell());
+                rt.spawn(async move { start.start(cell).await })
+                    .await
+                    .map_err(|e| format!("bus start on its cycle thread: {e}"))??
+            }
+            None => self.start.start(ctx.cell()).await?,
+        };
         Ok(BusInstance { _actor: actor })
     }
 
@@ -101,7 +113,11 @@ pub(crate) struct BusChild {
 
 /// The bus child of `config`: a physical bus starts as its kind says (`linevisor_bus::start`),
 /// a simulated one on the line's in-process simulator.
-pub(crate) fn child(config: &BusConfig, sim: Option<SimHandle>) -> Result<BusChild, LineError> {
+pub(crate) fn child(
+    config: &BusConfig,
+    sim: Option<SimHandle>,
+    runtime: Option<Handle>,
+) -> Result<BusChild, LineError> {
     let unsupported = |why: &'static str| LineError::UnsupportedBus {
         bus: config.id().to_owned(),
         kind: config.bus_type().name().to_owned(),
@@ -121,6 +137,7 @@ pub(crate) fn child(config: &BusConfig, sim: Option<SimHandle>) -> Result<BusChi
             start: Arc::clone(&start),
             bus: bus.clone(),
             segment: segment.clone(),
+            runtime: runtime.clone(),
         };
         Ok((worker, ()))
     });

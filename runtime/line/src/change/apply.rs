@@ -253,7 +253,7 @@ impl RunningLine {
             .iter()
             .find(|b| b.id() == id)
             .ok_or_else(|| LineError::UnknownBus(id.to_owned()))?;
-        let (spec, entry) = build::bus(line, config, 1000 * self.serial())?;
+        let (spec, entry) = build::bus(line, config, 1000 * self.serial(), &self.exec)?;
         self.tree.buses.add_child(spec).await?;
         self.write().buses.insert(id.to_owned(), entry);
         Ok(())
@@ -265,6 +265,7 @@ impl RunningLine {
             .ok_or_else(|| LineError::UnknownBus(id.to_owned()))?;
         self.tree.buses.remove_child(id).await?;
         self.write().buses.remove(id);
+        self.exec.release(id);
         Ok(entry)
     }
 
