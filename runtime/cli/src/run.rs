@@ -42,6 +42,10 @@ pub(crate) fn run(
     if !live {
         crate::init_logs();
     }
+    if let Err(e) = realtime_process(&line) {
+        eprintln!("error: {e}");
+        return ExitCode::from(1);
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -53,6 +57,20 @@ pub(crate) fn run(
         }
     };
     rt.block_on(run_line(line, config, live, duration, api))
+}
+
+/// `[realtime]` settings of the whole process, before any thread starts: the affinity of
+/// everything but the cycle threads (inherited by every thread started later), and memory
+/// locking. The cycle threads take their own settings when the line starts them.
+fn realtime_process(line: &ValidLine) -> Result<(), linevisor_line::RealtimeError> {
+    let r = &line.config.realtime;
+    if !r.other_cpus.is_empty() {
+        linevisor_line::exec::pin_current_thread("linevisor", &r.other_cpus)?;
+    }
+    if r.lock_memory {
+        linevisor_line::exec::lock_memory()?;
+    }
+    Ok(())
 }
 
 async fn run_line(

@@ -103,7 +103,15 @@ impl CycleThread {
         let label = format!("cycle thread {name}");
         let (ready_tx, ready_rx) = mpsc::sync_channel(1);
         let (stop, stopped) = oneshot::channel::<()>();
-        let (cpus, priority) = (settings.cpus.clone(), settings.priority);
+        // Threads inherit the affinity of the thread that starts them, which `other_cpus`
+        // may have narrowed: without `cpus`, a cycle thread may run on any CPU.
+        let cpus = if settings.cpus.is_empty() && !settings.other_cpus.is_empty() {
+            let online = std::thread::available_parallelism().map_or(1, usize::from);
+            (0..online).collect()
+        } else {
+            settings.cpus.clone()
+        };
+        let priority = settings.priority;
         let thread_label = label.clone();
         std::thread::Builder::new()
             .name(name.clone())
