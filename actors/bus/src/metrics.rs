@@ -75,6 +75,9 @@ pub struct Counters {
     pub restorations: u64,
     /// Cycles skipped because they were overdue by a whole period.
     pub missed_cycles: u64,
+    /// Cycles started late (by more than a tenth of the period, less than a whole one): sent
+    /// late rather than skipped.
+    pub late_cycles: u64,
     /// Events dropped because a drive's sink was full.
     pub overruns: u64,
     /// Samples delivered.

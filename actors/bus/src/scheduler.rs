@@ -79,13 +79,20 @@ pub(crate) struct Taken<R> {
     pub(crate) txns: Vec<PollTxn<R>>,
     /// (unit, cycles skipped because they were overdue by a whole period).
     pub(crate) missed: Vec<(u8, u64)>,
+    /// Units whose cycle started late, by more than [`LATE_FRACTION`] of its period but less
+    /// than a whole period: sent late, not skipped.
+    pub(crate) late: Vec<u8>,
 }
+
+/// A cycle started later than this share of its period after its slot counts as late.
+pub(crate) const LATE_FRACTION: u32 = 10;
 
 impl<R> Default for Taken<R> {
     fn default() -> Self {
         Self {
             txns: Vec::new(),
             missed: Vec::new(),
+            late: Vec::new(),
         }
     }
 }
@@ -209,6 +216,11 @@ impl<P: PollPlan> Scheduler<P> {
                 taken.missed.push((id, seq - u.next_seq));
             }
             u.next_seq = seq.saturating_add(1);
+            // Late by less than a period: sent late (a drive wants the newest state; a
+            // skipped slot is counted as missed above, never sent in a catch-up burst).
+            if !demoted && now.saturating_duration_since(u.at(seq)) > u.period / LATE_FRACTION {
+                taken.late.push(id);
+            }
             u.cycle = Some(Cycle {
                 seq,
                 epoch: u.epoch,

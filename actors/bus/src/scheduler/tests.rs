@@ -141,10 +141,11 @@ async fn a_cycle_overdue_by_a_whole_period_is_skipped_and_counted() {
     assert_eq!(sample.blocks, [vec![7, 8]]);
     assert_eq!(s.next_due(&b), Some(t0 + Duration::from_millis(10)));
 
-    // 35 ms: cycles 1 and 2 are overdue by a whole period; 3 (due at 30 ms) runs.
+    // 35 ms: cycles 1 and 2 are overdue by a whole period; 3 (due at 30 ms) runs, late.
     advance(Duration::from_millis(35)).await;
     let taken = s.take(Instant::now(), 1, 2, &mut b);
     assert_eq!(taken.missed, [(1, 2)]);
+    assert_eq!(taken.late, [1]);
     let t = &taken.txns[0];
     assert_eq!(t.seq, 3);
     let sample = s.complete(t, vec![1, 2], Instant::now()).unwrap();
@@ -338,4 +339,43 @@ async fn with_every_unit_demoted_probes_keep_to_the_period_until_the_line_is_bac
     assert!(!s.probe_freely(&b, later));
     assert!(b.take_probe(2, later));
     assert!(!b.take_probe(2, later + Duration::from_millis(100)));
+}
+
+/// A cycle started within a tenth of its period after its slot is on time; later than that,
+/// it is sent late and counted late; overdue by a whole period, the slots passed are skipped
+/// (missed) and the current one is sent, late if it is.
+#[tokio::test(start_paused = true)]
+async fn late_cycles_are_sent_and_counted_apart_from_skipped_ones() {
+    let mut s = Scheduler::<Modbus>::default();
+    let mut b = Breakers::new(3, Duration::from_secs(1));
+    let t0 = Instant::now();
+    let (a, _rx) = attach(1, vec![ReadBlock::holding(0, 2)], 10);
+    s.attach(a, &UnitOptions::default(), t0);
+    let mut run = |at: Duration| {
+        let taken = s.take(t0 + at, 1, 2, &mut b);
+        let t = taken.txns[0].clone();
+        s.complete(&t, vec![0, 0], t0 + at);
+        (t.seq, taken.late, taken.missed)
+    };
+    assert_eq!(run(Duration::ZERO), (0, vec![], vec![]));
+    assert_eq!(
+        run(Duration::from_millis(11)),
+        (1, vec![], vec![]),
+        "1 ms: on time"
+    );
+    assert_eq!(
+        run(Duration::from_millis(24)),
+        (2, vec![1], vec![]),
+        "4 ms: late"
+    );
+    assert_eq!(
+        run(Duration::from_millis(51)),
+        (5, vec![], vec![(1, 2)]),
+        "skips 3 and 4"
+    );
+    assert_eq!(
+        run(Duration::from_millis(68)),
+        (6, vec![1], vec![]),
+        "8 ms: late"
+    );
 }

@@ -186,6 +186,11 @@ pub(crate) async fn metrics(
             |m| m.counters.missed_cycles,
         ),
         (
+            "linevisor_bus_late_cycles_total",
+            "Cycles started late by more than a tenth of the period (sent late, not skipped).",
+            |m| m.counters.late_cycles,
+        ),
+        (
             "linevisor_bus_link_losses_total",
             "Times the link was lost.",
             |m| m.link_losses,

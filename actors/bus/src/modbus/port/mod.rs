@@ -248,6 +248,9 @@ impl PortTask {
             for (unit, n) in taken.missed {
                 m.count(unit, n, |c| &mut c.missed_cycles);
             }
+            for unit in taken.late {
+                m.count(unit, 1, |c| &mut c.late_cycles);
+            }
             drop(m);
             batch.extend(taken.txns.into_iter().map(Txn::Poll));
         }

@@ -284,6 +284,9 @@ impl PortTask {
         for (unit, n) in taken.missed {
             m.count(unit, n, |c| &mut c.missed_cycles);
         }
+        for unit in taken.late {
+            m.count(unit, 1, |c| &mut c.late_cycles);
+        }
         drop(m);
         taken.txns.into_iter().next().map(Txn::Poll)
     }
