@@ -7,6 +7,17 @@
 //!    and jitter, compared with run 1; the crashed drive's restart → first good sample (p50/p99).
 //! 3. Command acknowledgement (set velocity → confirmed by readback), p50/p99, during run 1.
 //!
+//! 4. Lateness: cycles whose read started more than 1 ms (a tenth of the period) after their
+//!    slot (sent late), apart from the missed ones (skipped, overdue by a whole period).
+//!
+//! Execution (issue 17), from the environment:
+//! - `LINEVISOR_BENCH_EXECUTION=caller` runs the buses on the bench's own runtime (as before
+//!   cycle threads); otherwise each bus has its cycle thread.
+//! - `LINEVISOR_BENCH_REALTIME` is the body of a `[realtime]` section, e.g.
+//!   `priority = 50\ncpus = [1]\nother_cpus = [0]` (written with real newlines or `;`).
+//! - `LINEVISOR_BENCH_STRESS=N` runs `stress-ng --cpu N` (Debian package) in another process
+//!   during both runs: the contention benchmark.
+//!
 //! Run: `cargo bench -p linevisor-line --bench line` (LINEVISOR_BENCH_SECONDS overrides 60 s).
 #![allow(clippy::print_stdout)]
 
@@ -15,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use linevisor_config::{ValidLine, check_text};
 use linevisor_drive::{Command, DriveMsg, TelemetrySample, send_command, snapshot};
-use linevisor_line::{LineOptions, RunningLine};
+use linevisor_line::{Execution, LineOptions, RunningLine};
 use linevisor_profile::Direction;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -27,8 +38,11 @@ fn emit(metric: &str, value: f64, unit: &str) {
     println!(r#"{{"bench":"line","metric":"{metric}","value":{value:.3},"unit":"{unit}"}}"#);
 }
 
-fn config() -> ValidLine {
+fn config(realtime: &str) -> ValidLine {
     let mut s = String::from("[line]\nname = \"bench\"\ncycle_ms = 10\n");
+    if !realtime.is_empty() {
+        let _ = write!(s, "\n[realtime]\n{}\n", realtime.replace(';', "\n"));
+    }
     for b in 0..SEGMENTS {
         let _ = write!(
             s,
@@ -84,7 +98,7 @@ fn cpu_and_rss() -> (f64, f64) {
 }
 
 /// Completion offsets (ms) of every drive but `skip`, collected for `window`.
-async fn collect(line: &RunningLine, window: Duration, skip: Option<&str>) -> Vec<f64> {
+async fn collect(line: &RunningLine, window: Duration, skip: Option<&str>) -> Vec<(f64, f64)> {
     let mut tasks = Vec::new();
     for d in line
         .drives()
@@ -97,7 +111,10 @@ async fn collect(line: &RunningLine, window: Duration, skip: Option<&str>) -> Ve
             let mut offsets = Vec::new();
             loop {
                 match tokio::time::timeout_at(end, rx.recv()).await {
-                    Ok(Ok(s)) => offsets.push(offset_ms(&s)),
+                    Ok(Ok(s)) => {
+                        let o = offset_ms(&s);
+                        offsets.push((o, lateness_ms(o, &s)));
+                    }
                     Ok(Err(RecvError::Lagged(_))) => {}
                     Ok(Err(RecvError::Closed)) | Err(_) => return offsets,
                 }
@@ -115,6 +132,11 @@ fn offset_ms(s: &TelemetrySample) -> f64 {
     (s.completed_at - s.scheduled_at).as_secs_f64() * 1e3
 }
 
+/// How late the cycle's first read went out after its slot (ms).
+fn lateness_ms(offset_ms: f64, s: &TelemetrySample) -> f64 {
+    offset_ms - s.latency.as_secs_f64() * 1e3
+}
+
 async fn missed(line: &RunningLine, skip: Option<&str>) -> u64 {
     let mut n = 0;
     for d in line
@@ -130,17 +152,55 @@ async fn missed(line: &RunningLine, skip: Option<&str>) -> u64 {
     n
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
+fn main() {
+    let realtime = std::env::var("LINEVISOR_BENCH_REALTIME").unwrap_or_default();
+    let line = config(&realtime);
+    // As `linevisor run` does: everything but the cycle threads on `other_cpus`.
+    let others = &line.config.realtime.other_cpus;
+    if !others.is_empty() {
+        linevisor_line::exec::pin_current_thread("bench", others).expect("other_cpus");
+    }
+    let stress = std::env::var("LINEVISOR_BENCH_STRESS")
+        .ok()
+        .and_then(|n| n.parse::<u32>().ok())
+        .map(|n| {
+            std::process::Command::new("stress-ng")
+                .args(["--cpu", &n.to_string(), "--quiet"])
+                .spawn()
+                .expect("stress-ng (Debian package stress-ng)")
+        });
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(run(line, &realtime));
+    if let Some(mut child) = stress {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+async fn run(config: ValidLine, realtime: &str) {
     let seconds: u64 = std::env::var("LINEVISOR_BENCH_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(60);
     let window = Duration::from_secs(seconds);
     linevisor_supervisor::install_panic_hook();
-    let line = RunningLine::start(&config(), LineOptions::default())
+    let caller = std::env::var("LINEVISOR_BENCH_EXECUTION").is_ok_and(|e| e == "caller");
+    let options = LineOptions {
+        execution: if caller {
+            Execution::CallerRuntime
+        } else {
+            Execution::FromConfig
+        },
+        ..LineOptions::default()
+    };
+    let line = RunningLine::start(&config, options)
         .await
         .expect("line starts");
+    let threads = line.cycle_threads().len();
     // Let every drive finish its start-up procedure.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let commander = line.drive("d007").unwrap().handle.clone();
@@ -169,7 +229,7 @@ async fn main() {
         }
         lat
     });
-    let mut calm = collect(&line, window, Some(VICTIM)).await;
+    let calm = collect(&line, window, Some(VICTIM)).await;
     let (cpu1, rss) = cpu_and_rss();
     let mut acks = acks.await.unwrap_or_default();
     let missed_calm = missed(&line, Some(VICTIM)).await - missed_before;
@@ -203,11 +263,33 @@ async fn main() {
         restart_ms
     });
     let missed_before = missed(&line, Some(VICTIM)).await;
-    let mut storm = collect(&line, window, Some(VICTIM)).await;
+    let storm = collect(&line, window, Some(VICTIM)).await;
     let mut restarts = crasher.await.unwrap_or_default();
     let missed_storm = missed(&line, Some(VICTIM)).await - missed_before;
     let _ = line.shutdown().await;
 
+    let split = |v: Vec<(f64, f64)>| -> (Vec<f64>, Vec<f64>) { v.into_iter().unzip() };
+    let (mut calm, mut calm_late) = split(calm);
+    let (mut storm, mut storm_late) = split(storm);
+    let late = |v: &[f64]| v.iter().filter(|&&l| l > 1.0).count() as f64;
+    println!(
+        r#"{{"bench":"line","metric":"setup","execution":"{}","cycle_threads":{threads},"realtime":"{}","stress_cpus":{}}}"#,
+        if caller { "caller" } else { "cycle_threads" },
+        realtime.replace('\n', ";").replace('"', "'"),
+        std::env::var("LINEVISOR_BENCH_STRESS").unwrap_or_else(|_| "0".into()),
+    );
+    emit("undisturbed_late_cycles", late(&calm_late), "count");
+    emit(
+        "undisturbed_lateness_p99_ms",
+        pct(&mut calm_late, 0.99),
+        "ms",
+    );
+    emit("crash_run_sibling_late_cycles", late(&storm_late), "count");
+    emit(
+        "crash_run_sibling_lateness_p99_ms",
+        pct(&mut storm_late, 0.99),
+        "ms",
+    );
     emit("drives", DRIVES as f64, "count");
     emit("seconds_per_run", seconds as f64, "s");
     emit("undisturbed_samples", calm.len() as f64, "count");
