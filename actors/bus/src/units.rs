@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use tokio::time::Instant;
 use tracing::{info, warn};
@@ -28,15 +29,30 @@ pub(crate) struct Units<P: PollPlan> {
     pub(crate) metrics: Arc<Mutex<Metrics>>,
     /// Units told `CommLost`, to be told `CommRestored`.
     told_lost: BTreeSet<u8>,
+    /// Spread first attachments over the period ([`phase`]); off: every unit is due at once.
+    stagger: bool,
+    /// Units attached before: attached again (a drive restarted), a unit is due at once, so
+    /// that a restart costs its drive no cycle.
+    seen: BTreeSet<u8>,
+}
+
+/// The phase of the `k`-th attachment within its period: the fractional parts of `k / φ`
+/// spread any number of units evenly over the period, without knowing how many will come, so
+/// that units attached together do not all poll at the start of every period.
+pub(crate) fn phase(k: u64, period: Duration) -> Duration {
+    const INV_PHI: f64 = 0.618_033_988_749_894_9;
+    period.mul_f64((k as f64 * INV_PHI).fract())
 }
 
 impl<P: PollPlan> Units<P> {
-    pub(crate) fn new(breakers: Breakers, metrics: Arc<Mutex<Metrics>>) -> Self {
+    pub(crate) fn new(breakers: Breakers, metrics: Arc<Mutex<Metrics>>, stagger: bool) -> Self {
         Self {
             sched: Scheduler::default(),
             breakers,
             metrics,
             told_lost: BTreeSet::new(),
+            stagger,
+            seen: BTreeSet::new(),
         }
     }
 
@@ -48,7 +64,8 @@ impl<P: PollPlan> Units<P> {
         self.metrics().count(unit, 1, field);
     }
 
-    /// Attaches a unit; `down` is the link's error while it is down.
+    /// Attaches a unit; the first attachment of a unit is due at its phase of the period (see
+    /// [`phase`]), a later one at once. `down` is the link's error while it is down.
     pub(crate) fn attach(
         &mut self,
         a: Attach<P::Block>,
@@ -57,7 +74,13 @@ impl<P: PollPlan> Units<P> {
         down: Option<BusError>,
     ) {
         let unit = a.unit;
-        if self.sched.attach(a, options, now) {
+        let k = self.seen.len() as u64;
+        let first = if self.stagger && self.seen.insert(unit) {
+            now + phase(k, a.period)
+        } else {
+            now
+        };
+        if self.sched.attach(a, options, first) {
             info!(
                 unit,
                 "Unit re-attached; the previous attachment is replaced."
@@ -208,6 +231,31 @@ impl<P: PollPlan> Units<P> {
         for unit in self.sched.attached() {
             let error = e.clone();
             self.emit(unit, BusEvent::CommLost { unit, error });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::phase;
+    use std::time::Duration;
+
+    /// However many units come, their phases lie within the period, the first at its start,
+    /// and no gap between neighbours exceeds 3/n of the period (no burst, no crowding).
+    #[test]
+    fn phases_spread_any_number_of_units_over_the_period() {
+        let period = Duration::from_millis(10);
+        assert_eq!(phase(0, period), Duration::ZERO);
+        for n in 2..=247u64 {
+            let mut p: Vec<Duration> = (0..n).map(|k| phase(k, period)).collect();
+            assert!(p.iter().all(|&x| x < period));
+            p.sort();
+            p.push(period);
+            let widest = p.windows(2).map(|w| w[1] - w[0]).max().unwrap();
+            assert!(
+                widest.as_secs_f64() <= 3.0 / n as f64 * period.as_secs_f64(),
+                "{n} units: a gap of {widest:?}"
+            );
         }
     }
 }

@@ -19,7 +19,7 @@ async fn a_write_queued_behind_pending_polls_is_sent_next() {
     let mut spec = rtu_spec(115_200);
     spec.response_timeout_ms = 5000;
     let opener = line.opener(service.clone(), 115_200, None);
-    let (bus, _join) = spawn(BusSpec::Rtu(spec), opener, options(100)).await;
+    let (bus, _join) = spawn(BusSpec::Rtu(spec), opener, unstaggered(100)).await;
 
     // Unit 1's first poll is held by the device; units 2 and 3 are due meanwhile.
     let (entered, release) = service.hold_next(1);

@@ -22,7 +22,7 @@ async fn three_units_on_one_pty_line_are_polled_in_turn_with_the_right_words() {
     let mut spec = rtu_spec(115_200);
     // Generous: a loaded CI machine must not turn into a false timeout.
     spec.response_timeout_ms = 2000;
-    let (bus, _join) = spawn(BusSpec::Rtu(spec), once(master), options(50)).await;
+    let (bus, _join) = spawn(BusSpec::Rtu(spec), once(master), unstaggered(50)).await;
 
     let (sink, mut rx) = mpsc::channel(256);
     let blocks = |unit: u8| {

@@ -68,6 +68,7 @@ fn options() -> BusOptions {
         queue_capacity: 64,
         reopen_backoff: Retry::new(Duration::from_millis(100), Duration::from_secs(2))
             .with_jitter(0.0, || 0.0),
+        stagger: true,
     }
 }
 

@@ -133,6 +133,7 @@ impl Actor for ModbusBus {
             settings.clone(),
             args.opener,
             args.options.reopen_backoff,
+            args.options.stagger,
             Arc::clone(&metrics),
             Arc::clone(&wire),
             inbox,

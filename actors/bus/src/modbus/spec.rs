@@ -57,14 +57,17 @@ pub struct BusOptions {
     pub queue_capacity: usize,
     /// Delay between reopen attempts after the link is lost.
     pub reopen_backoff: Retry,
+    /// Spread the units' polls over the period instead of polling all at its start.
+    pub stagger: bool,
 }
 
 impl Default for BusOptions {
-    /// 64 queued requests; reopen backoff 100 ms doubling to 10 s, 50 % jitter.
+    /// 64 queued requests; reopen backoff 100 ms doubling to 10 s, 50 % jitter; staggered polls.
     fn default() -> Self {
         Self {
             queue_capacity: 64,
             reopen_backoff: Retry::new(Duration::from_millis(100), Duration::from_secs(10)),
+            stagger: true,
         }
     }
 }
@@ -74,6 +77,7 @@ impl fmt::Debug for BusOptions {
         f.debug_struct("BusOptions")
             .field("queue_capacity", &self.queue_capacity)
             .field("reopen_backoff", &self.reopen_backoff)
+            .field("stagger", &self.stagger)
             .finish()
     }
 }

@@ -121,6 +121,7 @@ impl Actor for SerialBus {
             settings.clone(),
             args.opener,
             args.options.reopen_backoff,
+            args.options.stagger,
             Arc::clone(&metrics),
             Arc::clone(&wire),
             inbox,

@@ -106,12 +106,22 @@ pub fn tcp_spec(address: String) -> ModbusTcpBus {
     }
 }
 
-/// Reopen backoff without jitter, from `initial_ms` doubling.
+/// Reopen backoff without jitter, from `initial_ms` doubling; staggered polls.
 pub fn options(initial_ms: u64) -> BusOptions {
     BusOptions {
         queue_capacity: 16,
         reopen_backoff: Retry::new(Duration::from_millis(initial_ms), Duration::from_secs(10))
             .with_jitter(0.0, || 0.0),
+        stagger: true,
+    }
+}
+
+/// As [`options`], with every unit's first poll due at once (for tests of the order in which
+/// polls due together go out).
+pub fn unstaggered(initial_ms: u64) -> BusOptions {
+    BusOptions {
+        stagger: false,
+        ..options(initial_ms)
     }
 }
 

@@ -58,13 +58,18 @@ impl PortTask {
         s: Settings,
         opener: Box<dyn Opener>,
         backoff: Retry,
+        stagger: bool,
         metrics: Arc<Mutex<Metrics>>,
         wire: Arc<Wire>,
         inbox: Inbox,
     ) -> Self {
         Self {
             reopen: Reopen::new(opener.describe(), backoff),
-            units: Units::new(Breakers::new(s.demote_after, s.probe_interval), metrics),
+            units: Units::new(
+                Breakers::new(s.demote_after, s.probe_interval),
+                metrics,
+                stagger,
+            ),
             s,
             opener,
             client: None,

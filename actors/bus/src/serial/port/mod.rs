@@ -126,6 +126,7 @@ impl PortTask {
         s: Settings,
         opener: Box<dyn Opener>,
         backoff: Retry,
+        stagger: bool,
         metrics: Arc<Mutex<Metrics>>,
         wire: Arc<Wire>,
         inbox: Inbox,
@@ -133,7 +134,7 @@ impl PortTask {
         let breakers = Breakers::new(s.demote_after, s.probe_interval);
         Self {
             reopen: Reopen::new(opener.describe(), backoff),
-            units: Units::new(breakers, metrics),
+            units: Units::new(breakers, metrics, stagger),
             s,
             opener,
             port: None,
