@@ -169,14 +169,19 @@ async fn transactions(running: &RunningLine) -> u64 {
     m.counters.transactions
 }
 
-/// Sends `command`, returns the time to its acknowledgement, in a state of `want`.
-async fn timed(running: &RunningLine, command: Command, want: &[PowerState]) -> f64 {
+/// Sends `command`, returns the time to its acknowledgement, in a state of `want`; a refused
+/// command is an error (the line's, counted), an acknowledgement in another state a bug.
+async fn timed(
+    running: &RunningLine,
+    command: Command,
+    want: &[PowerState],
+) -> Result<f64, String> {
     let d = running.drive(DRIVE).unwrap_or_else(|| panic!("{DRIVE}"));
     let t0 = Instant::now();
     let ack = tokio::time::timeout(GUARD, send_command(&d.handle, command))
         .await
         .unwrap_or_else(|_| panic!("{command:?}: no reply within {GUARD:?}"))
-        .unwrap_or_else(|e| panic!("{command:?}: {e}"));
+        .map_err(|e| format!("{command:?}: {e}"))?;
     let took = t0.elapsed().as_secs_f64() * 1e3;
     let state = ack.state.power();
     assert!(
@@ -184,7 +189,20 @@ async fn timed(running: &RunningLine, command: Command, want: &[PowerState]) -> 
         "{command:?} acknowledged in {:?}",
         ack.state
     );
-    took
+    Ok(took)
+}
+
+/// After a failed command: back to switch-on-disabled.
+async fn recover(running: &RunningLine, cycle: Duration) {
+    let disabled = [PowerState::SwitchOnDisabled];
+    for _ in 0..10 {
+        let _ = timed(running, Command::FaultReset, &disabled).await;
+        if timed(running, Command::Disable, &disabled).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(cycle).await;
+    }
+    panic!("the drive does not return to switch-on-disabled");
 }
 
 #[derive(Debug, Default)]
@@ -195,6 +213,7 @@ struct Times {
     quick_stop: Vec<f64>,
     fault_reset: Vec<f64>,
     statusword_read: Vec<f64>,
+    read_errors: u32,
 }
 
 /// One acyclic statusword read per trial, on the drive's own bus and unit.
@@ -214,33 +233,41 @@ async fn statusword_reads(
     for k in 0..trials {
         tokio::time::sleep(cycle * k as u32 / trials as u32).await;
         let t0 = Instant::now();
-        link.read(&["statusword"])
-            .await
-            .unwrap_or_else(|e| panic!("statusword read: {e}"));
-        t.statusword_read.push(t0.elapsed().as_secs_f64() * 1e3);
+        match link.read(&["statusword"]).await {
+            Ok(_) => t.statusword_read.push(t0.elapsed().as_secs_f64() * 1e3),
+            Err(e) => {
+                eprintln!("statusword read: {e}");
+                t.read_errors += 1;
+            }
+        }
     }
 }
 
-async fn trial(running: &RunningLine, sim: &SimHandle, phase: Duration, t: &mut Times) {
+async fn trial(
+    running: &RunningLine,
+    sim: &SimHandle,
+    phase: Duration,
+    t: &mut Times,
+) -> Result<(), String> {
     let d = running.drive(DRIVE).unwrap_or_else(|| panic!("{DRIVE}"));
     let enable = Command::Enable(Direction::Forward);
     let enabled = [PowerState::OperationEnabled];
     let disabled = [PowerState::SwitchOnDisabled];
     tokio::time::sleep(phase).await;
     let before = transactions(running).await;
-    t.enable.push(timed(running, enable, &enabled).await);
+    t.enable.push(timed(running, enable, &enabled).await?);
     t.enable_transactions
         .push((transactions(running).await - before) as f64);
     tokio::time::sleep(phase).await;
     t.disable
-        .push(timed(running, Command::Disable, &disabled).await);
-    timed(running, enable, &enabled).await;
+        .push(timed(running, Command::Disable, &disabled).await?);
+    timed(running, enable, &enabled).await?;
     tokio::time::sleep(phase).await;
     // The simulated servo's quick stop ends in switch-on-disabled once it stands still.
     let stopped = [PowerState::QuickStopActive, PowerState::SwitchOnDisabled];
     t.quick_stop
-        .push(timed(running, Command::QuickStop, &stopped).await);
-    timed(running, Command::Disable, &disabled).await;
+        .push(timed(running, Command::QuickStop, &stopped).await?);
+    timed(running, Command::Disable, &disabled).await?;
     let mut events = d.channels.events.subscribe();
     sim.inject_fault(UNIT, Some(0x2310))
         .unwrap_or_else(|e| panic!("{e}"));
@@ -250,7 +277,8 @@ async fn trial(running: &RunningLine, sim: &SimHandle, phase: Duration, t: &mut 
     .await;
     tokio::time::sleep(phase).await;
     t.fault_reset
-        .push(timed(running, Command::FaultReset, &disabled).await);
+        .push(timed(running, Command::FaultReset, &disabled).await?);
+    Ok(())
 }
 
 fn report(name: &str, values: &[f64], cycle_ms: f64) {
@@ -299,9 +327,19 @@ fn main() {
         assert_eq!(s.state, DriveState::Power(PowerState::SwitchOnDisabled));
         let mut t = Times::default();
         statusword_reads(&running, &profile, cycle, trials, &mut t).await;
-        for k in 0..trials {
-            let phase = cycle * k as u32 / trials as u32;
-            trial(&running, &wire.sim, phase, &mut t).await;
+        let (mut done, mut errors) = (0, 0u32);
+        while done < trials {
+            let phase = cycle * done as u32 / trials as u32;
+            match trial(&running, &wire.sim, phase, &mut t).await {
+                Ok(()) => done += 1,
+                Err(e) => {
+                    // The samples before the failure stand; the trial is run again.
+                    errors += 1;
+                    eprintln!("trial {done}: {e}; running it again");
+                    assert!(errors as usize <= trials, "more command errors than trials");
+                    recover(&running, cycle).await;
+                }
+            }
         }
         let c = cycle_ms as f64;
         emit("trials", trials as f64, "trials");
@@ -328,6 +366,18 @@ fn main() {
             "enable_over_statusword_read_p50_ratio",
             median(&t.enable) / median(&t.statusword_read),
             "ratio",
+        );
+        emit("command_errors", f64::from(errors), "commands");
+        emit("statusword_read_errors", f64::from(t.read_errors), "reads");
+        let bus = running.bus("rs485").unwrap_or_else(|| panic!("rs485"));
+        let m = bus.handle.metrics().await.unwrap_or_else(|e| panic!("{e}"));
+        let c = &m.counters;
+        emit("bus_transactions", c.transactions as f64, "transactions");
+        emit("bus_timeouts", c.timeouts as f64, "transactions");
+        emit(
+            "bus_crc_and_framing_errors",
+            (c.crc_errors + c.framing_errors) as f64,
+            "transactions",
         );
         let _ = running.shutdown().await;
         drop(wire);
