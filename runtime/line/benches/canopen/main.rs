@@ -10,9 +10,15 @@
 //! 3. A node's power cycle (unit swap: boot-up with a new serial number) → drive ready again
 //!    (re-booted, PDOs re-mapped, re-parameterised) → operation enabled after an enable
 //!    command, p50/p99 over `CYCLES` power cycles.
+//! 4. Boot of the 8 nodes under `pdo_mapping = "auto"` vs `"configure"` (`boot.rs`), at a line
+//!    start and at a bus restart; the reference is the other policy in the same run.
 //!
-//! Run: `cargo bench -p linevisor-line --bench canopen` (LINEVISOR_BENCH_SECONDS overrides 20).
+//! Run: `cargo bench -p linevisor-line --bench canopen` (LINEVISOR_BENCH_SECONDS overrides the
+//! 20 s of phase 1; LINEVISOR_BENCH_TRIALS the 10 boots of each policy in phase 4).
 #![allow(clippy::print_stdout)]
+
+mod boot;
+mod remaps;
 
 use linevisor_drive::PowerState;
 use std::fmt::Write as _;
@@ -30,6 +36,7 @@ const DRIVES: u8 = 8;
 const PERIOD: Duration = Duration::from_millis(10);
 const CRASHES: usize = 10;
 const CYCLES: usize = 20;
+const BOOTS: usize = 10;
 
 fn emit(metric: &str, value: f64, unit: &str) {
     println!(r#"{{"bench":"canopen","metric":"{metric}","value":{value:.3},"unit":"{unit}"}}"#);
@@ -275,6 +282,11 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(20);
+    let boots = std::env::var("LINEVISOR_BENCH_TRIALS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(BOOTS);
+    remaps::install();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -312,5 +324,6 @@ fn main() {
         crash_isolation(&running).await;
         power_cycles(&running).await;
         let _ = running.shutdown().await;
+        boot::policies(&config(), boots).await;
     });
 }
