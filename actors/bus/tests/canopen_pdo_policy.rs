@@ -96,12 +96,17 @@ async fn boot(rig: &Rig, policy: MappingPolicy) -> (Result<(), String>, mpsc::Re
 }
 
 async fn writes(rig: &Rig) -> Vec<u16> {
-    let s = rig.node.status().await.expect("node");
-    s.sdo_writes
-        .iter()
-        .map(|(i, _, _)| *i)
+    all_writes(rig)
+        .await
+        .into_iter()
         .filter(|i| (0x1400..0x1C00).contains(i))
         .collect()
+}
+
+/// Every object the node was written (heartbeat period included).
+async fn all_writes(rig: &Rig) -> Vec<u16> {
+    let s = rig.node.status().await.expect("node");
+    s.sdo_writes.iter().map(|(i, _, _)| *i).collect()
 }
 
 #[tokio::test(start_paused = true)]
@@ -171,6 +176,7 @@ async fn auto_writes_a_writable_node_once_and_not_at_its_next_boot() {
         first.contains(&0x1600) && first.contains(&0x1A00),
         "{first:x?}"
     );
+    let everything = all_writes(&rig).await;
     // The drive detaches and attaches again (a restart): the node keeps its mapping.
     drop(rx);
     rig.handle.detach(3).unwrap();
@@ -180,5 +186,10 @@ async fn auto_writes_a_writable_node_once_and_not_at_its_next_boot() {
         writes(&rig).await,
         first,
         "the second boot wrote PDO objects"
+    );
+    assert_eq!(
+        all_writes(&rig).await,
+        everything,
+        "the second boot wrote something (the heartbeat period?)"
     );
 }

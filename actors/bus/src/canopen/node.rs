@@ -1,6 +1,7 @@
 //! One attached node: its PDO sets, its RPDO image, the cycle being collected, and the boot
-//! procedure (pre-operational → heartbeat period → PDO re-mapping → RPDO image read back →
-//! start), run as its own task so a slow node never delays SYNC or its neighbours.
+//! procedure (pre-operational → heartbeat period, written only if it differs → PDO mapping by
+//! policy → RPDO image read back → start), run as its own task so a slow node never delays SYNC
+//! or its neighbours.
 
 use super::Port;
 use linevisor_canopen::{Bus, NmtCommand, NodeId, PdoConfig, PdoKind, PdoMapping, pdo_setup};
@@ -182,10 +183,15 @@ pub(super) async fn boot(
         .map_err(|e| format!("NMT pre-operational: {e}"))?;
     let sdo = bus.sdo(node);
     let heartbeat_ms = u16::try_from(settings.node_heartbeat.as_millis()).unwrap_or(u16::MAX);
-    flatten(
-        sdo.write_u16(0x1017, 0, heartbeat_ms).await,
-        "heartbeat 0x1017",
-    )?;
+    // Read first: an unchanged node boots without a write (as the PDO policy `auto` and the
+    // parameter download do); a node that refuses the read still gets the write.
+    let current = flatten(sdo.read_u16(0x1017, 0).await, "heartbeat 0x1017").ok();
+    if current != Some(heartbeat_ms) {
+        flatten(
+            sdo.write_u16(0x1017, 0, heartbeat_ms).await,
+            "heartbeat 0x1017",
+        )?;
+    }
     for b in &plan.blocks {
         let mapping = PdoMapping::new(b.entries.clone()).map_err(|e| e.to_string())?;
         let config = PdoConfig {

@@ -146,7 +146,7 @@ pub(crate) async fn metrics(
             u8::from(m.link_up),
         );
     }
-    let bus_counters: [Metric<linevisor_bus::BusMetrics>; 10] = [
+    let bus_counters: [Metric<linevisor_bus::BusMetrics>; 11] = [
         ("linevisor_bus_transactions_total", "Requests sent.", |m| {
             m.counters.transactions
         }),
