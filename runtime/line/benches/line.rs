@@ -21,6 +21,7 @@
 //! Run: `cargo bench -p linevisor-line --bench line` (LINEVISOR_BENCH_SECONDS overrides 60 s).
 #![allow(clippy::print_stdout)]
 
+use std::alloc::System;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
@@ -28,7 +29,13 @@ use linevisor_config::{ValidLine, check_text};
 use linevisor_drive::{Command, DriveMsg, TelemetrySample, send_command, snapshot};
 use linevisor_line::{Execution, LineOptions, RunningLine};
 use linevisor_profile::Direction;
+use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
 use tokio::sync::broadcast::error::RecvError;
+
+// Every allocation of the process is counted: allocations per drive cycle bound what the cycle
+// path allocates from above.
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
 const DRIVES: usize = 100;
 const SEGMENTS: usize = 4;
@@ -211,6 +218,7 @@ async fn run(config: ValidLine, realtime: &str) {
     // Run 1: undisturbed, with a command every 100 ms on one drive.
     let missed_before = missed(&line, Some(VICTIM)).await;
     let (cpu0, _) = cpu_and_rss();
+    let allocs0 = GLOBAL.stats().allocations + GLOBAL.stats().reallocations;
     let wall = Instant::now();
     let acks = tokio::spawn(async move {
         let mut lat = Vec::new();
@@ -230,6 +238,7 @@ async fn run(config: ValidLine, realtime: &str) {
         lat
     });
     let calm = collect(&line, window, Some(VICTIM)).await;
+    let allocs = GLOBAL.stats().allocations + GLOBAL.stats().reallocations - allocs0;
     let (cpu1, rss) = cpu_and_rss();
     let mut acks = acks.await.unwrap_or_default();
     let missed_calm = missed(&line, Some(VICTIM)).await - missed_before;
@@ -289,6 +298,11 @@ async fn run(config: ValidLine, realtime: &str) {
         "crash_run_sibling_lateness_p99_ms",
         pct(&mut storm_late, 0.99),
         "ms",
+    );
+    emit(
+        "undisturbed_allocations_per_drive_cycle",
+        allocs as f64 / calm.len().max(1) as f64,
+        "allocations",
     );
     emit("drives", DRIVES as f64, "count");
     emit("seconds_per_run", seconds as f64, "s");
