@@ -15,6 +15,7 @@ mod scheduler;
 pub mod serial;
 mod start;
 mod units;
+mod wake;
 
 pub use boundary::{Attach, BusEvent, CycleFault, Sample};
 pub use canopen::{
@@ -31,3 +32,4 @@ pub use modbus::{
     UnitOptions, Write,
 };
 pub use start::{BusStart, StartFuture, Unsupported, start};
+pub use wake::precise_wakeups;

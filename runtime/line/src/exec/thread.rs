@@ -123,6 +123,7 @@ impl CycleThread {
                     if let Some(p) = priority {
                         prioritise(&thread_label, p)?;
                     }
+                    linevisor_bus::precise_wakeups();
                     tokio::runtime::Builder::new_current_thread()
                         .enable_all()
                         .build()

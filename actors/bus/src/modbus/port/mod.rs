@@ -136,7 +136,7 @@ impl PortTask {
         });
         let wake = async move {
             match due {
-                Some(at) => sleep_until(at).await,
+                Some(at) => crate::wake::wake_at(at).await,
                 None => std::future::pending().await,
             }
         };
