@@ -38,11 +38,17 @@ pub(crate) struct Units<P: PollPlan> {
 
 /// The phase of the `k`-th attachment within its period: the fractional parts of `k / φ`
 /// spread any number of units evenly over the period, without knowing how many will come, so
-/// that units attached together do not all poll at the start of every period.
+/// that units attached together do not all poll at the start of every period. Phases are
+/// whole multiples of [`PHASE_STEP`]: units in one step are woken together (their reads queue
+/// on the link anyway), which bounds a bus's wake-ups to one per step.
 pub(crate) fn phase(k: u64, period: Duration) -> Duration {
     const INV_PHI: f64 = 0.618_033_988_749_894_9;
-    period.mul_f64((k as f64 * INV_PHI).fract())
+    let steps = (period.as_nanos() / PHASE_STEP.as_nanos()).max(1) as f64;
+    PHASE_STEP.mul_f64(((k as f64 * INV_PHI).fract() * steps).floor())
 }
+
+/// The granularity of poll phases.
+pub(crate) const PHASE_STEP: Duration = Duration::from_millis(1);
 
 impl<P: PollPlan> Units<P> {
     pub(crate) fn new(breakers: Breakers, metrics: Arc<Mutex<Metrics>>, stagger: bool) -> Self {
@@ -237,25 +243,36 @@ impl<P: PollPlan> Units<P> {
 
 #[cfg(test)]
 mod tests {
-    use super::phase;
+    use super::{PHASE_STEP, phase};
     use std::time::Duration;
 
-    /// However many units come, their phases lie within the period, the first at its start,
-    /// and no gap between neighbours exceeds 3/n of the period (no burst, no crowding).
+    /// However many units come, their phases lie within the period on whole steps, the first
+    /// at its start; no gap between neighbours exceeds 3/n of the period plus a step (no burst,
+    /// no crowding), and with at least as many units as steps every step is used.
     #[test]
     fn phases_spread_any_number_of_units_over_the_period() {
-        let period = Duration::from_millis(10);
+        let period = Duration::from_millis(100);
         assert_eq!(phase(0, period), Duration::ZERO);
         for n in 2..=247u64 {
             let mut p: Vec<Duration> = (0..n).map(|k| phase(k, period)).collect();
-            assert!(p.iter().all(|&x| x < period));
+            assert!(
+                p.iter()
+                    .all(|&x| x < period && x.as_nanos() % PHASE_STEP.as_nanos() == 0)
+            );
             p.sort();
+            p.dedup();
+            if n >= 200 {
+                assert_eq!(p.len(), 100, "{n} units use every step");
+            }
             p.push(period);
             let widest = p.windows(2).map(|w| w[1] - w[0]).max().unwrap();
+            let bound = 3.0 / n as f64 * period.as_secs_f64() + PHASE_STEP.as_secs_f64();
             assert!(
-                widest.as_secs_f64() <= 3.0 / n as f64 * period.as_secs_f64(),
+                widest.as_secs_f64() <= bound,
                 "{n} units: a gap of {widest:?}"
             );
         }
+        // A period shorter than a step: every unit at its start.
+        assert_eq!(phase(5, Duration::from_micros(500)), Duration::ZERO);
     }
 }

@@ -5,7 +5,7 @@
 //! spent, or a read fails, the sequence goes on with the cyclic samples as before.
 
 use linevisor_core::profile::CommandEncoding;
-use linevisor_profile::Sample;
+use linevisor_profile::{PowerState, Sample};
 use tokio::time::Instant;
 use tracing::debug;
 
@@ -30,15 +30,12 @@ impl DriveCore {
         }
     }
 
-    /// The points a statusword read asks for: the status points and the fault code.
+    /// The points a statusword read asks for: the status points only, so that it is one
+    /// transaction on a Modbus line (the fault code, read with the cyclic samples, often lies
+    /// elsewhere in the map).
     pub(super) fn status_read_points(&self) -> Vec<String> {
         let codec = &self.spec.codec;
-        let fault = codec.profile().fault.code.as_deref();
-        let mut points: Vec<String> = codec.status_points().into_iter().map(Into::into).collect();
-        if let Some(f) = fault.filter(|f| !points.iter().any(|p| p == f)) {
-            points.push(f.to_owned());
-        }
-        points
+        codec.status_points().into_iter().map(Into::into).collect()
     }
 
     /// After the write of command `id` completed at `now`: read the statusword at once, if the
@@ -64,11 +61,10 @@ impl DriveCore {
         out: &mut Vec<Action>,
     ) {
         let codec = self.spec.codec.clone();
-        let decoded = result.map_err(|e| e.to_string()).and_then(|sample| {
-            let state = codec.decode_status(&sample).map_err(|e| e.to_string())?;
-            Ok((state, codec.telemetry(&sample).fault_code))
-        });
-        let (state, fault_code) = match decoded {
+        let decoded = result
+            .map_err(|e| e.to_string())
+            .and_then(|sample| codec.decode_status(&sample).map_err(|e| e.to_string()));
+        let state = match decoded {
             Ok(d) => d,
             Err(e) => {
                 // The cyclic samples carry the sequence on; a link fault shows there too.
@@ -77,8 +73,11 @@ impl DriveCore {
             }
         };
         if self.observed_at.is_none_or(|o| sent_at >= o) {
+            // The fault code stays as last sampled; out of fault, there is none.
+            if !matches!(state, PowerState::Fault | PowerState::FaultReactionActive) {
+                self.fault_code = None;
+            }
             self.device = Some(state);
-            self.fault_code = fault_code;
             self.observed_at = Some(sent_at);
             self.refresh_state(out);
         }
