@@ -79,7 +79,7 @@ async fn each_bus_runs_on_a_cycle_thread_of_its_own() {
     });
     let names: Vec<String> = threads().into_iter().map(|t| t.0).collect();
     for name in carried.values() {
-        assert!(name.starts_with("lv-cycle-"), "{name}");
+        assert!(name.starts_with("lvc-"), "{name}");
         assert!(names.contains(name), "{name} not among {names:?}");
     }
     all_ready(&running).await;
@@ -95,7 +95,7 @@ async fn shared_runs_every_bus_on_one_cycle_thread() {
     assert_eq!(carried.len(), 1, "{carried:?}");
     assert_eq!(
         carried.get("shared").map(String::as_str),
-        Some("lv-cycle-shared")
+        Some("lvc-shared")
     );
     all_ready(&running).await;
     running.shutdown().await.expect("shutdown");
@@ -130,7 +130,7 @@ async fn a_priority_is_applied_or_refused_naming_what_it_needs() {
             }
             // Nothing else was raised.
             for (name, prio, policy) in threads() {
-                if !name.starts_with("lv-cycle-") {
+                if !name.starts_with("lvc-") {
                     assert_eq!((prio, policy), (0, 0), "{name}");
                 }
             }

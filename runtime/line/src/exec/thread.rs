@@ -86,6 +86,15 @@ fn prioritise(thread: &str, priority: u8) -> Result<(), RealtimeError> {
     .map_err(|e| fail(e.to_string()))
 }
 
+/// `lvc-<bus>`, as `ps` and `top` show it. Linux keeps 15 bytes of a thread's name, so a long
+/// bus id keeps its end, where ids of one line usually differ (`…serial-scl`, `…serial-tmcl`).
+pub(super) fn thread_name(key: &str) -> String {
+    const ROOM: usize = 15 - "lvc-".len();
+    let chars: Vec<char> = key.chars().collect();
+    let tail: String = chars[chars.len().saturating_sub(ROOM)..].iter().collect();
+    format!("lvc-{tail}")
+}
+
 /// A running cycle thread; dropping it stops its runtime (its tasks are dropped).
 #[derive(Debug)]
 pub(super) struct CycleThread {
@@ -95,11 +104,10 @@ pub(super) struct CycleThread {
 }
 
 impl CycleThread {
-    /// Starts the thread `lv-cycle-<key>` with `settings`; returns once its runtime runs, or
+    /// Starts the thread [`thread_name`]`(key)` with `settings`; returns once its runtime runs, or
     /// why it could not.
     pub(super) fn start(key: &str, settings: &RealtimeSection) -> Result<Self, RealtimeError> {
-        // Linux thread names hold 15 bytes.
-        let name: String = format!("lv-cycle-{key}").chars().take(15).collect();
+        let name = thread_name(key);
         let label = format!("cycle thread {name}");
         let (ready_tx, ready_rx) = mpsc::sync_channel(1);
         let (stop, stopped) = oneshot::channel::<()>();
@@ -167,5 +175,18 @@ impl CycleThread {
 
     pub(super) fn name(&self) -> &str {
         &self.name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thread_name;
+
+    #[test]
+    fn names_fit_linux_and_keep_the_distinct_end() {
+        assert_eq!(thread_name("rs485"), "lvc-rs485");
+        assert_eq!(thread_name("sim-serial-scl"), "lvc--serial-scl");
+        assert_eq!(thread_name("sim-serial-tmcl"), "lvc-serial-tmcl");
+        assert!(thread_name("a-very-long-bus-identifier").len() <= 15);
     }
 }
