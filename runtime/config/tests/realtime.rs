@@ -23,7 +23,14 @@ fn a_valid_section_is_kept() {
         "{LINE}\n[realtime]\ncycle_threads = \"shared\"\npriority = 40\ncpus = [1]\nother_cpus = [0]\nlock_memory = true\n"
     );
     let c = check_text("rt.toml", &text, None);
-    assert!(c.diagnostics.is_empty(), "{:?}", c.diagnostics);
+    // A machine with a single CPU warns about CPU 1; nothing else may be reported.
+    let other: Vec<String> = c
+        .diagnostics
+        .iter()
+        .map(ToString::to_string)
+        .filter(|d| !d.contains("this machine has no CPU"))
+        .collect();
+    assert!(other.is_empty(), "{other:#?}");
     let r = c.line.expect("valid").config.realtime;
     assert_eq!(
         r,
