@@ -11,7 +11,7 @@ const WIDTH: f64 = 760.0;
 const PANEL_HEIGHT: f64 = 230.0;
 const LEFT: f64 = 70.0;
 const RIGHT: f64 = 190.0;
-const TOP: f64 = 40.0;
+const TOP: f64 = 70.0;
 const GAP: f64 = 70.0;
 /// Where a missed share of 0 is drawn on the log axis (%).
 const LOG_FLOOR: f64 = 0.001;
@@ -24,7 +24,7 @@ struct Panel {
 
 const PANELS: [Panel; 3] = [
     Panel {
-        title: "line CPU per drive and cycle (µs)",
+        title: "line CPU per drive and nominal cycle (µs; falls where cycles are missed)",
         metric: "cpu_us_per_drive_cycle",
         log: false,
     },
@@ -69,7 +69,8 @@ pub(crate) fn svg(outcomes: &[Outcome]) -> String {
     let mut s = format!(
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" font-family="sans-serif" font-size="11">
 <rect width="100%" height="100%" fill="white"/>
-<text x="{LEFT}" y="20" font-size="14">linevisor scale benchmark: one gateway, simulated drives (2 shared vCPUs)</text>
+<text x="{LEFT}" y="20" font-size="14">linevisor scale benchmark: one gateway, simulated drives</text>
+<text x="{LEFT}" y="38">2 shared vCPUs; the simulators run in another process on the same vCPUs</text>
 "#
     );
     let mut ticks: Vec<f64> = xs.clone();
