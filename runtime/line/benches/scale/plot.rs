@@ -40,6 +40,17 @@ const PANELS: [Panel; 3] = [
     },
 ];
 
+/// A round grid step (1, 2 or 5 × 10ⁿ) giving about five steps up to `max`.
+fn nice_step(max: f64) -> f64 {
+    let raw = max / 5.0;
+    let magnitude = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * magnitude)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * magnitude)
+}
+
 fn color(kind: &str) -> &'static str {
     match kind {
         "modbus_tcp" => "#1f77b4",
@@ -92,10 +103,8 @@ pub(crate) fn svg(outcomes: &[Outcome]) -> String {
             let top_decade = vals.iter().copied().fold(0.0, f64::max).ceil().max(0.0);
             (LOG_FLOOR.log10(), top_decade)
         } else {
-            (
-                0.0,
-                vals.iter().copied().fold(0.0, f64::max).max(1e-9) * 1.1,
-            )
+            let max = vals.iter().copied().fold(0.0, f64::max).max(1e-9);
+            (0.0, (max / nice_step(max)).ceil() * nice_step(max))
         };
         let y_of = |v: f64| bottom - (v - y0) / (y1 - y0) * PANEL_HEIGHT;
         let _ = writeln!(
@@ -112,8 +121,9 @@ pub(crate) fn svg(outcomes: &[Outcome]) -> String {
         let steps: Vec<f64> = if p.log {
             (y0 as i32..=y1 as i32).map(f64::from).collect()
         } else {
-            (0..=5)
-                .map(|k| y0 + (y1 - y0) * f64::from(k) / 5.0)
+            let step = nice_step(y1);
+            (0..=(y1 / step).round() as i32)
+                .map(|k| f64::from(k) * step)
                 .collect()
         };
         for v in steps {
@@ -121,7 +131,7 @@ pub(crate) fn svg(outcomes: &[Outcome]) -> String {
             let label = if p.log {
                 format!("{}", 10f64.powf(v))
             } else {
-                format!("{v:.1}")
+                format!("{}", (v * 1e6).round() / 1e6)
             };
             let _ = writeln!(
                 s,
