@@ -15,7 +15,7 @@ use tokio::sync::broadcast::{Receiver, error::RecvError};
 use tokio::task::JoinSet;
 
 const COMMAND_EVERY: Duration = Duration::from_millis(100);
-const READY_TIMEOUT: Duration = Duration::from_secs(180);
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A drive commands go to: on Modbus (else CANopen), its handle.
 pub(crate) type Target = (bool, ChildHandle<DriveMsg>);

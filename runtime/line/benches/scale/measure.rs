@@ -15,7 +15,7 @@ use linevisor_drive::{DriveEvent, TelemetrySample};
 use linevisor_line::{DriveEntry, RunningLine};
 
 use crate::drives::{Delta, commands, enable_all, offsets, stats, wait_ready};
-use crate::procfs::{CpuSample, quantile, status_mib};
+use crate::procfs::{CpuSample, load_average, quantile, status_mib};
 use crate::scenario::{Kind, Scenario};
 
 const JITTER_DRIVES: usize = 64;
@@ -127,6 +127,23 @@ fn emit_resources(
     sc.emit("probe_cpu_percent_of_one_core", percent(probe), "%");
     let sim = cpu1.sim_s - cpu0.sim_s;
     sc.emit("sim_cpu_percent_of_one_core", percent(sim), "%");
+    // What the rest of the machine (other builders) took from the same vCPUs.
+    let machine = cpu1.machine_busy_s - cpu0.machine_busy_s;
+    let others = (machine - line_cpu - probe - sim).max(0.0);
+    sc.emit("machine_busy_percent_of_one_core", percent(machine), "%");
+    sc.emit(
+        "other_processes_cpu_percent_of_one_core",
+        percent(others),
+        "%",
+    );
+    sc.emit("load_average_1m", load_average(), "load");
+    // By the line's own CPU alone, how many such drives one core would carry (derived).
+    let per_cycle_us = line_cpu * 1e6 / nominal.max(1.0);
+    sc.emit(
+        "drives_per_core_by_line_cpu",
+        f64::from(sc.cycle_ms) * 1e3 / per_cycle_us,
+        "drives",
+    );
     sc.emit("rss_mib", rss_end, "MiB");
     sc.emit("rss_window_max_mib", rss_window_max, "MiB");
     sc.emit("rss_peak_mib", status_mib("self", "VmHWM"), "MiB");

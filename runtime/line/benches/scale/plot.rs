@@ -11,7 +11,7 @@ const WIDTH: f64 = 760.0;
 const PANEL_HEIGHT: f64 = 230.0;
 const LEFT: f64 = 70.0;
 const RIGHT: f64 = 190.0;
-const TOP: f64 = 40.0;
+const TOP: f64 = 70.0;
 const GAP: f64 = 70.0;
 /// Where a missed share of 0 is drawn on the log axis (%).
 const LOG_FLOOR: f64 = 0.001;
@@ -24,7 +24,7 @@ struct Panel {
 
 const PANELS: [Panel; 3] = [
     Panel {
-        title: "line CPU per drive and cycle (µs)",
+        title: "line CPU per drive and nominal cycle (µs; falls where cycles are missed)",
         metric: "cpu_us_per_drive_cycle",
         log: false,
     },
@@ -39,6 +39,17 @@ const PANELS: [Panel; 3] = [
         log: false,
     },
 ];
+
+/// A round grid step (1, 2 or 5 × 10ⁿ) giving about five steps up to `max`.
+fn nice_step(max: f64) -> f64 {
+    let raw = max / 5.0;
+    let magnitude = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * magnitude)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * magnitude)
+}
 
 fn color(kind: &str) -> &'static str {
     match kind {
@@ -69,7 +80,8 @@ pub(crate) fn svg(outcomes: &[Outcome]) -> String {
     let mut s = format!(
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" font-family="sans-serif" font-size="11">
 <rect width="100%" height="100%" fill="white"/>
-<text x="{LEFT}" y="20" font-size="14">linevisor scale benchmark: one gateway, simulated drives (2 shared vCPUs)</text>
+<text x="{LEFT}" y="20" font-size="14">linevisor scale benchmark: one gateway, simulated drives</text>
+<text x="{LEFT}" y="38">2 shared vCPUs; the simulators run in another process on the same vCPUs</text>
 "#
     );
     let mut ticks: Vec<f64> = xs.clone();
@@ -91,10 +103,8 @@ pub(crate) fn svg(outcomes: &[Outcome]) -> String {
             let top_decade = vals.iter().copied().fold(0.0, f64::max).ceil().max(0.0);
             (LOG_FLOOR.log10(), top_decade)
         } else {
-            (
-                0.0,
-                vals.iter().copied().fold(0.0, f64::max).max(1e-9) * 1.1,
-            )
+            let max = vals.iter().copied().fold(0.0, f64::max).max(1e-9);
+            (0.0, (max / nice_step(max)).ceil() * nice_step(max))
         };
         let y_of = |v: f64| bottom - (v - y0) / (y1 - y0) * PANEL_HEIGHT;
         let _ = writeln!(
@@ -111,8 +121,9 @@ pub(crate) fn svg(outcomes: &[Outcome]) -> String {
         let steps: Vec<f64> = if p.log {
             (y0 as i32..=y1 as i32).map(f64::from).collect()
         } else {
-            (0..=5)
-                .map(|k| y0 + (y1 - y0) * f64::from(k) / 5.0)
+            let step = nice_step(y1);
+            (0..=(y1 / step).round() as i32)
+                .map(|k| f64::from(k) * step)
                 .collect()
         };
         for v in steps {
@@ -120,7 +131,7 @@ pub(crate) fn svg(outcomes: &[Outcome]) -> String {
             let label = if p.log {
                 format!("{}", 10f64.powf(v))
             } else {
-                format!("{v:.1}")
+                format!("{}", (v * 1e6).round() / 1e6)
             };
             let _ = writeln!(
                 s,

@@ -16,6 +16,8 @@ pub(crate) struct CpuSample {
     pub(crate) probe_s: f64,
     /// The simulator process (utime + stime, 10 ms ticks).
     pub(crate) sim_s: f64,
+    /// Every CPU of the machine, busy (all but idle and iowait), in CPU-seconds.
+    pub(crate) machine_busy_s: f64,
 }
 
 impl CpuSample {
@@ -41,8 +43,33 @@ impl CpuSample {
             line_s,
             probe_s,
             sim_s: ticks_s(&format!("/proc/{sim_pid}/stat")),
+            machine_busy_s: machine_busy_s(),
         }
     }
+}
+
+/// CPU-seconds the whole machine was busy (first line of /proc/stat, 10 ms ticks).
+fn machine_busy_s() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<f64> = stat
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal ...
+    let idle = ticks.get(3).copied().unwrap_or(0.0) + ticks.get(4).copied().unwrap_or(0.0);
+    (ticks.iter().sum::<f64>() - idle) / 100.0
+}
+
+/// The 1-minute load average.
+pub(crate) fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(f64::NAN)
 }
 
 /// utime + stime of a process in seconds.
